@@ -1,0 +1,75 @@
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import multipart from '@fastify/multipart'
+import { randomUUID } from 'node:crypto'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import { Problem } from './schemas/common.js'
+import { Section, SectionRef, SectionCreate, SectionPatch, SectionPage } from './schemas/sections.js'
+import { Byline, BylineCreate, BylinePatch, BylinePage } from './schemas/bylines.js'
+import { Photo, FocalPoint, PhotoPatch, PhotoPage } from './schemas/photos.js'
+import {
+  Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleByline, ArticleSection, Block, BlockInput, PhotoBlock,
+  RelatedLink, RelatedLinkInput, RelatedList, RelatedListInput
+} from './schemas/articles.js'
+import validation from './plugins/validation.js'
+import problems from './plugins/problems.js'
+import openapi from './plugins/openapi.js'
+import services from './plugins/services.js'
+import serviceRoutes from './routes/service.js'
+import sectionRoutes from './routes/v1/sections.js'
+import bylineRoutes from './routes/v1/bylines.js'
+import photoRoutes from './routes/v1/photos.js'
+import articleRoutes from './routes/v1/articles.js'
+
+/** Shared schemas, registered once: they become the OpenAPI components, named by `$id`. */
+const schemas = [
+  Problem, SectionRef, Section, SectionCreate, SectionPatch, SectionPage,
+  FocalPoint, Photo, PhotoPatch, PhotoPage,
+  Byline, BylineCreate, BylinePatch, BylinePage,
+  BlockInput, PhotoBlock, Block, ArticleByline, ArticleSection, RelatedLinkInput, RelatedLink, RelatedList, RelatedListInput,
+  Article, ArticleCreate, ArticlePatch, ArticlePage
+]
+
+export interface AppOptions {
+  config: Config
+  logger?: FastifyServerOptions['logger']
+  onQuery?: (sql: string) => void
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/
+
+/** Builds the application: cross-cutting plugins first, then the data layer and services, then routes. */
+export async function buildApp ({ config, logger = false, onQuery }: AppOptions) {
+  const app = Fastify({
+    logger,
+    bodyLimit: config.BODY_MAX_BYTES,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
+  for (const schema of schemas) app.addSchema(schema)
+  // JSON merge patch bodies are JSON
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+
+  await app.register(validation)
+  await app.register(problems)
+  await app.register(openapi)
+  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: 1, fields: 20, fieldSize: 10_000, parts: 25 } })
+  await app.register(services, { config, onQuery })
+
+  await app.register(serviceRoutes)
+  await app.register(async (v1) => {
+    await v1.register(sectionRoutes)
+    await v1.register(bylineRoutes)
+    await v1.register(photoRoutes)
+    await v1.register(articleRoutes)
+  }, { prefix: '/v1' })
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

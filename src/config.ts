@@ -1,0 +1,44 @@
+import { envSchema } from 'env-schema'
+import { Type, type Static } from '@sinclair/typebox'
+import path from 'node:path'
+
+/** The service's whole configuration: one schema, validated at start; the type comes from it. */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  DATABASE_URL: Type.Optional(Type.String({
+    pattern: '^(file:|postgres(ql)?://)',
+    description: 'file:PATH for SQLite (default file:$DATA_DIR/cms.sqlite); postgres:// is reserved for the PostgreSQL dialect'
+  })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' }
+  ),
+  PUBLIC_URL: Type.Optional(Type.String({
+    pattern: '^https?://[^\\s]+[^/]$',
+    description: 'Absolute origin used in photo URLs (e.g. https://cms.example.com); relative URLs when unset'
+  })),
+  UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 200 * 1024 * 1024, default: 20 * 1024 * 1024 }),
+  BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 })
+})
+
+export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string }
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; throws a ConfigError whose message names every bad variable. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  let raw: Static<typeof ConfigSchema>
+  try {
+    raw = envSchema<Static<typeof ConfigSchema>>({ schema: ConfigSchema, data: env, dotenv: false })
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
+  }
+  if (raw.DATABASE_URL?.startsWith('postgres')) {
+    throw new ConfigError('Invalid configuration: DATABASE_URL=postgres:// is not supported by this release yet; unset it to use the embedded SQLite database')
+  }
+  const dataDir = path.resolve(raw.DATA_DIR)
+  const databaseFile = raw.DATABASE_URL ? path.resolve(raw.DATABASE_URL.slice('file:'.length)) : path.join(dataDir, 'cms.sqlite')
+  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos') }
+}

@@ -1,0 +1,24 @@
+import { openSqlite, type OpenOptions } from './sqlite/client.js'
+import { sectionsRepository } from './repositories/sections.js'
+import { bylinesRepository } from './repositories/bylines.js'
+import { photosRepository } from './repositories/photos.js'
+import { articlesRepository } from './repositories/articles.js'
+
+/**
+ * The data layer: every SQL statement the service runs lives behind this object.
+ * A PostgreSQL dialect adds a folder beside `sqlite/` and is chosen here from DATABASE_URL.
+ */
+export function openStore (databaseFile: string, options: OpenOptions = {}) {
+  const handle = openSqlite(databaseFile, options)
+  return {
+    sections: sectionsRepository(handle.db),
+    bylines: bylinesRepository(handle.db),
+    photos: photosRepository(handle.db),
+    articles: articlesRepository(handle.db),
+    transaction: handle.transaction,
+    ping: handle.ping,
+    close: handle.close
+  }
+}
+
+export type Store = ReturnType<typeof openStore>

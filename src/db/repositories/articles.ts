@@ -1,0 +1,165 @@
+import { eq, and, ne, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, type SQL, type AnyColumn } from 'drizzle-orm'
+import { articles, articleBylines, articleTags, articlePhotos, articleRelated, bylines } from '../sqlite/schema.js'
+import type { SqliteDb } from '../sqlite/client.js'
+import { after, orderBy } from '../keyset.js'
+
+export type ArticleRow = typeof articles.$inferSelect
+export type ArticleInsert = typeof articles.$inferInsert
+export type ArticleSort = 'publishedAt' | '-publishedAt' | 'updatedAt' | '-updatedAt'
+export type ArticleKey = [Date | null, string]
+export interface ArticleBylineLink { bylineId: string, role: 'author' | 'contributor' | 'photographer' | 'agency' }
+export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
+
+export interface ArticleListOptions {
+  /** Only articles readers may see: published, with a publication time not in the future. */
+  publicOnly: boolean
+  now: Date
+  sectionIds?: string[]
+  bylineId?: string
+  status?: ArticleRow['status']
+  tag?: string
+  publishedAfter?: Date
+  publishedBefore?: Date
+  updatedSince?: Date
+  sort: ArticleSort
+  after?: ArticleKey
+  limit: number
+}
+
+export function articlesRepository (db: SqliteDb) {
+  const visible = (now: Date) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now))
+
+  /** Keyset condition for a sort on a column that may be NULL; NULLs sort lowest, as SQLite orders them. */
+  function afterNullable (column: AnyColumn, key: ArticleKey, descending: boolean): SQL {
+    const [value, id] = key
+    if (value === null) {
+      return descending
+        ? and(isNull(column), lt(articles.id, id))!
+        : or(and(isNull(column), gt(articles.id, id)), isNotNull(column))!
+    }
+    const rest = after([column, articles.id], [value, id], descending)
+    return descending ? or(rest, isNull(column))! : rest
+  }
+
+  return {
+    async findById (id: string, publicOnly: boolean, now: Date) {
+      return db.select().from(articles).where(and(eq(articles.id, id), publicOnly ? visible(now) : undefined)).get()
+    },
+    async findBySlug (slug: string, publicOnly: boolean, now: Date) {
+      return db.select().from(articles).where(and(eq(articles.slug, slug), publicOnly ? visible(now) : undefined)).get()
+    },
+    async slugTaken (slug: string, exceptId?: string) {
+      const where = exceptId ? and(eq(articles.slug, slug), ne(articles.id, exceptId)) : eq(articles.slug, slug)
+      return db.select({ id: articles.id }).from(articles).where(where).get() !== undefined
+    },
+    async existing (ids: string[]) {
+      if (ids.length === 0) return new Set<string>()
+      return new Set(db.select({ id: articles.id }).from(articles).where(inArray(articles.id, ids)).all().map((r) => r.id))
+    },
+    async list (o: ArticleListOptions) {
+      const where: (SQL | undefined)[] = []
+      if (o.publicOnly) where.push(visible(o.now))
+      if (o.status) where.push(eq(articles.status, o.status))
+      if (o.sectionIds) where.push(inArray(articles.sectionId, o.sectionIds))
+      if (o.bylineId) {
+        where.push(sql`exists (select 1 from ${articleBylines} where ${articleBylines.articleId} = ${articles.id} and ${articleBylines.bylineId} = ${o.bylineId})`)
+      }
+      if (o.tag) {
+        where.push(sql`exists (select 1 from ${articleTags} where ${articleTags.articleId} = ${articles.id} and ${articleTags.tag} = ${o.tag})`)
+      }
+      if (o.publishedAfter) where.push(gte(articles.publishedAt, o.publishedAfter))
+      if (o.publishedBefore) where.push(lt(articles.publishedAt, o.publishedBefore))
+      if (o.updatedSince) where.push(gte(articles.updatedAt, o.updatedSince))
+      const descending = o.sort.startsWith('-')
+      const column = o.sort.endsWith('publishedAt') ? articles.publishedAt : articles.updatedAt
+      if (o.after) where.push(afterNullable(column, o.after, descending))
+      return db.select().from(articles).where(and(...where))
+        .orderBy(...orderBy([column, articles.id], descending)).limit(o.limit).all()
+    },
+    async insert (row: ArticleInsert) {
+      db.insert(articles).values(row).run()
+    },
+    async update (id: string, fields: Partial<ArticleInsert>) {
+      db.update(articles).set(fields).where(eq(articles.id, id)).run()
+    },
+    async delete (id: string) {
+      db.delete(articles).where(eq(articles.id, id)).run()
+    },
+    /** Replaces the rows that index an article's bylines, tags and photos. */
+    async replaceLinks (articleId: string, links: { bylines: ArticleBylineLink[], tags: string[], photoIds: string[] }) {
+      db.delete(articleBylines).where(eq(articleBylines.articleId, articleId)).run()
+      db.delete(articleTags).where(eq(articleTags.articleId, articleId)).run()
+      db.delete(articlePhotos).where(eq(articlePhotos.articleId, articleId)).run()
+      if (links.bylines.length) {
+        db.insert(articleBylines).values(links.bylines.map((b, position) => ({ articleId, position, ...b }))).run()
+      }
+      if (links.tags.length) db.insert(articleTags).values(links.tags.map((tag) => ({ articleId, tag }))).run()
+      if (links.photoIds.length) db.insert(articlePhotos).values(links.photoIds.map((photoId) => ({ articleId, photoId }))).run()
+    },
+    /** The bylines of many articles, with the byline's own fields, in one statement. */
+    async bylinesOf (articleIds: string[]) {
+      if (articleIds.length === 0) return []
+      return db.select({
+        articleId: articleBylines.articleId,
+        role: articleBylines.role,
+        bylineId: bylines.id,
+        slug: bylines.slug,
+        name: bylines.name,
+        kind: bylines.kind,
+        title: bylines.title
+      }).from(articleBylines).innerJoin(bylines, eq(bylines.id, articleBylines.bylineId))
+        .where(inArray(articleBylines.articleId, articleIds))
+        .orderBy(asc(articleBylines.articleId), asc(articleBylines.position)).all()
+    },
+    /**
+     * The related links of many articles, each joined to its target, in one statement.
+     * With `publicOnly`, links to articles readers cannot see are left out.
+     */
+    async relatedOf (articleIds: string[], publicOnly: boolean, now: Date) {
+      if (articleIds.length === 0) return []
+      const target = sql`target`
+      const rows = db.all<{
+        id: string, article_id: string, target_id: string | null, url: string | null, headline: string | null, summary: string | null,
+        t_slug: string | null, t_headline: string | null, t_summary: string | null, t_published_at: number | null, t_status: string | null
+      }>(sql`
+        select r.id, r.article_id, r.target_id, r.url, r.headline, r.summary,
+               ${target}.slug as t_slug, ${target}.headline as t_headline, ${target}.summary as t_summary,
+               ${target}.published_at as t_published_at, ${target}.status as t_status
+        from ${articleRelated} r
+        left join ${articles} ${target} on ${target}.id = r.target_id
+        where r.article_id in ${articleIds}
+        ${publicOnly ? sql`and (r.target_id is null or (${target}.status = 'published' and ${target}.published_at <= ${now.getTime()}))` : sql``}
+        order by r.article_id, r.position`)
+      return rows.map((r) => ({
+        id: r.id,
+        articleId: r.article_id,
+        targetId: r.target_id,
+        url: r.url,
+        headline: r.headline,
+        summary: r.summary,
+        target: r.target_id === null
+          ? null
+          : { slug: r.t_slug!, headline: r.t_headline!, summary: r.t_summary, publishedAt: r.t_published_at === null ? null : new Date(r.t_published_at) }
+      }))
+    },
+    async relatedCount (articleId: string) {
+      return db.select({ n: sql<number>`count(*)` }).from(articleRelated).where(eq(articleRelated.articleId, articleId)).get()!.n
+    },
+    async relatedTargets (articleId: string) {
+      return db.select({ id: articleRelated.id, targetId: articleRelated.targetId }).from(articleRelated)
+        .where(eq(articleRelated.articleId, articleId)).all()
+    },
+    async replaceRelated (articleId: string, links: RelatedInsert[]) {
+      db.delete(articleRelated).where(eq(articleRelated.articleId, articleId)).run()
+      if (links.length) db.insert(articleRelated).values(links.map((l, position) => ({ articleId, position, ...l }))).run()
+    },
+    async appendRelated (articleId: string, link: RelatedInsert) {
+      const next = db.select({ p: sql<number>`coalesce(max(${articleRelated.position}) + 1, 0)` }).from(articleRelated)
+        .where(eq(articleRelated.articleId, articleId)).get()!.p
+      db.insert(articleRelated).values({ articleId, position: next, ...link }).run()
+    },
+    async deleteRelated (articleId: string, linkId: string) {
+      return db.delete(articleRelated).where(and(eq(articleRelated.articleId, articleId), eq(articleRelated.id, linkId))).run().changes > 0
+    }
+  }
+}

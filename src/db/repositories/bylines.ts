@@ -1,0 +1,47 @@
+import { eq, and, ne, sql, inArray, type SQL } from 'drizzle-orm'
+import { bylines, articleBylines } from '../sqlite/schema.js'
+import type { SqliteDb } from '../sqlite/client.js'
+import { after, orderBy, likeContains } from '../keyset.js'
+
+export type BylineRow = typeof bylines.$inferSelect
+export type BylineKey = [string, string]
+
+export function bylinesRepository (db: SqliteDb) {
+  return {
+    async findById (id: string) {
+      return db.select().from(bylines).where(eq(bylines.id, id)).get()
+    },
+    async findBySlug (slug: string) {
+      return db.select().from(bylines).where(eq(bylines.slug, slug)).get()
+    },
+    async slugTaken (slug: string, exceptId?: string) {
+      const where = exceptId ? and(eq(bylines.slug, slug), ne(bylines.id, exceptId)) : eq(bylines.slug, slug)
+      return db.select({ id: bylines.id }).from(bylines).where(where).get() !== undefined
+    },
+    /** Ordered by name; `q` matches any part of the name, case-insensitively. */
+    async list (options: { kind?: BylineRow['kind'], q?: string, after?: BylineKey, limit: number }) {
+      const where: SQL[] = []
+      if (options.kind) where.push(eq(bylines.kind, options.kind))
+      if (options.q) where.push(sql`lower(${bylines.name}) like lower(${likeContains(options.q)}) escape '\\'`)
+      const key = [bylines.name, bylines.id]
+      if (options.after) where.push(after(key, options.after, false))
+      return db.select().from(bylines).where(and(...where)).orderBy(...orderBy(key, false)).limit(options.limit).all()
+    },
+    async existing (ids: string[]) {
+      if (ids.length === 0) return new Set<string>()
+      return new Set(db.select({ id: bylines.id }).from(bylines).where(inArray(bylines.id, ids)).all().map((r) => r.id))
+    },
+    async inUse (id: string) {
+      return db.select({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, id)).limit(1).get() !== undefined
+    },
+    async insert (row: typeof bylines.$inferInsert) {
+      db.insert(bylines).values(row).run()
+    },
+    async update (id: string, fields: Partial<typeof bylines.$inferInsert>) {
+      db.update(bylines).set(fields).where(eq(bylines.id, id)).run()
+    },
+    async delete (id: string) {
+      db.delete(bylines).where(eq(bylines.id, id)).run()
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { eq, and, inArray, type SQL } from 'drizzle-orm'
+import { photos, articlePhotos, bylines } from '../sqlite/schema.js'
+import type { SqliteDb } from '../sqlite/client.js'
+import { after, orderBy } from '../keyset.js'
+
+export type PhotoRow = typeof photos.$inferSelect
+export type PhotoKey = [Date, string]
+
+export function photosRepository (db: SqliteDb) {
+  return {
+    async findById (id: string) {
+      return db.select().from(photos).where(eq(photos.id, id)).get()
+    },
+    async findMany (ids: string[]) {
+      if (ids.length === 0) return []
+      return db.select().from(photos).where(inArray(photos.id, ids)).all()
+    },
+    /** Newest first. */
+    async list (options: { after?: PhotoKey, limit: number }) {
+      const where: SQL[] = []
+      const key = [photos.createdAt, photos.id]
+      if (options.after) where.push(after(key, options.after, true))
+      return db.select().from(photos).where(and(...where)).orderBy(...orderBy(key, true)).limit(options.limit).all()
+    },
+    async existing (ids: string[]) {
+      if (ids.length === 0) return new Set<string>()
+      return new Set(db.select({ id: photos.id }).from(photos).where(inArray(photos.id, ids)).all().map((r) => r.id))
+    },
+    /** What still shows the photo: an article (lead or body) or a byline's portrait. */
+    async usedBy (id: string): Promise<'article' | 'byline' | undefined> {
+      if (db.select({ id: articlePhotos.articleId }).from(articlePhotos).where(eq(articlePhotos.photoId, id)).limit(1).get()) return 'article'
+      if (db.select({ id: bylines.id }).from(bylines).where(eq(bylines.photoId, id)).limit(1).get()) return 'byline'
+      return undefined
+    },
+    async storageKeyInUse (storageKey: string) {
+      return db.select({ id: photos.id }).from(photos).where(eq(photos.storageKey, storageKey)).limit(1).get() !== undefined
+    },
+    async insert (row: typeof photos.$inferInsert) {
+      db.insert(photos).values(row).run()
+    },
+    async update (id: string, fields: Partial<typeof photos.$inferInsert>) {
+      db.update(photos).set(fields).where(eq(photos.id, id)).run()
+    },
+    async delete (id: string) {
+      db.delete(photos).where(eq(photos.id, id)).run()
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { eq, and, ne, sql, isNull, inArray, type SQL } from 'drizzle-orm'
+import { sections, articles } from '../sqlite/schema.js'
+import type { SqliteDb } from '../sqlite/client.js'
+import { after, orderBy } from '../keyset.js'
+
+export type SectionRow = typeof sections.$inferSelect
+export type SectionKey = [number, string, string]
+
+export function sectionsRepository (db: SqliteDb) {
+  return {
+    async findById (id: string) {
+      return db.select().from(sections).where(eq(sections.id, id)).get()
+    },
+    async findBySlug (slug: string) {
+      return db.select().from(sections).where(eq(sections.slug, slug)).get()
+    },
+    async slugTaken (slug: string, exceptId?: string) {
+      const where = exceptId ? and(eq(sections.slug, slug), ne(sections.id, exceptId)) : eq(sections.slug, slug)
+      return db.select({ id: sections.id }).from(sections).where(where).get() !== undefined
+    },
+    /** Siblings ordered by position, then name; `parentId: null` lists the top level. */
+    async list (options: { parentId?: string | null, after?: SectionKey, limit: number }) {
+      const where: SQL[] = []
+      if (options.parentId === null) where.push(isNull(sections.parentId))
+      else if (options.parentId !== undefined) where.push(eq(sections.parentId, options.parentId))
+      const key = [sections.position, sections.name, sections.id]
+      if (options.after) where.push(after(key, options.after, false))
+      return db.select().from(sections).where(and(...where)).orderBy(...orderBy(key, false)).limit(options.limit).all()
+    },
+    /** The given sections and all their ancestors, in one statement. */
+    async withAncestors (ids: string[]): Promise<SectionRow[]> {
+      if (ids.length === 0) return []
+      const rows = db.all<Record<string, unknown>>(sql`
+        with recursive chain(id) as (
+          select id from ${sections} where id in ${ids}
+          union
+          select s.parent_id from ${sections} s join chain on s.id = chain.id where s.parent_id is not null
+        )
+        select ${sections.id}, ${sections.slug}, ${sections.name}, ${sections.parentId}
+        from ${sections} where ${sections.id} in (select id from chain)`)
+      return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, parentId: r.parent_id }) as SectionRow)
+    },
+    /** Ids of a section and every section below it. */
+    async descendantIds (id: string): Promise<string[]> {
+      const rows = db.all<{ id: string }>(sql`
+        with recursive tree(id) as (
+          select ${id}
+          union
+          select s.id from ${sections} s join tree on s.parent_id = tree.id
+        )
+        select id from tree`)
+      return rows.map((r) => r.id)
+    },
+    async hasChildren (id: string) {
+      return db.select({ id: sections.id }).from(sections).where(eq(sections.parentId, id)).limit(1).get() !== undefined
+    },
+    async hasArticles (id: string) {
+      return db.select({ id: articles.id }).from(articles).where(eq(articles.sectionId, id)).limit(1).get() !== undefined
+    },
+    async existing (ids: string[]) {
+      if (ids.length === 0) return new Set<string>()
+      return new Set(db.select({ id: sections.id }).from(sections).where(inArray(sections.id, ids)).all().map((r) => r.id))
+    },
+    async insert (row: typeof sections.$inferInsert) {
+      db.insert(sections).values(row).run()
+    },
+    async update (id: string, fields: Partial<typeof sections.$inferInsert>) {
+      db.update(sections).set(fields).where(eq(sections.id, id)).run()
+    },
+    async delete (id: string) {
+      db.delete(sections).where(eq(sections.id, id)).run()
+    }
+  }
+}

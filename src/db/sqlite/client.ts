@@ -1,0 +1,70 @@
+import Database from 'better-sqlite3'
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import { sql } from 'drizzle-orm'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as schema from './schema.js'
+
+export type SqliteDb = BetterSQLite3Database<typeof schema>
+
+const migrationsFolder = fileURLToPath(new URL('../../../migrations', import.meta.url))
+
+export interface OpenOptions {
+  /** Called once per SQL statement the data layer runs (tests count them to catch N+1 queries). */
+  onQuery?: (sql: string) => void
+}
+
+/**
+ * Opens (creating if needed) the SQLite database file and applies pending migrations.
+ * WAL lets readers in other processes (the CLI, a backup) work while the server writes.
+ */
+export function openSqlite (file: string, options: OpenOptions = {}) {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  const client = new Database(file)
+  client.pragma('journal_mode = WAL')
+  client.pragma('synchronous = NORMAL')
+  client.pragma('foreign_keys = ON')
+  client.pragma('busy_timeout = 5000')
+  const db = drizzle(client, {
+    schema,
+    logger: options.onQuery ? { logQuery: (query) => options.onQuery!(query) } : false
+  })
+  migrate(db, { migrationsFolder })
+
+  let queue: Promise<unknown> = Promise.resolve()
+
+  return {
+    db,
+    /**
+     * Runs `fn` as one atomic, isolated write. Writers are queued in this process (one connection),
+     * BEGIN IMMEDIATE takes SQLite's write lock up front (other processes wait up to busy_timeout),
+     * and any throw rolls everything back. `fn` must only use the data layer: no network or file I/O
+     * inside a transaction, so that reads from other requests never see uncommitted rows.
+     */
+    transaction<T> (fn: () => Promise<T>): Promise<T> {
+      const run = queue.then(async () => {
+        db.run(sql`BEGIN IMMEDIATE`)
+        try {
+          const result = await fn()
+          db.run(sql`COMMIT`)
+          return result
+        } catch (err) {
+          db.run(sql`ROLLBACK`)
+          throw err
+        }
+      })
+      queue = run.catch(() => undefined)
+      return run
+    },
+    async ping (): Promise<void> {
+      db.get(sql`select 1`)
+    },
+    close (): void {
+      if (client.open) client.close()
+    }
+  }
+}
+
+export type SqliteHandle = ReturnType<typeof openSqlite>

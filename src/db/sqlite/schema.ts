@@ -1,0 +1,121 @@
+import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
+
+const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' })
+
+export const sections = sqliteTable('sections', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  name: text('name').notNull(),
+  description: text('description'),
+  parentId: text('parent_id').references((): AnySQLiteColumn => sections.id, { onDelete: 'restrict' }),
+  position: integer('position').notNull().default(0),
+  createdAt: timestamp('created_at').notNull(),
+  updatedAt: timestamp('updated_at').notNull()
+}, (t) => [
+  uniqueIndex('sections_slug_uq').on(t.slug),
+  index('sections_parent_position_idx').on(t.parentId, t.position, t.name)
+])
+
+export const photos = sqliteTable('photos', {
+  id: text('id').primaryKey(),
+  caption: text('caption'),
+  credit: text('credit'),
+  altText: text('alt_text'),
+  width: integer('width').notNull(),
+  height: integer('height').notNull(),
+  mimeType: text('mime_type').notNull(),
+  bytes: integer('bytes').notNull(),
+  sha256: text('sha256').notNull(),
+  storageKey: text('storage_key').notNull(),
+  focalX: real('focal_x'),
+  focalY: real('focal_y'),
+  originalFilename: text('original_filename'),
+  createdAt: timestamp('created_at').notNull(),
+  updatedAt: timestamp('updated_at').notNull()
+}, (t) => [
+  index('photos_created_idx').on(t.createdAt, t.id),
+  index('photos_storage_key_idx').on(t.storageKey)
+])
+
+export const bylines = sqliteTable('bylines', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  name: text('name').notNull(),
+  kind: text('kind', { enum: ['person', 'agency', 'organization'] }).notNull(),
+  title: text('title'),
+  bio: text('bio'),
+  url: text('url'),
+  photoId: text('photo_id').references(() => photos.id, { onDelete: 'restrict' }),
+  createdAt: timestamp('created_at').notNull(),
+  updatedAt: timestamp('updated_at').notNull()
+}, (t) => [
+  uniqueIndex('bylines_slug_uq').on(t.slug),
+  index('bylines_name_idx').on(t.name, t.id),
+  index('bylines_kind_name_idx').on(t.kind, t.name, t.id),
+  index('bylines_photo_idx').on(t.photoId)
+])
+
+export const articles = sqliteTable('articles', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull(),
+  headline: text('headline').notNull(),
+  summary: text('summary'),
+  body: text('body', { mode: 'json' }).notNull(),
+  status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull(),
+  publishedAt: timestamp('published_at'),
+  updatedAt: timestamp('updated_at').notNull(),
+  createdAt: timestamp('created_at').notNull(),
+  revision: integer('revision').notNull(),
+  sectionId: text('section_id').references(() => sections.id, { onDelete: 'restrict' }),
+  leadPhotoId: text('lead_photo_id').references(() => photos.id, { onDelete: 'restrict' }),
+  tags: text('tags', { mode: 'json' }).notNull(),
+  source: text('source'),
+  canonicalUrl: text('canonical_url'),
+  language: text('language')
+}, (t) => [
+  uniqueIndex('articles_slug_uq').on(t.slug),
+  index('articles_published_idx').on(t.publishedAt, t.id),
+  index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
+  index('articles_section_published_idx').on(t.sectionId, t.publishedAt, t.id),
+  index('articles_updated_idx').on(t.updatedAt, t.id)
+])
+
+export const articleBylines = sqliteTable('article_bylines', {
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  position: integer('position').notNull(),
+  bylineId: text('byline_id').notNull().references(() => bylines.id, { onDelete: 'restrict' }),
+  role: text('role', { enum: ['author', 'contributor', 'photographer', 'agency'] }).notNull()
+}, (t) => [
+  primaryKey({ columns: [t.articleId, t.position] }),
+  index('article_bylines_byline_idx').on(t.bylineId, t.articleId)
+])
+
+export const articleTags = sqliteTable('article_tags', {
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  tag: text('tag').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.articleId, t.tag] }),
+  index('article_tags_tag_idx').on(t.tag, t.articleId)
+])
+
+/** Every photo an article shows (lead photo and body blocks): answers "is this photo in use?" with an index. */
+export const articlePhotos = sqliteTable('article_photos', {
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  photoId: text('photo_id').notNull().references(() => photos.id, { onDelete: 'restrict' })
+}, (t) => [
+  primaryKey({ columns: [t.articleId, t.photoId] }),
+  index('article_photos_photo_idx').on(t.photoId)
+])
+
+export const articleRelated = sqliteTable('article_related', {
+  id: text('id').primaryKey(),
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  position: integer('position').notNull(),
+  targetId: text('target_id').references(() => articles.id, { onDelete: 'cascade' }),
+  url: text('url'),
+  headline: text('headline'),
+  summary: text('summary')
+}, (t) => [
+  uniqueIndex('article_related_position_uq').on(t.articleId, t.position),
+  index('article_related_target_idx').on(t.targetId)
+])

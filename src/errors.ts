@@ -1,0 +1,24 @@
+import createError from '@fastify/error'
+
+/** One field-level problem, as reported in a problem document's `errors[]`. */
+export interface FieldError { path: string, message: string }
+
+/**
+ * Typed errors the services throw. Each has a stable `code` and an HTTP status;
+ * the problem-details plugin turns them into application/problem+json.
+ */
+export const NotFound = createError<[string, string]>('CMS_NOT_FOUND', '%s %s was not found', 404)
+export const Conflict = createError<[string]>('CMS_CONFLICT', '%s', 409)
+export const BadRequest = createError<[string]>('CMS_BAD_REQUEST', '%s', 400)
+
+/** A request that is well-formed JSON but refers to things that do not exist or break a rule. */
+export class Unprocessable extends Error {
+  readonly code = 'CMS_UNPROCESSABLE'
+  readonly statusCode = 422
+  constructor (message: string, readonly errors: FieldError[]) {
+    super(message)
+  }
+}
+
+export const UnsupportedMediaType = createError<[string]>('CMS_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
+export const PayloadTooLarge = createError<[string]>('CMS_PAYLOAD_TOO_LARGE', '%s', 413)

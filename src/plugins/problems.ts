@@ -1,0 +1,61 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type { FieldError } from '../errors.js'
+
+const PROBLEM = 'application/problem+json'
+
+/** JSON Pointer (RFC 6901) of a field inside a request part: "/body/2/photoId". */
+function pointer (context: string | undefined, instancePath: string, missing?: string) {
+  const part = context === 'querystring' ? 'query' : context ?? 'body'
+  const tail = missing ? `${instancePath}/${missing.replace(/~/g, '~0').replace(/\//g, '~1')}` : instancePath
+  return `/${part}${tail}`
+}
+
+function validationErrors (error: FastifyError): FieldError[] {
+  return (error.validation ?? []).map((v) => {
+    const params = v.params as Record<string, unknown>
+    if (v.keyword === 'additionalProperties') {
+      return { path: pointer(error.validationContext, v.instancePath, String(params.additionalProperty)), message: 'Unknown field' }
+    }
+    if (v.keyword === 'required') {
+      return { path: pointer(error.validationContext, v.instancePath, String(params.missingProperty)), message: 'Is required' }
+    }
+    return { path: pointer(error.validationContext, v.instancePath), message: v.message ?? 'Is not valid' }
+  })
+}
+
+export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, detail: string, extra: object = {}) {
+  return reply.code(status).type(PROBLEM).send({
+    type: 'about:blank',
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    instance: request.url,
+    requestId: request.id,
+    ...extra
+  })
+}
+
+/**
+ * Every error leaves as RFC 9457 problem details. Client errors say what is wrong; server errors
+ * say nothing about internals to the client and everything to the log, under the request id.
+ */
+export default fp(async (app) => {
+  app.setErrorHandler((error: FastifyError & { errors?: FieldError[] }, request, reply) => {
+    if (error.validation) {
+      const errors = validationErrors(error)
+      return sendProblem(request, reply, 400, `Invalid request: ${errors.map((e) => `${e.path} ${e.message.toLowerCase()}`).join('; ')}`, { code: 'CMS_VALIDATION', errors })
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      request.log.info({ err: error }, 'client error')
+      return sendProblem(request, reply, status, error.message, { code: error.code, ...(error.errors ? { errors: error.errors } : {}) })
+    }
+    request.log.error({ err: error }, 'request failed')
+    return sendProblem(request, reply, 500, 'An unexpected error occurred; quote the request id when reporting it', { code: 'CMS_INTERNAL' })
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, 404, `No route ${request.method} ${request.url.split('?')[0]}`, { code: 'CMS_NO_ROUTE' }))
+}, { name: 'problems' })

@@ -1,0 +1,49 @@
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import { openStore, type Store } from '../db/index.js'
+import { filesystemStorage } from '../storage/filesystem.js'
+import type { Storage } from '../storage/index.js'
+import { sectionsService, type SectionsService } from '../services/sections.js'
+import { bylinesService, type BylinesService } from '../services/bylines.js'
+import { photosService, type PhotosService } from '../services/photos.js'
+import { articlesService, type ArticlesService } from '../services/articles.js'
+
+export interface Services {
+  sections: SectionsService
+  bylines: BylinesService
+  photos: PhotosService
+  articles: ArticlesService
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    store: Store
+    storage: Storage
+    services: Services
+  }
+}
+
+export interface ServicesOptions {
+  config: Config
+  /** Called for every SQL statement (tests use it to count statements per request). */
+  onQuery?: (sql: string) => void
+}
+
+/** Opens the database and photo storage, and wires the newsroom services on top of them. */
+export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
+  const store = openStore(config.databaseFile, { onQuery })
+  const storage = filesystemStorage(config.photoDir)
+  const sections = sectionsService(store)
+  const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL })
+  app.decorate('config', config)
+  app.decorate('store', store)
+  app.decorate('storage', storage)
+  app.decorate('services', {
+    sections,
+    bylines: bylinesService(store),
+    photos,
+    articles: articlesService(store, photos, sections)
+  })
+  app.addHook('onClose', async () => store.close())
+}, { name: 'services' })

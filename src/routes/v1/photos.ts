@@ -1,0 +1,184 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { Value } from '@sinclair/typebox/value'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { IdParams, ListQuery, problems } from '../../schemas/common.js'
+import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
+import { BadRequest, PayloadTooLarge } from '../../errors.js'
+import type { PhotoFile } from '../../services/photos.js'
+import { sendPage } from '../pagination.js'
+
+const tags = ['photos']
+const uploadFields = TypeCompiler.Compile(PhotoUploadFields)
+const numeric = new Set(['focalX', 'focalY'])
+
+/** Upload bodies: validated by the handler (bytes are sniffed; text fields checked against PhotoUploadFields). */
+const uploadBody = (withFields: boolean) => ({
+  content: {
+    'multipart/form-data': {
+      schema: Type.Object({
+        file: Type.String({ contentEncoding: 'binary', description: 'The image: JPEG, PNG, WebP, GIF or AVIF' }),
+        ...(withFields ? PhotoUploadFields.properties : {})
+      })
+    },
+    'image/*': { schema: Type.String({ contentEncoding: 'binary', description: 'The image bytes as the whole body' }) }
+  }
+})
+
+/** Reads an upload sent either as multipart/form-data or as the raw image body. */
+async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, fields: Record<string, unknown> }> {
+  const fields: Record<string, unknown> = {}
+  const setField = (name: string, value: string) => {
+    if (name in fields) throw new BadRequest(`Field "${name}" is given twice`)
+    fields[name] = numeric.has(name) && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value
+  }
+  if (request.isMultipart()) {
+    let file: PhotoFile | undefined
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'file') throw new BadRequest(`Unexpected file field "${part.fieldname}": send the image as "file"`)
+        if (file) throw new BadRequest('Send one file per upload')
+        const data = await part.toBuffer()
+        if (part.file.truncated) throw new PayloadTooLarge('The image is larger than the upload limit')
+        file = { data, filename: part.filename || null }
+      } else {
+        setField(part.fieldname, String(part.value))
+      }
+    }
+    if (!file) throw new BadRequest('Missing the "file" part holding the image')
+    return { file, fields }
+  }
+  if (!Buffer.isBuffer(request.body)) throw new BadRequest('Send the image as multipart/form-data or as the raw body with an image/* content type')
+  return { file: { data: request.body }, fields: { ...(request.query as object) } }
+}
+
+function checkFields (fields: Record<string, unknown>) {
+  if (!uploadFields.Check(fields)) {
+    const errors = [...uploadFields.Errors(fields)].map((e) => ({ path: e.path || '/', message: e.message }))
+    throw Object.assign(new BadRequest(`Invalid upload fields: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`), { errors })
+  }
+  return Value.Clean(PhotoUploadFields, fields) as typeof PhotoUploadFields.static
+}
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { photos } = app.services
+  const limit = app.config.UPLOAD_MAX_BYTES
+
+  // Raw uploads: any image/* or octet-stream body is read as bytes; the bytes decide the type
+  app.addContentTypeParser(/^(image\/[\w.+-]+|application\/octet-stream)$/, { parseAs: 'buffer', bodyLimit: limit },
+    (_request, body, done) => done(null, body))
+
+  app.post('/photos', {
+    bodyLimit: limit,
+    schema: {
+      tags,
+      operationId: 'uploadPhoto',
+      summary: 'Upload a photo with its caption and credit',
+      description: 'Send `multipart/form-data` with the image in `file` and the text fields beside it, or the image itself as the body ' +
+        '(any `image/*` type) with the same fields in the query string. The type is decided from the bytes: JPEG, PNG, WebP, GIF and AVIF ' +
+        'are accepted; width and height are read from the image. Files are stored by content hash.',
+      querystring: Type.Partial(PhotoUploadFields, { additionalProperties: false }),
+      body: uploadBody(true),
+      response: { 201: Type.Ref(Photo), ...problems(400, 413, 415) }
+    }
+  }, async (request, reply) => {
+    const { file, fields } = await readUpload(request)
+    const photo = await photos.create(file, checkFields(fields))
+    return reply.code(201).header('location', `/v1/photos/${photo.id}`).send(photo)
+  })
+
+  app.get('/photos', {
+    schema: {
+      tags,
+      operationId: 'listPhotos',
+      summary: 'List photos, newest first',
+      querystring: Type.Object(ListQuery, { additionalProperties: false }),
+      response: { 200: Type.Ref(PhotoPage), ...problems(400) }
+    }
+  }, async (request, reply) => sendPage(request, reply, await photos.list(request.query)))
+
+  app.get('/photos/:id', {
+    schema: {
+      tags,
+      operationId: 'getPhoto',
+      summary: 'Read a photo\'s record',
+      params: IdParams,
+      response: { 200: Type.Ref(Photo), ...problems(404) }
+    }
+  }, async (request) => photos.get(request.params.id))
+
+  app.patch('/photos/:id', {
+    schema: {
+      tags,
+      operationId: 'updatePhoto',
+      summary: 'Update a photo\'s caption, credit, alt text or focal point (JSON merge patch)',
+      params: IdParams,
+      body: Type.Ref(PhotoPatch),
+      response: { 200: Type.Ref(Photo), ...problems(400, 404, 415) }
+    }
+  }, async (request) => photos.update(request.params.id, request.body))
+
+  app.delete('/photos/:id', {
+    schema: {
+      tags,
+      operationId: 'deletePhoto',
+      summary: 'Delete a photo',
+      description: 'Refused with 409 while an article or byline shows it. The bytes are removed once no photo record uses them.',
+      params: IdParams,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404, 409) }
+    }
+  }, async (request, reply) => {
+    await photos.delete(request.params.id)
+    return reply.code(204).send(null)
+  })
+
+  app.get('/photos/:id/file', {
+    schema: {
+      tags,
+      operationId: 'getPhotoFile',
+      summary: 'Download the original image',
+      description: 'The original bytes with their image type. With `v` matching the current file (as in the photo\'s `url`), the response ' +
+        'may be cached forever (`immutable`); without it, for five minutes. Answers 304 to a matching `If-None-Match`.',
+      params: IdParams,
+      querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+      response: {
+        200: { description: 'The image', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
+        304: Type.Null({ description: 'Not modified' }),
+        ...problems(400, 404)
+      }
+    }
+  }, async (request, reply) => {
+    const { row, stream, size } = await photos.file(request.params.id)
+    const etag = `"${row.sha256}"`
+    const versioned = request.query.v !== undefined && row.sha256.startsWith(request.query.v) && request.query.v.length >= 8
+    reply.header('etag', etag)
+      .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'")
+    if (request.headers['if-none-match']?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+      stream.destroy()
+      return reply.code(304).send(null)
+    }
+    return reply.type(row.mimeType).header('content-length', size).send(stream as unknown as string)
+  })
+
+  app.put('/photos/:id/file', {
+    bodyLimit: limit,
+    schema: {
+      tags,
+      operationId: 'replacePhotoFile',
+      summary: 'Replace a photo\'s image, keeping its id, metadata and every reference',
+      description: 'Send the new image as `multipart/form-data` (`file`) or as the raw body. The photo\'s `url`, `sha256`, size and type change.',
+      params: IdParams,
+      body: uploadBody(false),
+      response: { 200: Type.Ref(Photo), ...problems(400, 404, 413, 415) }
+    }
+  }, async (request) => {
+    const { file, fields } = await readUpload(request)
+    if (Object.keys(fields).length) throw new BadRequest(`Unexpected fields: ${Object.keys(fields).join(', ')}; use PATCH /v1/photos/{id} for metadata`)
+    return photos.replaceFile(request.params.id, file)
+  })
+}
+
+export default routes

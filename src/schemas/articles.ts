@@ -1,0 +1,154 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Id, Slug, Timestamp, Line, Text, Nullable, Page, PatchOf, HttpUrl } from './common.js'
+import { SectionRef } from './sections.js'
+import { Photo, FocalPoint } from './photos.js'
+import { BylineKind } from './bylines.js'
+
+const markup = 'May hold inline markup `<b> <i> <em> <strong> <a href>`; anything else is stripped on write'
+const InlineText = Text(20000, { minLength: 1, description: markup })
+
+/** A `oneOf` keyed by `type`, so validation errors name the one block schema that applies. */
+const Blocks = <T extends TSchema[]>(schemas: [...T], $id: string) =>
+  Type.Unsafe<Static<T[number]>>({ $id, oneOf: schemas, discriminator: { propertyName: 'type' } })
+
+const strict = { additionalProperties: false }
+const Paragraph = Type.Object({ type: Type.Literal('paragraph'), text: InlineText }, strict)
+const Heading = Type.Object({ type: Type.Literal('heading'), level: Type.Integer({ minimum: 2, maximum: 4 }), text: InlineText }, strict)
+const Quote = Type.Object({ type: Type.Literal('quote'), text: InlineText, attribution: Type.Optional(Nullable(Line(300))) }, strict)
+const List = Type.Object({
+  type: Type.Literal('list'),
+  ordered: Type.Boolean(),
+  items: Type.Array(Text(5000, { minLength: 1, description: markup }), { minItems: 1, maxItems: 200 })
+}, strict)
+const Embed = Type.Object({ type: Type.Literal('embed'), url: HttpUrl, title: Type.Optional(Nullable(Line(300))) }, strict)
+const PhotoBlockInput = Type.Object({
+  type: Type.Literal('photo'),
+  photoId: Id,
+  caption: Type.Optional(Nullable(Text(2000, { description: 'Overrides the photo\'s own caption in this article' })))
+}, strict)
+
+export const BlockInput = Blocks([Paragraph, Heading, PhotoBlockInput, Quote, List, Embed], 'BlockInput')
+
+export const PhotoBlock = Type.Object({
+  type: Type.Literal('photo'),
+  photoId: Id,
+  caption: Nullable(Type.String({ description: 'The block\'s caption override, or else the photo\'s caption' })),
+  captionOverride: Type.Boolean({ description: 'Whether `caption` is this article\'s own' }),
+  credit: Nullable(Type.String()),
+  altText: Nullable(Type.String()),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  mimeType: Type.String(),
+  focalPoint: Nullable(Type.Ref(FocalPoint)),
+  url: Type.String()
+}, { $id: 'PhotoBlock', description: 'A photo block resolved for display' })
+
+export const Block = Type.Union([Paragraph, Heading, Type.Ref(PhotoBlock), Quote, List, Embed], { $id: 'Block' })
+
+export const BylineRole = Type.Union([Type.Literal('author'), Type.Literal('contributor'), Type.Literal('photographer'), Type.Literal('agency')])
+
+export const ArticleBylineInput = Type.Object({ bylineId: Id, role: Type.Optional(BylineRole) }, { additionalProperties: false })
+
+export const ArticleByline = Type.Object({
+  bylineId: Id,
+  role: BylineRole,
+  slug: Slug,
+  name: Type.String(),
+  kind: BylineKind,
+  title: Nullable(Type.String())
+}, { $id: 'ArticleByline' })
+
+export const ArticleSection = Type.Object({
+  id: Id,
+  slug: Slug,
+  name: Type.String(),
+  path: Type.String(),
+  breadcrumb: Type.Array(Type.Ref(SectionRef))
+}, { $id: 'ArticleSection' })
+
+export const RelatedLinkInput = Type.Object({
+  articleId: Type.Optional(Id),
+  url: Type.Optional(HttpUrl),
+  headline: Type.Optional(Nullable(Line(300))),
+  summary: Type.Optional(Nullable(Text(1000)))
+}, {
+  $id: 'RelatedLinkInput',
+  additionalProperties: false,
+  description: 'Either `articleId` (headline and summary then override the target\'s) or `url` with a `headline`'
+})
+
+export const RelatedLink = Type.Object({
+  id: Id,
+  articleId: Nullable(Id),
+  url: Nullable(Type.String({ description: 'The external URL; null for links to articles here' })),
+  slug: Nullable(Type.String({ description: 'The target article\'s slug' })),
+  headline: Type.String(),
+  summary: Nullable(Type.String()),
+  publishedAt: Nullable(Timestamp)
+}, { $id: 'RelatedLink', description: 'A related-story link resolved for display' })
+
+export const RelatedList = Type.Object({ data: Type.Array(Type.Ref(RelatedLink)) }, { $id: 'RelatedList' })
+export const RelatedListInput = Type.Array(Type.Ref(RelatedLinkInput), { $id: 'RelatedListInput', maxItems: 20 })
+
+export const ArticleStatus = Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('archived')])
+
+export const ArticleCreate = Type.Object({
+  slug: Type.Optional(Slug),
+  headline: Line(300),
+  summary: Type.Optional(Nullable(Text(1000))),
+  body: Type.Optional(Type.Array(Type.Ref(BlockInput), { maxItems: 1000 })),
+  status: Type.Optional(ArticleStatus),
+  publishedAt: Type.Optional(Nullable(Timestamp)),
+  updatedAt: Type.Optional(Timestamp),
+  sectionId: Type.Optional(Nullable(Id)),
+  bylines: Type.Optional(Type.Array(ArticleBylineInput, { maxItems: 50 })),
+  leadPhotoId: Type.Optional(Nullable(Id)),
+  tags: Type.Optional(Type.Array(Line(100), { maxItems: 50 })),
+  source: Type.Optional(Nullable(Line(200))),
+  canonicalUrl: Type.Optional(Nullable(HttpUrl)),
+  language: Type.Optional(Nullable(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$', maxLength: 35, description: 'BCP 47 tag, e.g. en or zh-Hans-CN' })))
+}, {
+  $id: 'ArticleCreate',
+  additionalProperties: false,
+  description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports, or leave it out and every write sets it to now. Byline `role` defaults to author.'
+})
+
+export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole')
+
+export const Article = Type.Object({
+  id: Id,
+  slug: Slug,
+  headline: Type.String(),
+  summary: Nullable(Type.String()),
+  body: Type.Array(Type.Ref(Block)),
+  status: ArticleStatus,
+  publishedAt: Nullable(Timestamp),
+  updatedAt: Timestamp,
+  createdAt: Timestamp,
+  revision: Type.Integer({ description: 'Bumped by every write' }),
+  sectionId: Nullable(Id),
+  section: Nullable(Type.Ref(ArticleSection)),
+  bylines: Type.Array(Type.Ref(ArticleByline)),
+  leadPhotoId: Nullable(Id),
+  leadPhoto: Nullable(Type.Ref(Photo)),
+  tags: Type.Array(Type.String()),
+  source: Nullable(Type.String()),
+  canonicalUrl: Nullable(Type.String()),
+  language: Nullable(Type.String()),
+  related: Type.Array(Type.Ref(RelatedLink))
+}, { $id: 'Article', description: 'An article with everything its page shows resolved' })
+
+export const ArticlePage = Page(Type.Ref(Article), 'ArticlePage')
+
+export type BlockInput = Static<typeof BlockInput>
+export type Block = Static<typeof Block>
+export type PhotoBlock = Static<typeof PhotoBlock>
+export type BylineRole = Static<typeof BylineRole>
+export type ArticleByline = Static<typeof ArticleByline>
+export type ArticleSection = Static<typeof ArticleSection>
+export type RelatedLinkInput = Static<typeof RelatedLinkInput>
+export type RelatedLink = Static<typeof RelatedLink>
+export type ArticleStatus = Static<typeof ArticleStatus>
+export type ArticleCreate = Static<typeof ArticleCreate>
+export type ArticlePatch = Static<typeof ArticlePatch>
+export type Article = Static<typeof Article>

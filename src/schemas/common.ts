@@ -1,0 +1,72 @@
+import { Type, type TSchema, type TObject, type TProperties } from '@sinclair/typebox'
+
+export const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Opaque identifier (a UUID)' })
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
+export const SlugParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
+
+export const Slug = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$',
+  description: 'Lower-case letters, digits and single hyphens; generated from the name or headline when absent'
+})
+export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC' })
+export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })
+
+/** Plain one-line text: no control characters. */
+export const Line = (maxLength: number, extra: object = {}) =>
+  Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]*$', ...extra })
+
+/** Multi-line text: newlines and tabs allowed, other control characters not. */
+export const Text = (maxLength: number, extra: object = {}) =>
+  Type.String({ maxLength, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$', ...extra })
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const ListQuery = {
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1 to 100' }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Opaque cursor from a previous page\'s `next`' }))
+}
+
+/** `{data, next}`: one page of a keyset-paginated list. */
+export const Page = <T extends TSchema>(item: T, $id: string) => Type.Object({
+  data: Type.Array(item),
+  next: Nullable(Type.String({ description: 'Cursor for the next page; null on the last page' }))
+}, { $id, additionalProperties: false })
+
+/** The create schema's fields, every one optional (null allowed where the resource allows it): a JSON merge patch. */
+export const PatchOf = <T extends TProperties>(create: TObject<T>, $id: string, description: string) =>
+  Type.Partial(create, { $id, additionalProperties: false, minProperties: 1, description })
+
+export const Problem = Type.Object({
+  type: Type.String({ description: 'A URI reference naming the problem type' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.Optional(Type.String()),
+  instance: Type.Optional(Type.String()),
+  code: Type.Optional(Type.String({ description: 'Stable machine-readable error code' })),
+  requestId: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(Type.Object({
+    path: Type.String({ description: 'JSON Pointer to the offending input, e.g. /body/2/photoId or /query/limit' }),
+    message: Type.String()
+  })))
+}, { $id: 'Problem', description: 'RFC 9457 problem details' })
+
+const problemContent = { 'application/problem+json': { schema: Type.Ref(Problem) } }
+const problemDescriptions: Record<number, string> = {
+  400: 'The request is malformed or fails validation',
+  404: 'Not found',
+  409: 'Conflicts with the current state (duplicate slug, resource still in use)',
+  413: 'The body is too large',
+  415: 'Unsupported media type',
+  422: 'Well-formed, but refers to something that does not exist or breaks a rule'
+}
+
+/** Declares the problem responses a route can send, plus the 500 every route can send. */
+export function problems (...statuses: number[]) {
+  const out: Record<number, { description: string, content: typeof problemContent }> = {}
+  for (const status of [...statuses, 500]) {
+    out[status] = { description: problemDescriptions[status] ?? 'Unexpected server error', content: problemContent }
+  }
+  return out
+}

@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Id, Timestamp, Text, Nullable, Page, Line } from './common.js'
+
+const Unit = Type.Number({ minimum: 0, maximum: 1 })
+export const FocalPoint = Type.Object({ x: Unit, y: Unit }, {
+  $id: 'FocalPoint',
+  additionalProperties: false,
+  description: 'The point crops keep in view, as fractions of width (x) and height (y) from the top left'
+})
+
+export const Photo = Type.Object({
+  id: Id,
+  caption: Nullable(Type.String()),
+  credit: Nullable(Type.String()),
+  altText: Nullable(Type.String()),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  mimeType: Type.String(),
+  bytes: Type.Integer(),
+  sha256: Type.String(),
+  focalPoint: Nullable(Type.Ref(FocalPoint)),
+  originalFilename: Nullable(Type.String()),
+  url: Type.String({ description: 'URL of the original file; it changes when the file is replaced, so it can be cached forever' }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}, { $id: 'Photo' })
+
+const metadata = {
+  caption: Type.Optional(Nullable(Text(2000))),
+  credit: Type.Optional(Nullable(Line(300))),
+  altText: Type.Optional(Nullable(Text(1000)))
+}
+
+/** Text fields sent with an upload, as multipart fields or query-string parameters. */
+export const PhotoUploadFields = Type.Object({
+  ...metadata,
+  focalX: Type.Optional(Unit),
+  focalY: Type.Optional(Unit),
+  filename: Type.Optional(Line(255, { description: 'Original file name (raw uploads; multipart uploads use the part\'s file name)' }))
+}, { additionalProperties: false })
+
+export const PhotoPatch = Type.Object({
+  ...metadata,
+  focalPoint: Type.Optional(Nullable(Type.Ref(FocalPoint)))
+}, { $id: 'PhotoPatch', additionalProperties: false, minProperties: 1, description: 'JSON merge patch of a photo\'s metadata' })
+
+export const PhotoPage = Page(Type.Ref(Photo), 'PhotoPage')
+
+export type Photo = Static<typeof Photo>
+export type PhotoUploadFields = Static<typeof PhotoUploadFields>
+export type PhotoPatch = Static<typeof PhotoPatch>

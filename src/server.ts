@@ -1,0 +1,26 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { loadConfig, ConfigError } from './config.js'
+
+let config
+try {
+  config = loadConfig()
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  console.error(err.message)
+  process.exit(1)
+}
+
+const app = await buildApp({
+  config,
+  logger: { level: config.LOG_LEVEL, redact: ['req.headers.authorization'] }
+})
+
+// SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close the database; give up after 10 s
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'closing after an error')
+  else app.log.info({ signal }, 'shutting down')
+  await app.close()
+})
+
+await app.listen({ port: config.PORT, host: config.HOST })

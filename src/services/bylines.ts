@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto'
+import type { Store } from '../db/index.js'
+import type { BylineRow, BylineKey } from '../db/repositories/bylines.js'
+import type { Byline, BylineCreate, BylinePatch, BylineKind } from '../schemas/bylines.js'
+import { NotFound, Conflict, Unprocessable } from '../errors.js'
+import { chooseSlug } from './slugs.js'
+import { decodeCursor, paginate } from './cursor.js'
+import { iso } from './time.js'
+
+export function bylinesService (store: Store) {
+  function present (row: BylineRow): Byline {
+    return {
+      id: row.id,
+      slug: row.slug,
+      name: row.name,
+      kind: row.kind,
+      title: row.title,
+      bio: row.bio,
+      url: row.url,
+      photoId: row.photoId,
+      createdAt: iso(row.createdAt),
+      updatedAt: iso(row.updatedAt)
+    }
+  }
+
+  async function get (id: string) {
+    const row = await store.bylines.findById(id)
+    if (!row) throw new NotFound('Byline', id)
+    return row
+  }
+
+  async function checkPhoto (photoId: string | null | undefined) {
+    if (photoId && !(await store.photos.existing([photoId])).has(photoId)) {
+      throw new Unprocessable('The byline photo does not exist', [{ path: '/photoId', message: `No photo ${photoId}` }])
+    }
+  }
+
+  return {
+    present,
+    get: async (id: string) => present(await get(id)),
+
+    async getBySlug (slug: string) {
+      const row = await store.bylines.findBySlug(slug)
+      if (!row) throw new NotFound('Byline', slug)
+      return present(row)
+    },
+
+    async list (query: { kind?: BylineKind, q?: string, limit: number, cursor?: string }) {
+      const scope = `bylines:${query.kind ?? ''}:${query.q ?? ''}`
+      const afterKey: BylineKey | undefined = query.cursor ? decodeCursor(scope, query.cursor, ['string', 'string'] as const) : undefined
+      const rows = await store.bylines.list({ kind: query.kind, q: query.q, after: afterKey, limit: query.limit + 1 })
+      const page = paginate(rows, query.limit, (r) => [r.name, r.id], scope)
+      return { data: page.rows.map(present), next: page.next }
+    },
+
+    async create (input: BylineCreate) {
+      return present(await store.transaction(async () => {
+        await checkPhoto(input.photoId)
+        const now = new Date()
+        const row: BylineRow = {
+          id: randomUUID(),
+          slug: await chooseSlug(input.slug, input.name, (s) => store.bylines.slugTaken(s), 'byline'),
+          name: input.name,
+          kind: input.kind ?? 'person',
+          title: input.title ?? null,
+          bio: input.bio ?? null,
+          url: input.url ?? null,
+          photoId: input.photoId ?? null,
+          createdAt: now,
+          updatedAt: now
+        }
+        await store.bylines.insert(row)
+        return row
+      }))
+    },
+
+    async update (id: string, patch: BylinePatch) {
+      return present(await store.transaction(async () => {
+        const current = await get(id)
+        await checkPhoto(patch.photoId)
+        const fields: Partial<BylineRow> = { updatedAt: new Date() }
+        if (patch.slug !== undefined && patch.slug !== current.slug) {
+          fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.bylines.slugTaken(s, id), 'byline')
+        }
+        for (const key of ['name', 'kind', 'title', 'bio', 'url', 'photoId'] as const) {
+          if (patch[key] !== undefined) (fields as Record<string, unknown>)[key] = patch[key]
+        }
+        await store.bylines.update(id, fields)
+        return { ...current, ...fields }
+      }))
+    },
+
+    async delete (id: string) {
+      await store.transaction(async () => {
+        await get(id)
+        if (await store.bylines.inUse(id)) throw new Conflict(`Byline ${id} is still attached to articles; remove it from them first`)
+        await store.bylines.delete(id)
+      })
+    }
+  }
+}
+
+export type BylinesService = ReturnType<typeof bylinesService>

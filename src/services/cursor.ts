@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto'
+import { BadRequest } from '../errors.js'
+
+type Kind = 'string' | 'number' | 'date' | 'date?'
+type Value<K extends Kind> = K extends 'string' ? string : K extends 'number' ? number : K extends 'date' ? Date : Date | null
+type Values<K extends readonly Kind[]> = { -readonly [I in keyof K]: Value<K[I]> }
+
+const checksum = (scope: string, payload: string) =>
+  createHash('sha256').update(scope).update('\0').update(payload).digest('base64url').slice(0, 12)
+
+/**
+ * Opaque keyset cursors: the sort key of the last row, bound to the list it came from (`scope`,
+ * e.g. "articles:-publishedAt") by a checksum, so an edited, truncated or foreign cursor is a 400.
+ * A cursor only says where to resume, never what may be seen: visibility is decided by each query.
+ */
+export function encodeCursor (scope: string, values: (string | number | Date | null)[]): string {
+  const payload = Buffer.from(JSON.stringify(values.map((v) => v instanceof Date ? v.getTime() : v))).toString('base64url')
+  return `${payload}.${checksum(scope, payload)}`
+}
+
+export function decodeCursor<const K extends readonly Kind[]> (scope: string, cursor: string, kinds: K): Values<K> {
+  const invalid = () => new BadRequest('Invalid cursor: pass back the `next` value of the previous page unchanged')
+  const [payload, sum, extra] = cursor.split('.')
+  if (!payload || !sum || extra !== undefined || checksum(scope, payload) !== sum) throw invalid()
+  let raw: unknown
+  try {
+    raw = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+  } catch {
+    throw invalid()
+  }
+  if (!Array.isArray(raw) || raw.length !== kinds.length) throw invalid()
+  return kinds.map((kind, i) => {
+    const v = raw[i]
+    if (kind === 'string' && typeof v === 'string') return v
+    if (kind === 'number' && Number.isSafeInteger(v)) return v
+    if ((kind === 'date' || kind === 'date?') && Number.isSafeInteger(v)) return new Date(v)
+    if (kind === 'date?' && v === null) return null
+    throw invalid()
+  }) as Values<K>
+}
+
+/** One page of rows, fetched with limit + 1 to learn whether another page follows. */
+export function paginate<R, T> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string) {
+  const more = rows.length > limit
+  const page = more ? rows.slice(0, limit) : rows
+  const last = page[page.length - 1]
+  return { rows: page, next: more && last ? encodeCursor(scope, key(last)) : null }
+}

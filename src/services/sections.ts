@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto'
+import type { Store } from '../db/index.js'
+import type { SectionRow, SectionKey } from '../db/repositories/sections.js'
+import type { Section, SectionCreate, SectionPatch, SectionRef } from '../schemas/sections.js'
+import { NotFound, Conflict, Unprocessable } from '../errors.js'
+import { chooseSlug } from './slugs.js'
+import { decodeCursor, paginate } from './cursor.js'
+import { iso } from './time.js'
+
+type Lineage = Pick<SectionRow, 'id' | 'slug' | 'name' | 'parentId'>
+
+/** Builds breadcrumbs (root first) from a set of rows holding every ancestor needed. */
+export function breadcrumbs (rows: Lineage[]) {
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return (id: string): SectionRef[] => {
+    const crumbs: SectionRef[] = []
+    const seen = new Set<string>()
+    for (let s = byId.get(id); s && !seen.has(s.id); s = s.parentId ? byId.get(s.parentId) : undefined) {
+      seen.add(s.id)
+      crumbs.unshift({ id: s.id, slug: s.slug, name: s.name })
+    }
+    return crumbs
+  }
+}
+
+export function sectionsService (store: Store) {
+  async function present (rows: SectionRow[]): Promise<Section[]> {
+    const crumbsOf = breadcrumbs(await store.sections.withAncestors(rows.map((r) => r.id)))
+    return rows.map((row) => {
+      const breadcrumb = crumbsOf(row.id)
+      return {
+        id: row.id,
+        slug: row.slug,
+        name: row.name,
+        description: row.description,
+        parentId: row.parentId,
+        position: row.position,
+        path: breadcrumb.map((c) => c.slug).join('/'),
+        breadcrumb,
+        createdAt: iso(row.createdAt),
+        updatedAt: iso(row.updatedAt)
+      }
+    })
+  }
+  const presentOne = async (row: SectionRow) => (await present([row]))[0]!
+
+  async function get (id: string) {
+    const row = await store.sections.findById(id)
+    if (!row) throw new NotFound('Section', id)
+    return row
+  }
+
+  async function checkParent (id: string | undefined, parentId: string | null | undefined) {
+    if (!parentId) return
+    const lineage = await store.sections.withAncestors([parentId])
+    if (!lineage.some((s) => s.id === parentId)) {
+      throw new Unprocessable('The parent section does not exist', [{ path: '/parentId', message: `No section ${parentId}` }])
+    }
+    if (id && breadcrumbs(lineage)(parentId).some((s) => s.id === id)) {
+      throw new Unprocessable('A section cannot be moved under itself', [{ path: '/parentId', message: 'Would create a cycle' }])
+    }
+  }
+
+  return {
+    present,
+    get: async (id: string) => presentOne(await get(id)),
+
+    async getBySlug (slug: string) {
+      const row = await store.sections.findBySlug(slug)
+      if (!row) throw new NotFound('Section', slug)
+      return presentOne(row)
+    },
+
+    /** Resolves an id or a slug to the section's id. */
+    async resolveId (idOrSlug: string): Promise<string | undefined> {
+      return (await store.sections.findById(idOrSlug) ?? await store.sections.findBySlug(idOrSlug))?.id
+    },
+
+    async list (query: { parent?: string, limit: number, cursor?: string }) {
+      const scope = `sections:${query.parent ?? ''}`
+      const afterKey: SectionKey | undefined = query.cursor ? decodeCursor(scope, query.cursor, ['number', 'string', 'string'] as const) : undefined
+      const parentId = query.parent === undefined ? undefined : query.parent === 'root' ? null : query.parent
+      const rows = await store.sections.list({ parentId, after: afterKey, limit: query.limit + 1 })
+      const page = paginate(rows, query.limit, (r) => [r.position, r.name, r.id], scope)
+      return { data: await present(page.rows), next: page.next }
+    },
+
+    async create (input: SectionCreate) {
+      const row = await store.transaction(async () => {
+        await checkParent(undefined, input.parentId)
+        const now = new Date()
+        const row: SectionRow = {
+          id: randomUUID(),
+          slug: await chooseSlug(input.slug, input.name, (s) => store.sections.slugTaken(s), 'section'),
+          name: input.name,
+          description: input.description ?? null,
+          parentId: input.parentId ?? null,
+          position: input.position ?? 0,
+          createdAt: now,
+          updatedAt: now
+        }
+        await store.sections.insert(row)
+        return row
+      })
+      return presentOne(row)
+    },
+
+    async update (id: string, patch: SectionPatch) {
+      const row = await store.transaction(async () => {
+        const current = await get(id)
+        if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
+        const fields: Partial<SectionRow> = { updatedAt: new Date() }
+        if (patch.slug !== undefined && patch.slug !== current.slug) {
+          fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.sections.slugTaken(s, id), 'section')
+        }
+        if (patch.name !== undefined) fields.name = patch.name
+        if (patch.description !== undefined) fields.description = patch.description
+        if (patch.parentId !== undefined) fields.parentId = patch.parentId
+        if (patch.position !== undefined) fields.position = patch.position
+        await store.sections.update(id, fields)
+        return { ...current, ...fields }
+      })
+      return presentOne(row)
+    },
+
+    async delete (id: string) {
+      await store.transaction(async () => {
+        await get(id)
+        if (await store.sections.hasChildren(id)) throw new Conflict(`Section ${id} still has subsections; move or delete them first`)
+        if (await store.sections.hasArticles(id)) throw new Conflict(`Section ${id} still has articles; move or delete them first`)
+        await store.sections.delete(id)
+      })
+    }
+  }
+}
+
+export type SectionsService = ReturnType<typeof sectionsService>

@@ -1,0 +1,34 @@
+import { slugify as transliterate } from 'transliteration'
+import { Conflict } from '../errors.js'
+
+/** A URL slug from any text: non-Latin scripts are transliterated ("哈尔滨" -> "ha-er-bin"). */
+export function slugify (text: string): string {
+  const slug = transliterate(text, { lowercase: true, separator: '-', trim: true })
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80)
+    .replace(/-+$/, '')
+  return slug || 'untitled'
+}
+
+/**
+ * Picks the slug for a write. An explicit slug must be free (409 otherwise); a generated one gets
+ * "-2", "-3"... appended until it is.
+ */
+export async function chooseSlug (
+  explicit: string | undefined,
+  source: string,
+  taken: (slug: string) => Promise<boolean>,
+  resource: string
+): Promise<string> {
+  if (explicit !== undefined) {
+    if (await taken(explicit)) throw new Conflict(`A ${resource} with slug "${explicit}" already exists`)
+    return explicit
+  }
+  const base = slugify(source)
+  for (let n = 1; n < 1000; n++) {
+    const candidate = n === 1 ? base : `${base}-${n}`
+    if (!(await taken(candidate))) return candidate
+  }
+  throw new Conflict(`Could not find a free slug for "${base}"; send one explicitly`)
+}

@@ -1,0 +1,56 @@
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { assertKey, type Storage } from './index.js'
+
+/** Files under `root`, fanned out by the first hash characters: root/ab/cd/abcd….jpg. */
+export function filesystemStorage (root: string): Storage {
+  const tmpDir = path.join(root, '.tmp')
+  fs.mkdirSync(tmpDir, { recursive: true })
+  const fileOf = (key: string) => {
+    assertKey(key)
+    return path.join(root, key.slice(0, 2), key.slice(2, 4), key)
+  }
+
+  return {
+    async put (key, data) {
+      const file = fileOf(key)
+      await fsp.mkdir(path.dirname(file), { recursive: true })
+      const tmp = path.join(tmpDir, randomUUID())
+      const handle = await fsp.open(tmp, 'wx')
+      try {
+        await handle.writeFile(data)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await fsp.rename(tmp, file)
+    },
+    async get (key) {
+      const file = fileOf(key)
+      try {
+        const handle = await fsp.open(file, 'r')
+        const { size } = await handle.stat()
+        return { stream: handle.createReadStream(), size }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw err
+      }
+    },
+    async exists (key) {
+      try {
+        await fsp.access(fileOf(key))
+        return true
+      } catch {
+        return false
+      }
+    },
+    async delete (key) {
+      await fsp.rm(fileOf(key), { force: true })
+    },
+    async check () {
+      await fsp.access(root, fs.constants.W_OK)
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import type { Readable } from 'node:stream'
+
+/**
+ * Where photo bytes live. Keys are content addresses ("<sha256>.<ext>"): a key's bytes never change,
+ * so a record can never point at different bytes than it was written with.
+ * The filesystem driver is the default; an S3-compatible driver implements the same four calls.
+ */
+export interface Storage {
+  /** Stores the bytes under the key, atomically: readers see the whole file or nothing. */
+  put (key: string, data: Buffer): Promise<void>
+  /** A stream of the bytes, or undefined when the key holds nothing. */
+  get (key: string): Promise<{ stream: Readable, size: number } | undefined>
+  exists (key: string): Promise<boolean>
+  /** Removes the bytes; removing a missing key is not an error. */
+  delete (key: string): Promise<void>
+  /** Throws when the storage cannot be written (used by /readyz). */
+  check (): Promise<void>
+}
+
+const KEY = /^[a-f0-9]{64}\.[a-z0-9]{2,5}$/
+
+/** Keys come from our own hashes; anything else (path tricks included) is a programming error. */
+export function assertKey (key: string): void {
+  if (!KEY.test(key)) throw new Error(`Invalid storage key: ${JSON.stringify(key)}`)
+}

@@ -1,0 +1,66 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import sharp from 'sharp'
+import { buildApp, type App } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+
+type Tap = { teardown: (fn: () => unknown) => void }
+
+export interface TestApp {
+  app: App
+  dataDir: string
+  /** SQL statements run since the last `queries.length = 0`. */
+  queries: string[]
+}
+
+/** A fresh app on a fresh database and photo folder, closed and removed when the test ends. */
+export async function build (t: Tap, env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-test-'))
+  const queries: string[] = []
+  const app = await buildApp({ config: loadConfig({ DATA_DIR: dataDir, ...env }), onQuery: (sql) => queries.push(sql) })
+  await app.ready()
+  t.teardown(async () => {
+    await app.close()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+  return { app, dataDir, queries }
+}
+
+/** A real image of the given format, made in memory. */
+export async function image (format: 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' = 'jpeg', width = 64, height = 48, seed = 0): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: (seed * 37) % 256, g: 120, b: 200 } } })
+    .toFormat(format)
+    .toBuffer()
+}
+
+/** A multipart/form-data body with text fields and one file part. */
+export function multipart (fields: Record<string, string>, file?: { name?: string, filename?: string, type?: string, data: Buffer }) {
+  const boundary = `----cms${Math.random().toString(16).slice(2)}`
+  const chunks: Buffer[] = []
+  for (const [name, value] of Object.entries(fields)) {
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`))
+  }
+  if (file) {
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.name ?? 'file'}"; filename="${file.filename ?? 'photo.jpg'}"\r\n` +
+      `Content-Type: ${file.type ?? 'application/octet-stream'}\r\n\r\n`))
+    chunks.push(file.data, Buffer.from('\r\n'))
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`))
+  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }
+}
+
+/** POSTs JSON and returns the parsed body, failing loudly when the status is not the expected one. */
+export async function create<T = any> (app: App, url: string, body: unknown, status = 201): Promise<T> {
+  const res = await app.inject({ method: 'POST', url, payload: body as object })
+  if (res.statusCode !== status) throw new Error(`POST ${url} answered ${res.statusCode}: ${res.body}`)
+  return res.json()
+}
+
+/** Uploads an image as multipart with the given fields and returns the photo record. */
+export async function upload (app: App, fields: Record<string, string> = {}, data?: Buffer): Promise<any> {
+  const form = multipart(fields, { data: data ?? await image() })
+  const res = await app.inject({ method: 'POST', url: '/v1/photos', ...form })
+  if (res.statusCode !== 201) throw new Error(`upload answered ${res.statusCode}: ${res.body}`)
+  return res.json()
+}
