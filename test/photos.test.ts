@@ -1,0 +1,618 @@
+import t from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
+import { createHash } from 'node:crypto'
+import sharp from 'sharp'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import { build, image, multipart, upload, create } from './helper.js'
+import type { App } from '../src/app.js'
+
+type Test = Parameters<Parameters<typeof t.test>[1]>[0]
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
+const PHOTO_KEYS = [
+  'id', 'caption', 'credit', 'altText', 'width', 'height', 'mimeType', 'bytes', 'sha256', 'focalPoint',
+  'originalFilename', 'url', 'createdAt', 'updatedAt'
+].sort()
+
+/** Every request goes through here: whatever the input, the answer is never a 5xx. */
+async function send (t: Test, app: App, options: InjectOptions): Promise<LightMyRequestResponse> {
+  const res = await app.inject(options)
+  t.ok(res.statusCode < 500, `${options.method ?? 'GET'} ${options.url} is not a server error (got ${res.statusCode}: ${res.statusCode >= 500 ? res.body : ''})`)
+  return res
+}
+
+/** Asserts an RFC 9457 problem document with the given status. */
+function problem (t: Test, res: LightMyRequestResponse, status: number, what = '') {
+  t.equal(res.statusCode, status, `${what} answers ${status} (body: ${res.body.slice(0, 300)})`)
+  t.match(res.headers['content-type'], /^application\/problem\+json/, `${what} is a problem document`)
+  let body: any = {}
+  try { body = res.json() } catch { t.fail(`${what} body is JSON`) }
+  t.match(body, { type: String, title: String, status, detail: String }, `${what} problem shape`)
+  return body
+}
+
+/** Files holding photo bytes under the photo folder, the temporary folder excluded. */
+function storedFiles (dataDir: string): string[] {
+  const root = path.join(dataDir, 'photos')
+  if (!fs.existsSync(root)) return []
+  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => path.relative(root, path.join(d.parentPath ?? (d as any).path, d.name)))
+    .filter((p) => !p.split(path.sep).includes('.tmp'))
+}
+
+function tmpFiles (dataDir: string): string[] {
+  const dir = path.join(dataDir, 'photos', '.tmp')
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : []
+}
+
+/** Nothing of a refused upload is left: no record, no stored bytes, no temporary file. */
+async function nothingStored (t: Test, app: App, dataDir: string, what: string) {
+  const list = await send(t, app, { url: '/v1/photos' })
+  t.equal(list.statusCode, 200)
+  t.same(list.json().data, [], `${what}: no photo record`)
+  t.same(storedFiles(dataDir), [], `${what}: no stored file`)
+  t.same(tmpFiles(dataDir), [], `${what}: no temporary file`)
+}
+
+function checkPhoto (t: Test, photo: any) {
+  t.same(Object.keys(photo).sort(), PHOTO_KEYS, 'a photo has exactly the documented fields')
+  t.match(photo.id, /^[0-9a-f-]{36}$/, 'id is a UUID')
+  t.match(photo.createdAt, RFC3339_UTC)
+  t.match(photo.updatedAt, RFC3339_UTC)
+  t.equal(photo.url, `/v1/photos/${photo.id}/file?v=${photo.sha256.slice(0, 16)}`, 'url points at the versioned original')
+}
+
+/** A noisy image: does not compress, so it is reliably large. */
+async function noisy (width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+    .png().toBuffer()
+}
+
+t.test('multipart upload with every field', async (t) => {
+  const { app, dataDir } = await build(t)
+  const data = await image('jpeg', 80, 30, 1)
+  const form = multipart(
+    { caption: 'Expo opens in Harbin', credit: 'Xinhua', altText: 'Crowds at the gate', focalX: '0.25', focalY: '0.75' },
+    { filename: 'expo.jpg', type: 'image/jpeg', data }
+  )
+  const res = await send(t, app, { method: 'POST', url: '/v1/photos', ...form })
+  t.equal(res.statusCode, 201, res.body)
+  t.match(res.headers['content-type'], /^application\/json/)
+  const photo = res.json()
+  checkPhoto(t, photo)
+  t.equal(res.headers.location, `/v1/photos/${photo.id}`)
+  t.match(photo, {
+    caption: 'Expo opens in Harbin',
+    credit: 'Xinhua',
+    altText: 'Crowds at the gate',
+    width: 80,
+    height: 30,
+    mimeType: 'image/jpeg',
+    bytes: data.length,
+    sha256: sha256(data),
+    originalFilename: 'expo.jpg'
+  })
+  t.same(photo.focalPoint, { x: 0.25, y: 0.75 })
+  t.equal(photo.createdAt, photo.updatedAt)
+
+  const got = await send(t, app, { url: res.headers.location as string })
+  t.equal(got.statusCode, 200)
+  t.same(got.json(), photo, 'GET by id answers the created record')
+  t.equal(storedFiles(dataDir).length, 1, 'one stored file')
+  t.same(tmpFiles(dataDir), [], 'no temporary file left')
+})
+
+t.test('multipart upload without optional fields', async (t) => {
+  const { app } = await build(t)
+  const data = await image('png', 10, 20)
+  const res = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { filename: 'x.png', data }) })
+  t.equal(res.statusCode, 201, res.body)
+  const photo = res.json()
+  checkPhoto(t, photo)
+  t.match(photo, { caption: null, credit: null, altText: null, focalPoint: null, width: 10, height: 20, mimeType: 'image/png', originalFilename: 'x.png' })
+})
+
+t.test('raw body upload with fields in the query string', async (t) => {
+  for (const contentType of ['image/jpeg', 'application/octet-stream']) {
+    t.test(contentType, async (t) => {
+      const { app, dataDir } = await build(t)
+      const data = await image('jpeg', 33, 77, 2)
+      const query = new URLSearchParams({ caption: 'Ice festival', credit: 'Xinhua', altText: 'Ice castle', focalX: '0', focalY: '1', filename: 'ice.jpg' })
+      const res = await send(t, app, { method: 'POST', url: `/v1/photos?${query}`, headers: { 'content-type': contentType }, payload: data })
+      t.equal(res.statusCode, 201, res.body)
+      const photo = res.json()
+      checkPhoto(t, photo)
+      t.equal(res.headers.location, `/v1/photos/${photo.id}`)
+      t.match(photo, {
+        caption: 'Ice festival',
+        credit: 'Xinhua',
+        altText: 'Ice castle',
+        width: 33,
+        height: 77,
+        mimeType: 'image/jpeg',
+        bytes: data.length,
+        sha256: sha256(data),
+        originalFilename: 'ice.jpg'
+      })
+      t.same(photo.focalPoint, { x: 0, y: 1 })
+      t.equal(storedFiles(dataDir).length, 1)
+    })
+  }
+})
+
+t.test('the type comes from the bytes, not the declared content type', async (t) => {
+  const { app } = await build(t)
+  const png = await image('png', 12, 8)
+  const raw = await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': 'image/jpeg' }, payload: png })
+  t.equal(raw.statusCode, 201, raw.body)
+  t.equal(raw.json().mimeType, 'image/png')
+  const file = await send(t, app, { url: raw.json().url })
+  t.equal(file.headers['content-type'], 'image/png', 'served with the sniffed type')
+
+  const form = multipart({}, { filename: 'photo.jpg', type: 'image/jpeg', data: await image('png', 12, 8, 3) })
+  const mp = await send(t, app, { method: 'POST', url: '/v1/photos', ...form })
+  t.equal(mp.statusCode, 201, mp.body)
+  t.equal(mp.json().mimeType, 'image/png')
+})
+
+t.test('each accepted format', async (t) => {
+  const { app } = await build(t)
+  for (const format of ['jpeg', 'png', 'webp', 'gif', 'avif'] as const) {
+    const data = await image(format, 40, 24, 5)
+    const res = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: format }, { filename: `p.${format}`, data }) })
+    t.equal(res.statusCode, 201, `${format}: ${res.body}`)
+    const photo = res.json()
+    t.match(photo, { mimeType: `image/${format}`, width: 40, height: 24, bytes: data.length, sha256: sha256(data), caption: format }, format)
+    const file = await send(t, app, { url: photo.url })
+    t.equal(file.statusCode, 200)
+    t.equal(file.headers['content-type'], `image/${format}`, `${format} served with its type`)
+    t.ok(file.rawPayload.equals(data), `${format} served byte for byte`)
+  }
+})
+
+t.test('refused uploads answer 4xx and leave nothing behind', async (t) => {
+  const jpeg = await image('jpeg', 200, 150, 7)
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>')
+  const html = Buffer.from('<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1)</script></body></html>')
+  const text = Buffer.from('This is not a photo, just some text that pretends to be one.\n')
+  const cases: { name: string, data: Buffer, type: string, status: number[] }[] = [
+    { name: 'a text file named photo.jpg', data: text, type: 'image/jpeg', status: [415] },
+    { name: 'an SVG', data: svg, type: 'image/svg+xml', status: [415] },
+    { name: 'HTML', data: html, type: 'image/jpeg', status: [415] },
+    { name: 'an empty file', data: Buffer.alloc(0), type: 'image/jpeg', status: [400] },
+    { name: 'a truncated JPEG', data: jpeg.subarray(0, Math.floor(jpeg.length / 2)), type: 'image/jpeg', status: [400, 415] }
+  ]
+  for (const c of cases) {
+    t.test(`${c.name}, multipart`, async (t) => {
+      const { app, dataDir } = await build(t)
+      const res = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'x' }, { filename: 'photo.jpg', type: c.type, data: c.data }) })
+      t.ok(c.status.includes(res.statusCode), `answers ${c.status.join(' or ')}, got ${res.statusCode}: ${res.body}`)
+      problem(t, res, res.statusCode, c.name)
+      await nothingStored(t, app, dataDir, c.name)
+    })
+    t.test(`${c.name}, raw body`, async (t) => {
+      const { app, dataDir } = await build(t)
+      const res = await send(t, app, { method: 'POST', url: '/v1/photos?caption=x', headers: { 'content-type': c.type }, payload: c.data })
+      t.ok(c.status.includes(res.statusCode), `answers ${c.status.join(' or ')}, got ${res.statusCode}: ${res.body}`)
+      problem(t, res, res.statusCode, c.name)
+      await nothingStored(t, app, dataDir, c.name)
+    })
+  }
+})
+
+t.test('upload fields are validated', async (t) => {
+  const { app, dataDir } = await build(t)
+  const data = await image()
+  const bad: [string, Record<string, string>][] = [
+    ['only focalX', { focalX: '0.5' }],
+    ['only focalY', { focalY: '0.5' }],
+    ['focalX=2', { focalX: '2', focalY: '0.5' }],
+    ['negative focalY', { focalX: '0.5', focalY: '-0.1' }],
+    ['non-numeric focalX', { focalX: 'left', focalY: '0.5' }],
+    ['empty focalX', { focalX: '', focalY: '0.5' }],
+    ['unknown field', { caption: 'x', photographer: 'Li' }],
+    ['control character in credit', { credit: 'Xin\u0001hua' }]
+  ]
+  for (const [name, fields] of bad) {
+    const mp = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart(fields, { data }) })
+    problem(t, mp, 400, `multipart, ${name}`)
+    const raw = await send(t, app, { method: 'POST', url: `/v1/photos?${new URLSearchParams(fields)}`, headers: { 'content-type': 'image/jpeg' }, payload: data })
+    problem(t, raw, 400, `raw, ${name}`)
+  }
+  const unknown = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ photographer: 'Li' }, { data }) }), 400, 'unknown multipart field')
+  t.ok(Array.isArray(unknown.errors) && unknown.errors.some((e: any) => /photographer/.test(e.path) || /photographer/.test(e.message)),
+    'the error names the unknown field')
+  const unknownQuery = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?photographer=Li', headers: { 'content-type': 'image/jpeg' }, payload: data }), 400, 'unknown query field')
+  t.match(unknownQuery.errors, [{ path: '/query/photographer', message: String }])
+  const focal = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ focalX: '2', focalY: '0' }, { data }) }), 400, 'focalX=2')
+  t.ok(Array.isArray(focal.errors) && focal.errors.some((e: any) => /focalX/.test(e.path)), 'the error points at focalX')
+  await nothingStored(t, app, dataDir, 'invalid fields')
+})
+
+t.test('malformed multipart requests', async (t) => {
+  const { app, dataDir } = await build(t)
+  const data = await image()
+
+  problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'no file' }) }), 400, 'missing file part')
+  problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { name: 'image', data }) }), 400, 'file under another name')
+
+  // the same field twice
+  const boundary = '----cmsdup'
+  const dup = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\none\r\n`),
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\ntwo\r\n`),
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+    data, Buffer.from(`\r\n--${boundary}--\r\n`)
+  ])
+  problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: dup }), 400, 'duplicate field')
+
+  // two files
+  const two = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+    data,
+    Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+    data, Buffer.from(`\r\n--${boundary}--\r\n`)
+  ])
+  const twoRes = await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: two })
+  t.ok(twoRes.statusCode >= 400 && twoRes.statusCode < 500, `two files answer 4xx, got ${twoRes.statusCode}`)
+
+  // a broken multipart body (no closing boundary, garbage)
+  const broken = await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload: Buffer.from('garbage') })
+  t.ok(broken.statusCode >= 400 && broken.statusCode < 500, `broken multipart answers 4xx, got ${broken.statusCode}`)
+
+  // not an image content type at all
+  const json = await send(t, app, { method: 'POST', url: '/v1/photos', payload: { caption: 'x' } })
+  t.ok(json.statusCode === 400 || json.statusCode === 415, `a JSON body answers 400 or 415, got ${json.statusCode}`)
+  const textPlain = await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': 'text/plain' }, payload: 'hello' })
+  t.equal(textPlain.statusCode, 415)
+  const noBody = await send(t, app, { method: 'POST', url: '/v1/photos' })
+  t.equal(noBody.statusCode, 400, `no body at all answers 400, got ${noBody.statusCode}`)
+
+  await nothingStored(t, app, dataDir, 'malformed multipart')
+})
+
+t.test('uploads over UPLOAD_MAX_BYTES answer 413', async (t) => {
+  const { app, dataDir } = await build(t, { UPLOAD_MAX_BYTES: '2048' })
+  const big = await noisy(64, 64)
+  t.ok(big.length > 2048, `the test image is over the limit (${big.length} bytes)`)
+  problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'big' }, { data: big }) }), 413, 'multipart')
+  problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?caption=big', headers: { 'content-type': 'image/png' }, payload: big }), 413, 'raw')
+  await nothingStored(t, app, dataDir, 'too large')
+
+  const small = await image('jpeg', 16, 16)
+  t.ok(small.length < 2048)
+  const ok = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { data: small }) })
+  t.equal(ok.statusCode, 201, 'an image under the limit is accepted')
+
+  // replacing the file is limited the same way
+  problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${ok.json().id}/file`, headers: { 'content-type': 'image/png' }, payload: big }), 413, 'PUT raw')
+  problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${ok.json().id}/file`, ...multipart({}, { data: big }) }), 413, 'PUT multipart')
+  t.equal(storedFiles(dataDir).length, 1)
+})
+
+t.test('the same bytes uploaded twice: two records, one stored file', async (t) => {
+  const { app, dataDir } = await build(t)
+  const data = await image('jpeg', 50, 50, 9)
+  const a = await upload(app, { caption: 'First' }, data)
+  const b = await upload(app, { caption: 'Second', credit: 'AP' }, data)
+  t.not(a.id, b.id)
+  t.equal(a.sha256, b.sha256)
+  t.equal(a.caption, 'First')
+  t.equal(b.caption, 'Second')
+  t.equal(a.credit, null)
+  t.equal(b.credit, 'AP')
+  t.equal(storedFiles(dataDir).length, 1, 'one stored file')
+  t.equal((await send(t, app, { url: `/v1/photos/${a.id}` })).json().caption, 'First')
+  t.equal((await send(t, app, { url: `/v1/photos/${b.id}` })).json().caption, 'Second')
+
+  // deleting one keeps the shared file
+  const del = await send(t, app, { method: 'DELETE', url: `/v1/photos/${a.id}` })
+  t.equal(del.statusCode, 204)
+  t.equal(storedFiles(dataDir).length, 1, 'the file is kept while another record uses it')
+  const file = await send(t, app, { url: b.url })
+  t.equal(file.statusCode, 200)
+  t.ok(file.rawPayload.equals(data))
+
+  // deleting the last one removes it
+  t.equal((await send(t, app, { method: 'DELETE', url: `/v1/photos/${b.id}` })).statusCode, 204)
+  t.same(storedFiles(dataDir), [], 'the file is removed with its last record')
+})
+
+t.test('GET a photo by id', async (t) => {
+  const { app } = await build(t)
+  const photo = await upload(app, { caption: 'c' })
+  const res = await send(t, app, { url: `/v1/photos/${photo.id}` })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^application\/json/)
+  t.same(res.json(), photo)
+  problem(t, await send(t, app, { url: '/v1/photos/00000000-0000-4000-8000-000000000000' }), 404, 'unknown id')
+  problem(t, await send(t, app, { url: '/v1/photos/not-a-photo' }), 404, 'non-uuid id')
+  problem(t, await send(t, app, { url: `/v1/photos/${'a'.repeat(65)}` }), 400, 'over-long id')
+})
+
+t.test('GET /v1/photos lists newest first with keyset pagination', async (t) => {
+  const { app } = await build(t)
+  const empty = await send(t, app, { url: '/v1/photos' })
+  t.equal(empty.statusCode, 200)
+  t.same(empty.json(), { data: [], next: null })
+  t.notOk(empty.headers.link, 'no Link header on the last page')
+
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) {
+    ids.push((await upload(app, { caption: `photo ${i}` }, await image('jpeg', 20, 20, i))).id)
+    await sleep(3) // distinct creation times
+  }
+  const newestFirst = [...ids].reverse()
+
+  const all = await send(t, app, { url: '/v1/photos' })
+  t.same(all.json().data.map((p: any) => p.id), newestFirst, 'newest first')
+  t.equal(all.json().next, null)
+  checkPhoto(t, all.json().data[0])
+
+  const seen: string[] = []
+  let url: string | undefined = '/v1/photos?limit=2'
+  let pages = 0
+  while (url) {
+    const res = await send(t, app, { url })
+    t.equal(res.statusCode, 200, res.body)
+    const page = res.json()
+    t.same(Object.keys(page).sort(), ['data', 'next'])
+    t.ok(page.data.length <= 2)
+    seen.push(...page.data.map((p: any) => p.id))
+    pages++
+    if (page.next) {
+      t.type(page.next, 'string')
+      const link = res.headers.link as string
+      t.match(link, /^<\/v1\/photos\?[^>]+>; rel="next"$/, 'Link header to the next page')
+      const target = new URL(link.slice(1, link.indexOf('>')), 'http://x')
+      t.equal(target.searchParams.get('cursor'), page.next, 'the Link carries the cursor')
+      t.equal(target.searchParams.get('limit'), '2', 'the Link keeps the limit')
+      url = `${target.pathname}${target.search}`
+      // a photo uploaded meanwhile does not disturb the following pages
+      if (pages === 1) await upload(app, { caption: 'late' }, await image('jpeg', 20, 20, 99))
+    } else {
+      t.notOk(res.headers.link, 'no Link header on the last page')
+      url = undefined
+    }
+    if (pages > 10) break
+  }
+  t.equal(pages, 3)
+  t.same(seen, newestFirst, 'every photo once, in order, across pages')
+
+  // limit bounds
+  problem(t, await send(t, app, { url: '/v1/photos?limit=0' }), 400, 'limit=0')
+  problem(t, await send(t, app, { url: '/v1/photos?limit=101' }), 400, 'limit=101')
+  problem(t, await send(t, app, { url: '/v1/photos?limit=abc' }), 400, 'limit=abc')
+  t.equal((await send(t, app, { url: '/v1/photos?limit=100' })).statusCode, 200)
+  problem(t, await send(t, app, { url: '/v1/photos?sort=oldest' }), 400, 'unknown query parameter')
+
+  // tampered cursors
+  const first = (await send(t, app, { url: '/v1/photos?limit=1' })).json()
+  const cursor: string = first.next
+  t.type(cursor, 'string')
+  const [payload, sum] = cursor.split('.') as [string, string]
+  const decoded = Buffer.from(payload, 'base64url').toString('utf8')
+  const forged = Buffer.from(decoded.replace(/\d(?=\D*$)/, (d) => String((Number(d) + 1) % 10))).toString('base64url')
+  const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1)
+  for (const bad of [`${forged}.${sum}`, `${flip(payload, 2)}.${sum}`, `${payload}.${flip(sum, 0)}`, payload, 'garbage', `${cursor}.x`, cursor.slice(0, -1)]) {
+    problem(t, await send(t, app, { url: `/v1/photos?cursor=${encodeURIComponent(bad)}` }), 400, `tampered cursor ${bad}`)
+  }
+  t.equal((await send(t, app, { url: `/v1/photos?cursor=${encodeURIComponent(cursor)}` })).statusCode, 200, 'the untampered cursor works')
+})
+
+t.test('PATCH a photo', async (t) => {
+  const { app, dataDir } = await build(t)
+  const photo = await upload(app, { caption: 'Old caption', credit: 'Xinhua', altText: 'alt' })
+  await sleep(3)
+
+  const res = await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { caption: 'New caption', credit: 'AFP' } })
+  t.equal(res.statusCode, 200, res.body)
+  const patched = res.json()
+  checkPhoto(t, patched)
+  t.match(patched, { id: photo.id, caption: 'New caption', credit: 'AFP', altText: 'alt', sha256: photo.sha256, url: photo.url, createdAt: photo.createdAt })
+  t.ok(Date.parse(patched.updatedAt) > Date.parse(photo.updatedAt), 'updatedAt moves forward')
+
+  const focal = await send(t, app, {
+    method: 'PATCH', url: `/v1/photos/${photo.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ focalPoint: { x: 0.1, y: 0.9 } })
+  })
+  t.equal(focal.statusCode, 200, focal.body)
+  t.same(focal.json().focalPoint, { x: 0.1, y: 0.9 })
+  t.equal(focal.json().caption, 'New caption', 'fields not in the patch are kept')
+
+  const cleared = await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { focalPoint: null, altText: null } })
+  t.equal(cleared.statusCode, 200, cleared.body)
+  t.equal(cleared.json().focalPoint, null, 'null clears the focal point')
+  t.equal(cleared.json().altText, null)
+  t.same((await send(t, app, { url: `/v1/photos/${photo.id}` })).json(), cleared.json(), 'the change is stored')
+
+  const before = (await send(t, app, { url: `/v1/photos/${photo.id}` })).json()
+  const bad: [string, unknown][] = [
+    ['unknown field', { caption: 'x', photographer: 'Li' }],
+    ['read-only field', { width: 10 }],
+    ['empty patch', {}],
+    ['focalPoint out of range', { focalPoint: { x: 2, y: 0.5 } }],
+    ['focalPoint without y', { focalPoint: { x: 0.5 } }],
+    ['focalPoint with extra key', { focalPoint: { x: 0.5, y: 0.5, z: 1 } }],
+    ['caption not a string', { caption: 42 }],
+    ['an array', [{ caption: 'x' }]]
+  ]
+  for (const [name, body] of bad) {
+    problem(t, await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: body as object }), 400, `PATCH ${name}`)
+  }
+  const unknown = (await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { photographer: 'Li' } })).json()
+  t.match(unknown.errors, [{ path: '/body/photographer', message: String }], 'the unknown field is named')
+  problem(t, await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, headers: { 'content-type': 'application/json' }, payload: '{"caption":' }), 400, 'malformed JSON')
+  t.same((await send(t, app, { url: `/v1/photos/${photo.id}` })).json(), before, 'refused patches change nothing')
+
+  problem(t, await send(t, app, { method: 'PATCH', url: '/v1/photos/00000000-0000-4000-8000-000000000000', payload: { caption: 'x' } }), 404, 'PATCH unknown id')
+  t.equal(storedFiles(dataDir).length, 1)
+})
+
+t.test('GET the original file', async (t) => {
+  const { app } = await build(t)
+  const data = await image('jpeg', 64, 48, 11)
+  const photo = await upload(app, {}, data)
+
+  const res = await send(t, app, { url: photo.url })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'image/jpeg')
+  t.ok(res.rawPayload.equals(data), 'the same bytes')
+  t.equal(Number(res.headers['content-length']), data.length)
+  t.equal(res.headers.etag, `"${sha256(data)}"`)
+  t.match(res.headers['cache-control'], /immutable/, 'the versioned url is immutable')
+  t.match(res.headers['cache-control'], /max-age=\d{7,}/, 'and cached for long')
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+
+  const plain = await send(t, app, { url: `/v1/photos/${photo.id}/file` })
+  t.equal(plain.statusCode, 200)
+  t.ok(plain.rawPayload.equals(data))
+  t.equal(plain.headers.etag, res.headers.etag)
+  const cc = String(plain.headers['cache-control'])
+  t.notMatch(cc, /immutable/, 'without ?v not immutable')
+  const maxAge = Number(/max-age=(\d+)/.exec(cc)?.[1])
+  t.ok(maxAge > 0 && maxAge <= 3600, `without ?v a short max-age (${cc})`)
+
+  const wrong = await send(t, app, { url: `/v1/photos/${photo.id}/file?v=0000000000000000` })
+  t.equal(wrong.statusCode, 200)
+  t.notMatch(String(wrong.headers['cache-control']), /immutable/, 'a ?v that does not match is not immutable')
+
+  const notModified = await send(t, app, { url: photo.url, headers: { 'if-none-match': res.headers.etag as string } })
+  t.equal(notModified.statusCode, 304)
+  t.equal(notModified.rawPayload.length, 0, '304 has no body')
+  t.equal(notModified.headers.etag, res.headers.etag)
+  const weak = await send(t, app, { url: photo.url, headers: { 'if-none-match': `"other", W/${res.headers.etag}` } })
+  t.equal(weak.statusCode, 304, 'a list holding the (weak) ETag answers 304')
+  const other = await send(t, app, { url: photo.url, headers: { 'if-none-match': '"something-else"' } })
+  t.equal(other.statusCode, 200)
+  t.ok(other.rawPayload.equals(data))
+
+  problem(t, await send(t, app, { url: '/v1/photos/00000000-0000-4000-8000-000000000000/file' }), 404, 'file of unknown photo')
+  problem(t, await send(t, app, { url: `/v1/photos/${photo.id}/file?v=${'a'.repeat(100)}` }), 400, 'over-long v')
+})
+
+t.test('PUT /v1/photos/{id}/file replaces the bytes and keeps the record', async (t) => {
+  const { app, dataDir } = await build(t)
+  const first = await image('jpeg', 64, 48, 12)
+  const photo = await upload(app, { caption: 'Keep me', credit: 'Xinhua', focalX: '0.5', focalY: '0.5' }, first)
+  const [oldFile] = storedFiles(dataDir)
+  t.ok(oldFile?.includes(photo.sha256), 'stored under its hash')
+
+  const second = await image('png', 30, 90, 13)
+  const res = await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/png' }, payload: second })
+  t.equal(res.statusCode, 200, res.body)
+  const replaced = res.json()
+  checkPhoto(t, replaced)
+  t.match(replaced, {
+    id: photo.id,
+    caption: 'Keep me',
+    credit: 'Xinhua',
+    width: 30,
+    height: 90,
+    mimeType: 'image/png',
+    bytes: second.length,
+    sha256: sha256(second),
+    createdAt: photo.createdAt
+  })
+  t.same(replaced.focalPoint, { x: 0.5, y: 0.5 })
+  t.not(replaced.url, photo.url, 'a new url')
+  t.not(replaced.sha256, photo.sha256)
+  t.same((await send(t, app, { url: `/v1/photos/${photo.id}` })).json(), replaced, 'the record is stored')
+
+  const files = storedFiles(dataDir)
+  t.equal(files.length, 1, 'the old file is removed when unused')
+  t.ok(files[0]?.includes(replaced.sha256), 'only the new file remains')
+  const file = await send(t, app, { url: replaced.url })
+  t.equal(file.statusCode, 200)
+  t.equal(file.headers['content-type'], 'image/png')
+  t.ok(file.rawPayload.equals(second), 'serves the new bytes')
+  t.match(file.headers['cache-control'], /immutable/)
+  const stale = await send(t, app, { url: photo.url })
+  t.notMatch(String(stale.headers['cache-control']), /immutable/, 'the old url is no longer cached forever')
+  t.equal(stale.statusCode, 200)
+  t.ok(stale.rawPayload.equals(second), 'the old url serves the current bytes')
+
+  // multipart replace
+  const third = await image('webp', 20, 10, 14)
+  const mp = await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({}, { filename: 'third.webp', data: third }) })
+  t.equal(mp.statusCode, 200, mp.body)
+  t.match(mp.json(), { id: photo.id, mimeType: 'image/webp', width: 20, height: 10, sha256: sha256(third), caption: 'Keep me', originalFilename: 'third.webp' })
+  t.equal(storedFiles(dataDir).length, 1)
+
+  // refused replacements change nothing
+  const current = (await send(t, app, { url: `/v1/photos/${photo.id}` })).json()
+  problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/jpeg' }, payload: Buffer.from('not an image') }), 415, 'PUT text')
+  problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/jpeg' }, payload: Buffer.alloc(0) }), 400, 'PUT empty')
+  problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({ caption: 'x' }, { data: first }) }), 400, 'PUT with fields')
+  problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({}) }), 400, 'PUT without file')
+  t.same((await send(t, app, { url: `/v1/photos/${photo.id}` })).json(), current, 'unchanged')
+  t.equal(storedFiles(dataDir).length, 1)
+  t.same(tmpFiles(dataDir), [])
+
+  problem(t, await send(t, app, { method: 'PUT', url: '/v1/photos/00000000-0000-4000-8000-000000000000/file', headers: { 'content-type': 'image/jpeg' }, payload: first }), 404, 'PUT unknown id')
+  t.equal(storedFiles(dataDir).length, 1, 'a replace of an unknown photo stores nothing')
+})
+
+t.test('PUT file keeps the old bytes while another record uses them', async (t) => {
+  const { app, dataDir } = await build(t)
+  const shared = await image('jpeg', 64, 48, 15)
+  const a = await upload(app, { caption: 'a' }, shared)
+  const b = await upload(app, { caption: 'b' }, shared)
+  const res = await send(t, app, { method: 'PUT', url: `/v1/photos/${a.id}/file`, headers: { 'content-type': 'image/gif' }, payload: await image('gif', 8, 8, 16) })
+  t.equal(res.statusCode, 200, res.body)
+  t.equal(storedFiles(dataDir).length, 2, 'old bytes kept for the other record, new bytes added')
+  const file = await send(t, app, { url: b.url })
+  t.equal(file.statusCode, 200)
+  t.ok(file.rawPayload.equals(shared))
+
+  // replacing with the same bytes it already has is harmless
+  const same = await send(t, app, { method: 'PUT', url: `/v1/photos/${b.id}/file`, headers: { 'content-type': 'image/jpeg' }, payload: shared })
+  t.equal(same.statusCode, 200, same.body)
+  t.equal(same.json().sha256, b.sha256)
+  t.equal(storedFiles(dataDir).length, 2)
+  t.equal((await send(t, app, { url: b.url })).statusCode, 200, 'the file is still there')
+})
+
+t.test('DELETE a photo', async (t) => {
+  const { app, dataDir } = await build(t)
+  const photo = await upload(app, { caption: 'gone' })
+  t.equal(storedFiles(dataDir).length, 1)
+  const res = await send(t, app, { method: 'DELETE', url: `/v1/photos/${photo.id}` })
+  t.equal(res.statusCode, 204)
+  t.equal(res.body, '')
+  t.same(storedFiles(dataDir), [], 'the file is removed from disk')
+  problem(t, await send(t, app, { url: `/v1/photos/${photo.id}` }), 404, 'GET after delete')
+  problem(t, await send(t, app, { url: photo.url }), 404, 'file after delete')
+  problem(t, await send(t, app, { method: 'DELETE', url: `/v1/photos/${photo.id}` }), 404, 'second delete')
+  t.same((await send(t, app, { url: '/v1/photos' })).json().data, [])
+})
+
+t.test('DELETE a photo still in use is a 409', async (t) => {
+  const { app, dataDir } = await build(t)
+  const lead = await upload(app, { caption: 'lead' }, await image('jpeg', 20, 20, 20))
+  const inBody = await upload(app, { caption: 'body' }, await image('jpeg', 20, 20, 21))
+  const portrait = await upload(app, { caption: 'portrait' }, await image('jpeg', 20, 20, 22))
+
+  const article = await create(app, '/v1/articles', { headline: 'Harbin expo opens', leadPhotoId: lead.id })
+  t.equal(article.leadPhotoId, lead.id)
+  await create(app, '/v1/articles', { headline: 'Ice festival', body: [{ type: 'photo', photoId: inBody.id }] })
+  const byline = await create(app, '/v1/bylines', { name: 'Li Wei', photoId: portrait.id })
+  t.equal(byline.photoId, portrait.id)
+
+  for (const [name, photo] of [['lead photo', lead], ['body photo', inBody], ['byline portrait', portrait]] as const) {
+    const res = await send(t, app, { method: 'DELETE', url: `/v1/photos/${photo.id}` })
+    problem(t, res, 409, `DELETE ${name}`)
+    t.equal((await send(t, app, { url: `/v1/photos/${photo.id}` })).statusCode, 200, `${name} is kept`)
+    t.equal((await send(t, app, { url: photo.url })).statusCode, 200, `${name} file is kept`)
+  }
+  t.equal(storedFiles(dataDir).length, 3, 'no file removed')
+
+  // once the article lets go, the photo can be deleted
+  const patch = await send(t, app, { method: 'PATCH', url: `/v1/articles/${article.id}`, payload: { leadPhotoId: null } })
+  t.equal(patch.statusCode, 200, patch.body)
+  t.equal((await send(t, app, { method: 'DELETE', url: `/v1/photos/${lead.id}` })).statusCode, 204)
+  t.equal(storedFiles(dataDir).length, 2)
+})
