@@ -5,11 +5,15 @@ import type { FieldError } from '../errors.js'
 
 const PROBLEM = 'application/problem+json'
 
-/** JSON Pointer (RFC 6901) of a field inside a request part: "/body/2/photoId". */
+/**
+ * Where a field is: a JSON Pointer (RFC 6901) into the JSON body ("/body/2/photoId" is the article's third
+ * block), or into the query string or path parameters, prefixed "/query" or "/params" ("/query/limit").
+ */
 function pointer (context: string | undefined, instancePath: string, missing?: string) {
-  const part = context === 'querystring' ? 'query' : context ?? 'body'
   const tail = missing ? `${instancePath}/${missing.replace(/~/g, '~0').replace(/\//g, '~1')}` : instancePath
-  return `/${part}${tail}`
+  if (context === 'querystring') return `/query${tail}`
+  if (context === 'params' || context === 'headers') return `/${context}${tail}`
+  return tail || '/'
 }
 
 function validationErrors (error: FastifyError): FieldError[] {

@@ -110,7 +110,7 @@ export const ArticleCreate = Type.Object({
 }, {
   $id: 'ArticleCreate',
   additionalProperties: false,
-  description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports, or leave it out and every write sets it to now. Byline `role` defaults to author.'
+  description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports, or leave it out: every content edit sets it to now, while a change of `status` or `publishedAt` alone leaves it. Byline `role` defaults to author.'
 })
 
 export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole')

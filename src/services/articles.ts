@@ -13,6 +13,7 @@ import { decodeCursor, paginate } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
 
 export const MAX_RELATED = 20
+const PUBLICATION_FIELDS = new Set(['status', 'publishedAt', 'updatedAt'])
 
 /** Who is reading: anonymous readers see only published articles whose time has come. */
 export interface Viewer { publicOnly: boolean }
@@ -168,17 +169,21 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     return status === 'published' && publishedAt === null ? now : publishedAt
   }
 
-  async function validateRelated (articleId: string, links: RelatedLinkInput[], offset = 0, existingTargets: (string | null)[] = []) {
+  /**
+   * Checks links against the rules (either an article or a URL with a headline; no self-links, no
+   * duplicates, at most 20 in all) and the links already kept; `pathOf` names each link in errors.
+   */
+  async function validateRelated (articleId: string, links: RelatedLinkInput[], kept: { targetId: string | null, url: string | null }[], pathOf: (i: number) => string) {
     const errors: FieldError[] = []
-    const targets = new Set(existingTargets.filter(Boolean))
-    const urls = new Set<string>()
+    const targets = new Set(kept.map((k) => k.targetId))
+    const urls = new Set(kept.map((k) => k.url))
     links.forEach((l, i) => {
-      const path = `/${offset + i}`
+      const path = pathOf(i)
       if ((l.articleId === undefined) === (l.url === undefined)) {
         errors.push({ path, message: 'Give either articleId or url' })
       } else if (l.articleId !== undefined) {
         if (l.articleId === articleId) errors.push({ path: `${path}/articleId`, message: 'An article cannot link to itself' })
-        if (targets.has(l.articleId)) errors.push({ path: `${path}/articleId`, message: 'Already linked' })
+        else if (targets.has(l.articleId)) errors.push({ path: `${path}/articleId`, message: 'Already linked' })
         targets.add(l.articleId)
       } else {
         if (!l.headline) errors.push({ path: `${path}/headline`, message: 'A link to a URL needs a headline' })
@@ -186,12 +191,13 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         urls.add(l.url!)
       }
     })
-    const wanted = links.flatMap((l) => l.articleId ? [l.articleId] : [])
-    const known = await store.articles.existing(wanted)
+    const known = await store.articles.existing(links.flatMap((l) => l.articleId && l.articleId !== articleId ? [l.articleId] : []))
     links.forEach((l, i) => {
-      if (l.articleId && !known.has(l.articleId)) errors.push({ path: `/${offset + i}/articleId`, message: `No article ${l.articleId}` })
+      if (l.articleId && l.articleId !== articleId && !known.has(l.articleId)) {
+        errors.push({ path: `${pathOf(i)}/articleId`, message: `No article ${l.articleId}` })
+      }
     })
-    if (offset + links.length > MAX_RELATED) errors.push({ path: '', message: `At most ${MAX_RELATED} related links` })
+    if (kept.length + links.length > MAX_RELATED) errors.push({ path: '', message: `An article has at most ${MAX_RELATED} related links` })
     if (errors.length) throw new Unprocessable('The related links are not valid', errors)
     return links.map((l): RelatedInsert => ({
       id: randomUUID(),
@@ -291,7 +297,10 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const now = new Date()
       const row = await store.transaction(async () => {
         const current = await getRow(id, { publicOnly: false })
-        const next: ArticleRow = { ...current, revision: current.revision + 1, updatedAt: patch.updatedAt ? new Date(patch.updatedAt) : now }
+        // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
+        const edited = Object.keys(patch).some((k) => !PUBLICATION_FIELDS.has(k))
+        const updatedAt = patch.updatedAt ? new Date(patch.updatedAt) : edited ? now : current.updatedAt
+        const next: ArticleRow = { ...current, revision: current.revision + 1, updatedAt }
         if (patch.slug !== undefined && patch.slug !== current.slug) {
           next.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.articles.slugTaken(s, id), 'article')
         }
@@ -334,7 +343,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     async replaceRelated (id: string, links: RelatedLinkInput[]) {
       await store.transaction(async () => {
         await getRow(id, { publicOnly: false })
-        await store.articles.replaceRelated(id, await validateRelated(id, links))
+        await store.articles.replaceRelated(id, await validateRelated(id, links, [], (i) => `/${i}`))
         await touch(id)
       })
       return relatedList(id, { publicOnly: false })
@@ -343,8 +352,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     async appendRelated (id: string, link: RelatedLinkInput) {
       await store.transaction(async () => {
         await getRow(id, { publicOnly: false })
-        const existing = await store.articles.relatedTargets(id)
-        const [insert] = await validateRelated(id, [link], existing.length, existing.map((e) => e.targetId))
+        const kept = await store.articles.relatedTargets(id)
+        const [insert] = await validateRelated(id, [link], kept, () => '')
         await store.articles.appendRelated(id, insert!)
         await touch(id)
       })

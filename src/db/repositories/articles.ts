@@ -146,7 +146,7 @@ export function articlesRepository (db: SqliteDb) {
       return db.select({ n: sql<number>`count(*)` }).from(articleRelated).where(eq(articleRelated.articleId, articleId)).get()!.n
     },
     async relatedTargets (articleId: string) {
-      return db.select({ id: articleRelated.id, targetId: articleRelated.targetId }).from(articleRelated)
+      return db.select({ targetId: articleRelated.targetId, url: articleRelated.url }).from(articleRelated)
         .where(eq(articleRelated.articleId, articleId)).all()
     },
     async replaceRelated (articleId: string, links: RelatedInsert[]) {
