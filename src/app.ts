@@ -53,7 +53,8 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
 
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   for (const schema of schemas) app.addSchema(schema)
-  // JSON merge patch bodies are JSON
+  // JSON in, JSON out: merge patches are JSON; plain text is not accepted anywhere (415)
+  app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
 
   await app.register(validation)

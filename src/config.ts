@@ -31,7 +31,7 @@ export class ConfigError extends Error {}
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
   let raw: Static<typeof ConfigSchema>
   try {
-    raw = envSchema<Static<typeof ConfigSchema>>({ schema: ConfigSchema, data: env, dotenv: false })
+    raw = envSchema<Static<typeof ConfigSchema>>({ schema: ConfigSchema, data: env, env: false, dotenv: false })
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
   }

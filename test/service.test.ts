@@ -1,0 +1,69 @@
+import t from 'tap'
+import { build } from './helper.js'
+import { loadConfig } from '../src/config.js'
+
+t.test('health and readiness', async (t) => {
+  const { app } = await build(t)
+  t.match((await app.inject({ url: '/healthz' })).json(), { status: 'ok' })
+  const ready = await app.inject({ url: '/readyz' })
+  t.equal(ready.statusCode, 200)
+  t.match(ready.json(), { status: 'ready' })
+})
+
+t.test('readiness fails with 503 when the database is gone, and server errors hide their details', async (t) => {
+  const { app } = await build(t)
+  app.store.close()
+  const ready = await app.inject({ url: '/readyz' })
+  t.equal(ready.statusCode, 503)
+  t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
+  const res = await app.inject({ url: '/v1/sections', headers: { 'x-request-id': 'trace-123' } })
+  t.equal(res.statusCode, 500)
+  t.equal(res.headers['x-request-id'], 'trace-123')
+  t.same(res.json(), {
+    type: 'about:blank',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'An unexpected error occurred; quote the request id when reporting it',
+    instance: '/v1/sections',
+    code: 'CMS_INTERNAL',
+    requestId: 'trace-123'
+  })
+  t.notMatch(res.body, /sqlite|database|stack/i)
+})
+
+t.test('every response carries a request id; a hostile one is replaced', async (t) => {
+  const { app } = await build(t)
+  const own = await app.inject({ url: '/healthz' })
+  t.match(own.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+  const hostile = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'a b<script>' } })
+  t.not(hostile.headers['x-request-id'], 'a b<script>')
+})
+
+t.test('unknown routes, bad JSON, wrong media types and oversized bodies are problem documents', async (t) => {
+  const { app } = await build(t, { BODY_MAX_BYTES: '2048' })
+  const cases = [
+    { req: { url: '/v1/nope' }, status: 404 },
+    { req: { method: 'POST' as const, url: '/v1/sections', headers: { 'content-type': 'application/json' }, payload: '{"name":' }, status: 400 },
+    { req: { method: 'POST' as const, url: '/v1/sections', headers: { 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1},"name":"A"}' }, status: 400 },
+    { req: { method: 'POST' as const, url: '/v1/sections', headers: { 'content-type': 'text/plain' }, payload: 'name=A' }, status: 415 },
+    { req: { method: 'POST' as const, url: '/v1/sections', payload: { name: 'x'.repeat(4000) } }, status: 413 }
+  ]
+  for (const { req, status } of cases) {
+    const res = await app.inject(req)
+    t.equal(res.statusCode, status, `${req.method ?? 'GET'} ${req.url} -> ${status}`)
+    t.match(res.headers['content-type'], /^application\/problem\+json/)
+    t.match(res.json(), { type: String, title: String, status, detail: String })
+  }
+  t.same((await app.inject({ url: '/v1/sections' })).json().data, [], 'nothing was created')
+})
+
+t.test('configuration is validated with a message naming the variable', async (t) => {
+  t.throws(() => loadConfig({ PORT: 'abc' }), /Invalid configuration: .*PORT/)
+  t.throws(() => loadConfig({ PORT: '70000' }), /PORT/)
+  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/)
+  t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/)
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/cms' }), /not supported/)
+  t.throws(() => loadConfig({ PUBLIC_URL: 'cms.example.com' }), /PUBLIC_URL/)
+  const config = loadConfig({ DATA_DIR: '/tmp/x', PORT: '8080' })
+  t.match(config, { PORT: 8080, HOST: '0.0.0.0', databaseFile: '/tmp/x/cms.sqlite', photoDir: '/tmp/x/photos' })
+})
