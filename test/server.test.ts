@@ -1,0 +1,62 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import readline from 'node:readline'
+
+/** Starts src/server.ts as `npm start` would run it (from source), and returns its JSON log lines as they come. */
+function start (env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const logs: any[] = []
+  const waiters: { test: (l: any) => boolean, resolve: (l: any) => void }[] = []
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    let entry: any
+    try { entry = JSON.parse(line) } catch { entry = { msg: line } }
+    logs.push(entry)
+    for (const w of waiters.filter((w) => w.test(entry))) w.resolve(entry)
+  })
+  let stderr = ''
+  child.stderr!.on('data', (d) => { stderr += d })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const waitFor = (test: (l: any) => boolean) => new Promise<any>((resolve) => {
+    const found = logs.find(test)
+    if (found) resolve(found)
+    else waiters.push({ test, resolve })
+  })
+  return { child, logs, exited, waitFor, stderr: () => stderr }
+}
+
+t.test('the server creates its data folder, migrates, serves, and shuts down cleanly on SIGTERM', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-server-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const dataDir = path.join(dir, 'data')
+  const server = start({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' })
+  t.teardown(() => server.child.kill('SIGKILL'))
+  const listening = await server.waitFor((l) => /listening/i.test(l.msg ?? ''))
+  const url = String(listening.msg).match(/http:\/\/[\d.:]+/)![0]
+
+  const ready = await fetch(`${url}/readyz`)
+  t.equal(ready.status, 200)
+  t.ok(fs.existsSync(path.join(dataDir, 'cms.sqlite')), 'database file created')
+  t.ok(fs.existsSync(path.join(dataDir, 'photos')), 'photo folder created')
+  const created = await fetch(`${url}/v1/sections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"News"}' })
+  t.equal(created.status, 201)
+  const logged = await server.waitFor((l) => l.res?.statusCode === 201)
+  t.type(logged.reqId, 'string', 'request logs carry the request id')
+
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0, 'exits with 0')
+  t.ok(server.logs.some((l) => l.msg === 'shutting down'))
+  t.notOk(fs.existsSync(path.join(dataDir, 'cms.sqlite-wal')), 'the database was closed cleanly (WAL checkpointed)')
+})
+
+t.test('a bad configuration stops the server with a clear message', async (t) => {
+  const server = start({ PORT: 'not-a-port', DATA_DIR: os.tmpdir() })
+  t.equal(await server.exited, 1)
+  t.match(server.stderr(), /Invalid configuration: .*PORT/)
+})
