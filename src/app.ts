@@ -60,7 +60,7 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
   await app.register(validation)
   await app.register(problems)
   await app.register(openapi)
-  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: 1, fields: 20, fieldSize: 10_000, parts: 25 } })
+  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: 2, fields: 20, fieldSize: 10_000, parts: 25 } })
   await app.register(services, { config, onQuery })
 
   await app.register(serviceRoutes)

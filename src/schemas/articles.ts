@@ -9,7 +9,7 @@ const InlineText = Text(20000, { minLength: 1, description: markup })
 
 /** A `oneOf` keyed by `type`, so validation errors name the one block schema that applies. */
 const Blocks = <T extends TSchema[]>(schemas: [...T], $id: string) =>
-  Type.Unsafe<Static<T[number]>>({ $id, oneOf: schemas, discriminator: { propertyName: 'type' } })
+  Type.Unsafe<Static<T[number]>>({ $id, type: 'object', required: ['type'], oneOf: schemas, discriminator: { propertyName: 'type' } })
 
 const strict = { additionalProperties: false }
 const Paragraph = Type.Object({ type: Type.Literal('paragraph'), text: InlineText }, strict)

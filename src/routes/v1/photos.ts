@@ -5,7 +5,7 @@ import { Value } from '@sinclair/typebox/value'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { IdParams, ListQuery, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
-import { BadRequest, PayloadTooLarge } from '../../errors.js'
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../../errors.js'
 import type { PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
 
@@ -35,21 +35,28 @@ async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, 
   }
   if (request.isMultipart()) {
     let file: PhotoFile | undefined
-    for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'file') throw new BadRequest(`Unexpected file field "${part.fieldname}": send the image as "file"`)
-        if (file) throw new BadRequest('Send one file per upload')
-        const data = await part.toBuffer()
-        if (part.file.truncated) throw new PayloadTooLarge('The image is larger than the upload limit')
-        file = { data, filename: part.filename || null }
-      } else {
-        setField(part.fieldname, String(part.value))
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'file') {
+          if (part.fieldname !== 'file') throw new BadRequest(`Unexpected file field "${part.fieldname}": send the image as "file"`)
+          if (file) throw new BadRequest('Send one file per upload')
+          const data = await part.toBuffer()
+          if (part.file.truncated) throw new PayloadTooLarge('The image is larger than the upload limit')
+          file = { data, filename: part.filename || null }
+        } else {
+          setField(part.fieldname, String(part.value))
+        }
       }
+    } catch (err) {
+      // the multipart parser's own errors (cut-off body, no boundary) carry no status: they are bad requests
+      if ((err as { statusCode?: number }).statusCode) throw err
+      throw new BadRequest(`Malformed multipart body: ${(err as Error).message}`)
     }
     if (!file) throw new BadRequest('Missing the "file" part holding the image')
     return { file, fields }
   }
-  if (!Buffer.isBuffer(request.body)) throw new BadRequest('Send the image as multipart/form-data or as the raw body with an image/* content type')
+  if (request.body === undefined || request.body === null) throw new BadRequest('The upload is empty: send the image bytes')
+  if (!Buffer.isBuffer(request.body)) throw new UnsupportedMediaType('Send the image as multipart/form-data or as the raw body with an image/* content type')
   return { file: { data: request.body }, fields: { ...(request.query as object) } }
 }
 

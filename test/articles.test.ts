@@ -1,0 +1,735 @@
+import t from 'tap'
+import type { InjectOptions } from 'fastify'
+import { build, upload, create, image } from './helper.js'
+import type { App } from '../src/app.js'
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** app.inject that fails the test loudly on any 5xx: bad input must never be a server error. */
+async function req (app: App, opts: InjectOptions) {
+  const res = await app.inject(opts)
+  if (res.statusCode >= 500) throw new Error(`${opts.method ?? 'GET'} ${opts.url} answered ${res.statusCode}: ${res.body}`)
+  return res
+}
+
+/** Asserts an RFC 9457 problem document with the given status and returns it. */
+function problem (t: any, res: { statusCode: number, headers: Record<string, any>, json: () => any, body: string }, status: number, msg = '') {
+  t.equal(res.statusCode, status, `${msg} status ${status}: ${res.body.slice(0, 300)}`)
+  t.match(res.headers['content-type'], /^application\/problem\+json/, `${msg} problem+json`)
+  const body = res.json()
+  t.match(body, { type: String, title: String, status, detail: String }, `${msg} problem shape`)
+  return body
+}
+
+const paths = (body: any): string[] => (body.errors ?? []).map((e: any) => e.path)
+const p = (text: string) => ({ type: 'paragraph', text })
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+async function count (app: App, query = '') {
+  const res = await req(app, { method: 'GET', url: `/v1/articles?limit=100${query}` })
+  return res.json().data.length as number
+}
+
+t.test('create: draft by default, 201 with Location, generated slug, revision 1', async (t) => {
+  const { app } = await build(t)
+  const before = Date.now()
+  const res = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'More economic interactions between Harbin and Russia' } })
+  const after = Date.now()
+  t.equal(res.statusCode, 201)
+  t.match(res.headers['content-type'], /^application\/json/)
+  const a = res.json()
+  t.equal(res.headers.location, `/v1/articles/${a.id}`)
+  t.match(a, {
+    id: String,
+    slug: 'more-economic-interactions-between-harbin-and-russia',
+    headline: 'More economic interactions between Harbin and Russia',
+    summary: null,
+    body: [],
+    status: 'draft',
+    publishedAt: null,
+    revision: 1,
+    sectionId: null,
+    section: null,
+    bylines: [],
+    leadPhotoId: null,
+    leadPhoto: null,
+    tags: [],
+    source: null,
+    canonicalUrl: null,
+    language: null,
+    related: []
+  })
+  for (const field of ['createdAt', 'updatedAt']) {
+    t.match(a[field], /Z$/, `${field} is UTC`)
+    const ms = Date.parse(a[field])
+    t.ok(ms >= before - 5 && ms <= after + 5, `${field} is now`)
+  }
+  const got = await req(app, { method: 'GET', url: res.headers.location as string })
+  t.equal(got.statusCode, 200)
+  t.same(got.json(), a, 'the Location reads back the same document')
+
+  const again = await create(app, '/v1/articles', { headline: 'More economic interactions between Harbin and Russia' })
+  t.equal(again.slug, 'more-economic-interactions-between-harbin-and-russia-2', 'a generated slug is made unique')
+  t.not(again.id, a.id)
+})
+
+t.test('create: a Chinese headline gets a usable ascii slug', async (t) => {
+  const { app } = await build(t)
+  const a = await create(app, '/v1/articles', { headline: '哈尔滨与俄罗斯的经贸往来日益密切' })
+  t.match(a.slug, SLUG)
+  t.not(a.slug, 'untitled')
+  t.match(a.slug, /ha-er-bin/)
+  t.equal(a.headline, '哈尔滨与俄罗斯的经贸往来日益密切')
+  const bySlug = await req(app, { method: 'GET', url: `/v1/articles/slug/${a.slug}` })
+  t.equal(bySlug.statusCode, 200)
+  t.equal(bySlug.json().id, a.id)
+})
+
+t.test('create: explicit slug is kept; a duplicate explicit slug is a 409 that creates nothing', async (t) => {
+  const { app } = await build(t)
+  const a = await create(app, '/v1/articles', { headline: 'Anything', slug: 'harbin-expo-2014' })
+  t.equal(a.slug, 'harbin-expo-2014')
+  const dup = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Other', slug: 'harbin-expo-2014' } })
+  problem(t, dup, 409)
+  t.equal(await count(app), 1, 'nothing created')
+  const bad = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Other', slug: 'Not A Slug' } })
+  problem(t, bad, 400)
+})
+
+t.test('create: status, publishedAt and settable updatedAt', async (t) => {
+  const { app } = await build(t)
+  const before = Date.now()
+  const pub = await create(app, '/v1/articles', { headline: 'Published now', status: 'published' })
+  const after = Date.now()
+  t.equal(pub.status, 'published')
+  t.ok(pub.publishedAt, 'publishedAt set')
+  const ms = Date.parse(pub.publishedAt)
+  t.ok(ms >= before - 5 && ms <= after + 5, 'publishedAt is now')
+
+  const dated = await create(app, '/v1/articles', { headline: 'Dated', status: 'published', publishedAt: '2014-07-02T08:00:00+08:00' })
+  t.equal(dated.publishedAt, '2014-07-02T00:00:00.000Z', 'given publishedAt kept, answered in UTC')
+
+  const archive = await create(app, '/v1/articles', {
+    headline: 'Archive import', status: 'archived', publishedAt: '2014-07-01T00:00:00Z', updatedAt: '2014-07-02T00:00:00Z'
+  })
+  t.equal(archive.status, 'archived')
+  t.equal(archive.updatedAt, '2014-07-02T00:00:00.000Z', 'editorial updatedAt kept')
+  t.equal(archive.publishedAt, '2014-07-01T00:00:00.000Z')
+  t.ok(Date.parse(archive.createdAt) >= before - 5, 'createdAt is still now')
+  const read = (await req(app, { method: 'GET', url: `/v1/articles/${archive.id}` })).json()
+  t.equal(read.updatedAt, '2014-07-02T00:00:00.000Z', 'kept on read too')
+
+  const draft = await create(app, '/v1/articles', { headline: 'Draft with date', publishedAt: '2030-01-01T00:00:00Z' })
+  t.equal(draft.status, 'draft', 'a date alone does not publish')
+})
+
+t.test('create: every block type round-trips', async (t) => {
+  const { app } = await build(t)
+  const photo = await upload(app, { caption: 'Expo opens', credit: 'Xinhua', altText: 'A crowd at the expo' })
+  const body = [
+    { type: 'paragraph', text: 'First <b>bold</b> paragraph.' },
+    { type: 'heading', level: 2, text: 'Level two' },
+    { type: 'heading', level: 3, text: 'Level three' },
+    { type: 'heading', level: 4, text: 'Level four' },
+    { type: 'photo', photoId: photo.id },
+    { type: 'quote', text: 'We welcome you', attribution: 'The mayor' },
+    { type: 'quote', text: 'Unattributed' },
+    { type: 'list', ordered: true, items: ['one', 'two <i>2</i>'] },
+    { type: 'list', ordered: false, items: ['apple'] },
+    { type: 'embed', url: 'https://www.youtube.com/watch?v=abc', title: 'Video' },
+    { type: 'embed', url: 'http://example.com/map' }
+  ]
+  const a = await create(app, '/v1/articles', { headline: 'Blocks', body })
+  const expected = body.map((b) => b.type === 'photo'
+    ? {
+        type: 'photo',
+        photoId: photo.id,
+        caption: 'Expo opens',
+        captionOverride: false,
+        credit: 'Xinhua',
+        altText: 'A crowd at the expo',
+        width: 64,
+        height: 48,
+        mimeType: 'image/jpeg',
+        focalPoint: null,
+        url: photo.url
+      }
+    : b)
+  t.same(a.body, expected, 'create answers the body')
+  const read = (await req(app, { method: 'GET', url: `/v1/articles/${a.id}` })).json()
+  t.same(read.body, expected, 'read answers the same body')
+
+  for (const level of [1, 5, 0, 2.5, '2']) {
+    const res = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'H', body: [{ type: 'heading', level, text: 'x' }] } })
+    problem(t, res, 400, `heading level ${JSON.stringify(level)}`)
+  }
+  const unknown = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'U', body: [{ type: 'video', url: 'https://x.test' }] } })
+  problem(t, unknown, 400, 'unknown block type')
+  const extra = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'U', body: [{ type: 'paragraph', text: 'x', color: 'red' }] } })
+  problem(t, extra, 400, 'unknown block field')
+  const noType = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'U', body: [{ text: 'x' }] } })
+  problem(t, noType, 400, 'block without type')
+  const badEmbed = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'U', body: [{ type: 'embed', url: 'javascript:alert(1)' }] } })
+  problem(t, badEmbed, 400, 'javascript: embed')
+  const emptyList = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'U', body: [{ type: 'list', ordered: true, items: [] }] } })
+  problem(t, emptyList, 400, 'empty list')
+  t.equal(await count(app), 1, 'only the valid article exists')
+})
+
+t.test('create: body text is sanitized on write', async (t) => {
+  const { app } = await build(t)
+  const a = await create(app, '/v1/articles', {
+    headline: 'Sanitize',
+    body: [
+      p('Hello <script>alert(1)</script>world'),
+      p('Pic <img src=x onerror="alert(1)">here'),
+      p('<b style="color:red">bold</b> <span style="x">span</span>'),
+      p('<a href="javascript:alert(1)">bad link</a>'),
+      p('<b>b</b> <i>i</i> <em>em</em> <strong>strong</strong> <a href="https://example.com/x" onclick="steal()">ok</a>'),
+      { type: 'heading', level: 2, text: 'Head<script>x</script>ing' },
+      { type: 'quote', text: '<i onmouseover="x()">Quoted</i>' },
+      { type: 'list', ordered: false, items: ['<b>kept</b><iframe src="https://evil.test"></iframe>'] }
+    ]
+  })
+  const texts: string[] = a.body.map((b: any) => b.text ?? b.items.join('|'))
+  t.equal(texts[0], 'Hello world', '<script> dropped with its content')
+  t.equal(texts[1], 'Pic here', '<img onerror> dropped')
+  t.equal(texts[2], '<b>bold</b> span', 'style attributes and unknown tags stripped, text kept')
+  t.notMatch(texts[3], /javascript/i, 'javascript: href stripped')
+  t.match(texts[3], /bad link/)
+  t.equal(texts[4], '<b>b</b> <i>i</i> <em>em</em> <strong>strong</strong> <a href="https://example.com/x">ok</a>', 'allowed markup kept, event handlers stripped')
+  t.equal(texts[5], 'Heading')
+  t.equal(texts[6], '<i>Quoted</i>')
+  t.equal(texts[7], '<b>kept</b>')
+  for (const text of texts) t.notMatch(text, /script|onerror|onclick|onmouseover|style=|iframe|<img|<span/i, 'nothing hostile is stored')
+  const read = (await req(app, { method: 'GET', url: `/v1/articles/${a.id}` })).json()
+  t.same(read.body, a.body, 'stored sanitized')
+
+  const onlyScript = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Empty', body: [p('<script>x</script>')] } })
+  const prob = problem(t, onlyScript, 422)
+  t.same(paths(prob), ['/body/0/text'])
+  const listItem = await req(app, {
+    method: 'POST',
+    url: '/v1/articles',
+    payload: { headline: 'Empty', body: [p('fine'), { type: 'list', ordered: true, items: ['ok', '<script>x</script>'] }] }
+  })
+  t.same(paths(problem(t, listItem, 422)), ['/body/1/items/1'])
+  t.equal(await count(app), 1, 'nothing created by the 422s')
+})
+
+t.test('create: references to unknown ids are a 422 naming each path, and create nothing', async (t) => {
+  const { app } = await build(t)
+  const photo = await upload(app, { caption: 'c' })
+  const section = await create(app, '/v1/sections', { name: 'News' })
+  const byline = await create(app, '/v1/bylines', { name: 'Xinhua', kind: 'agency' })
+  const missing = '00000000-0000-4000-8000-000000000000'
+
+  const cases: [object, string[]][] = [
+    [{ body: [p('x'), { type: 'photo', photoId: missing }] }, ['/body/1/photoId']],
+    [{ leadPhotoId: missing }, ['/leadPhotoId']],
+    [{ sectionId: missing }, ['/sectionId']],
+    [{ bylines: [{ bylineId: byline.id }, { bylineId: missing }] }, ['/bylines/1/bylineId']]
+  ]
+  for (const [fields, expected] of cases) {
+    const res = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Refs', slug: 'refs', ...fields } })
+    const body = problem(t, res, 422, JSON.stringify(fields))
+    t.same(paths(body), expected)
+  }
+  const all = await req(app, {
+    method: 'POST',
+    url: '/v1/articles',
+    payload: {
+      headline: 'Refs',
+      sectionId: missing,
+      leadPhotoId: missing,
+      bylines: [{ bylineId: missing }],
+      body: [{ type: 'photo', photoId: photo.id }, { type: 'photo', photoId: missing }]
+    }
+  })
+  const body = problem(t, all, 422)
+  t.same(paths(body).sort(), ['/body/1/photoId', '/bylines/0/bylineId', '/leadPhotoId', '/sectionId'], 'every bad reference named')
+  t.equal(await count(app), 0, 'nothing created')
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/refs' })).statusCode, 404)
+
+  const dupByline = await req(app, {
+    method: 'POST', url: '/v1/articles', payload: { headline: 'Dup', bylines: [{ bylineId: byline.id }, { bylineId: byline.id, role: 'author' }] }
+  })
+  t.same(paths(problem(t, dupByline, 422)), ['/bylines/1'])
+
+  // the same photo used as lead and twice in the body is fine
+  const ok = await create(app, '/v1/articles', {
+    headline: 'Refs',
+    sectionId: section.id,
+    leadPhotoId: photo.id,
+    bylines: [{ bylineId: byline.id, role: 'agency' }],
+    body: [{ type: 'photo', photoId: photo.id }, { type: 'photo', photoId: photo.id }]
+  })
+  t.equal(ok.slug, 'refs', 'the failed attempts left the slug free')
+})
+
+t.test('read by id and by slug; unknown ones are problem 404s', async (t) => {
+  const { app } = await build(t)
+  const a = await create(app, '/v1/articles', { headline: 'Findable' })
+  const byId = await req(app, { method: 'GET', url: `/v1/articles/${a.id}` })
+  t.equal(byId.statusCode, 200)
+  t.match(byId.headers['content-type'], /^application\/json/)
+  t.same(byId.json(), a)
+  const bySlug = await req(app, { method: 'GET', url: '/v1/articles/slug/findable' })
+  t.equal(bySlug.statusCode, 200)
+  t.same(bySlug.json(), a)
+  problem(t, await req(app, { method: 'GET', url: '/v1/articles/00000000-0000-4000-8000-000000000000' }), 404)
+  problem(t, await req(app, { method: 'GET', url: '/v1/articles/slug/not-there' }), 404)
+  problem(t, await req(app, { method: 'GET', url: `/v1/articles/${'x'.repeat(65)}` }), 400, 'over-long id')
+})
+
+t.test('read embeds everything a page needs', async (t) => {
+  const { app } = await build(t)
+  const news = await create(app, '/v1/sections', { name: 'News' })
+  const harbin = await create(app, '/v1/sections', { name: 'Harbin Today', parentId: news.id })
+  const lead = await upload(app, { caption: 'Lead', credit: 'Photo/Xinhua', altText: 'The lead' }, await image('jpeg', 80, 60, 1))
+  const inline = await upload(app, { caption: 'Expo opens', credit: 'Xinhua', altText: 'A crowd', focalX: '0.25', focalY: '0.75' }, await image('png', 40, 30, 2))
+  const agency = await create(app, '/v1/bylines', { name: 'Xinhua', kind: 'agency' })
+  const reporter = await create(app, '/v1/bylines', { name: 'Li Wei', title: 'Staff reporter' })
+  const shooter = await create(app, '/v1/bylines', { name: 'Zhang San' })
+  const target = await create(app, '/v1/articles', { headline: 'Earlier story', summary: 'What happened before', status: 'published', publishedAt: '2014-06-30T00:00:00Z' })
+
+  const a = await create(app, '/v1/articles', {
+    headline: 'Harbin expo',
+    summary: 'One-line dek',
+    sectionId: harbin.id,
+    leadPhotoId: lead.id,
+    bylines: [{ bylineId: reporter.id }, { bylineId: agency.id, role: 'agency' }, { bylineId: shooter.id, role: 'photographer' }],
+    tags: ['economy', 'harbin', 'economy'],
+    source: 'Xinhua',
+    canonicalUrl: 'https://example.com/harbin-expo',
+    language: 'en',
+    body: [
+      p('One'),
+      { type: 'photo', photoId: inline.id },
+      p('Two'),
+      { type: 'photo', photoId: inline.id, caption: 'Our own caption' },
+      { type: 'photo', photoId: inline.id, caption: null }
+    ]
+  })
+  const put = await req(app, { method: 'PUT', url: `/v1/articles/${a.id}/related`, payload: [{ articleId: target.id }, { url: 'https://example.org/x', headline: 'Elsewhere', summary: 'Off site' }] })
+  t.equal(put.statusCode, 200)
+
+  const res = await req(app, { method: 'GET', url: `/v1/articles/${a.id}` })
+  t.equal(res.statusCode, 200)
+  const got = res.json()
+  t.same(got.section, {
+    id: harbin.id,
+    slug: 'harbin-today',
+    name: 'Harbin Today',
+    path: 'news/harbin-today',
+    breadcrumb: [{ id: news.id, slug: 'news', name: 'News' }, { id: harbin.id, slug: 'harbin-today', name: 'Harbin Today' }]
+  })
+  t.equal(got.sectionId, harbin.id)
+  t.same(got.bylines, [
+    { bylineId: reporter.id, role: 'author', slug: reporter.slug, name: 'Li Wei', kind: 'person', title: 'Staff reporter' },
+    { bylineId: agency.id, role: 'agency', slug: agency.slug, name: 'Xinhua', kind: 'agency', title: null },
+    { bylineId: shooter.id, role: 'photographer', slug: shooter.slug, name: 'Zhang San', kind: 'person', title: null }
+  ], 'bylines in the given order with name, kind and role')
+  t.equal(got.leadPhotoId, lead.id)
+  t.same(got.leadPhoto, lead, 'lead photo is the photo record')
+  const resolved = {
+    type: 'photo',
+    photoId: inline.id,
+    credit: 'Xinhua',
+    altText: 'A crowd',
+    width: 40,
+    height: 30,
+    mimeType: 'image/png',
+    focalPoint: { x: 0.25, y: 0.75 },
+    url: inline.url
+  }
+  t.same(got.body[1], { ...resolved, caption: 'Expo opens', captionOverride: false })
+  t.same(got.body[3], { ...resolved, caption: 'Our own caption', captionOverride: true }, 'block caption overrides')
+  t.same(got.body[4], { ...resolved, caption: 'Expo opens', captionOverride: false }, 'null caption is no override')
+  t.same(got.tags, ['economy', 'harbin'], 'tags deduplicated, order kept')
+  t.match(got, { source: 'Xinhua', canonicalUrl: 'https://example.com/harbin-expo', language: 'en', summary: 'One-line dek' })
+  t.match(got.related, [
+    { id: String, articleId: target.id, url: null, slug: target.slug, headline: 'Earlier story', summary: 'What happened before', publishedAt: '2014-06-30T00:00:00.000Z' },
+    { id: String, articleId: null, url: 'https://example.org/x', slug: null, headline: 'Elsewhere', summary: 'Off site', publishedAt: null }
+  ])
+  t.equal(got.related.length, 2)
+  const bySlug = (await req(app, { method: 'GET', url: `/v1/articles/slug/${a.slug}` })).json()
+  t.same(bySlug, got, 'the slug read is the same document')
+})
+
+t.test('PATCH is a JSON merge patch', async (t) => {
+  const { app } = await build(t)
+  const section = await create(app, '/v1/sections', { name: 'News' })
+  const other = await create(app, '/v1/sections', { name: 'Sport' })
+  const b1 = await create(app, '/v1/bylines', { name: 'Li Wei' })
+  const b2 = await create(app, '/v1/bylines', { name: 'Xinhua', kind: 'agency' })
+  const taken = await create(app, '/v1/articles', { headline: 'Taken slug' })
+  const a = await create(app, '/v1/articles', {
+    headline: 'Original',
+    summary: 'Dek',
+    body: [p('one'), p('two')],
+    tags: ['a', 'b'],
+    bylines: [{ bylineId: b1.id }],
+    sectionId: section.id,
+    source: 'Xinhua',
+    language: 'en',
+    updatedAt: '2014-07-02T00:00:00Z'
+  })
+  const url = `/v1/articles/${a.id}`
+  const stable = (x: any) => { const { revision, updatedAt, ...rest } = x; return rest }
+
+  const before = Date.now()
+  const r1 = await req(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ headline: 'Changed' }) })
+  t.equal(r1.statusCode, 200, r1.body)
+  const v1 = r1.json()
+  t.same(stable(v1), { ...stable(a), headline: 'Changed' }, 'only the headline changed')
+  t.equal(v1.slug, 'original', 'the slug does not follow the headline')
+  t.equal(v1.revision, 2)
+  t.ok(Date.parse(v1.updatedAt) >= before - 5, 'updatedAt bumped to now')
+
+  const r2 = await req(app, { method: 'PATCH', url, payload: { summary: null, tags: ['c'] } })
+  t.equal(r2.statusCode, 200, 'application/json works too')
+  const v2 = r2.json()
+  t.equal(v2.summary, null, 'null clears')
+  t.same(v2.tags, ['c'], 'arrays replace')
+  t.same(v2.body, a.body)
+  t.equal(v2.revision, 3)
+
+  const r3 = await req(app, { method: 'PATCH', url, payload: { body: [p('three')], bylines: [{ bylineId: b2.id, role: 'agency' }], sectionId: other.id } })
+  const v3 = r3.json()
+  t.same(v3.body, [p('three')])
+  t.same(v3.bylines.map((b: any) => [b.bylineId, b.role]), [[b2.id, 'agency']])
+  t.equal(v3.section.id, other.id)
+  t.equal(v3.revision, 4)
+
+  const r4 = await req(app, { method: 'PATCH', url, payload: { updatedAt: '2015-01-01T00:00:00Z', source: null } })
+  t.equal(r4.json().updatedAt, '2015-01-01T00:00:00.000Z', 'a given updatedAt is kept')
+  t.equal(r4.json().source, null)
+  t.equal(r4.json().revision, 5)
+  const read = (await req(app, { method: 'GET', url })).json()
+  t.same(read, r4.json(), 'read answers what the PATCH answered')
+
+  const unchangedChecks = async (label: string) => {
+    const now = (await req(app, { method: 'GET', url })).json()
+    t.same(now, read, `${label}: nothing changed`)
+  }
+  const unknown = await req(app, { method: 'PATCH', url, payload: { headline: 'X', color: 'red' } })
+  t.same(paths(problem(t, unknown, 400)), ['/color'], 'unknown field named (a pointer into the JSON body)')
+  await unchangedChecks('unknown field')
+  problem(t, await req(app, { method: 'PATCH', url, payload: {} }), 400, 'empty patch')
+  problem(t, await req(app, { method: 'PATCH', url, payload: { headline: null } }), 400, 'null headline')
+  problem(t, await req(app, { method: 'PATCH', url, payload: { status: 'live' } }), 400, 'bad status')
+  problem(t, await req(app, { method: 'PATCH', url, payload: [] }), 400, 'array patch')
+  problem(t, await req(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: '{"headline":' }), 400, 'malformed merge patch')
+  problem(t, await req(app, { method: 'PATCH', url, payload: { slug: taken.slug } }), 409, 'taken slug')
+  await unchangedChecks('409')
+  t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { sectionId: 'nope', headline: 'Y' } }), 422)), ['/sectionId'])
+  t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { body: [p('<script>x</script>')] } }), 422)), ['/body/0/text'])
+  await unchangedChecks('422')
+  problem(t, await req(app, { method: 'PATCH', url: '/v1/articles/00000000-0000-4000-8000-000000000000', payload: { headline: 'x' } }), 404)
+
+  const r5 = await req(app, { method: 'PATCH', url, payload: { slug: 'fresh-slug' } })
+  t.equal(r5.json().slug, 'fresh-slug')
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/fresh-slug' })).statusCode, 200)
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/original' })).statusCode, 404)
+
+  const t0 = Date.now()
+  const r6 = await req(app, { method: 'PATCH', url, payload: { status: 'published' } })
+  t.equal(r6.json().status, 'published')
+  t.ok(Date.parse(r6.json().publishedAt) >= t0 - 5, 'publishing without a date publishes now')
+  t.equal(r6.json().updatedAt, r5.json().updatedAt, 'a status change alone leaves the editorial updatedAt (as documented)')
+  t.equal(r6.json().revision, 7)
+})
+
+t.test('DELETE answers 204, then 404, and removes the article from related lists', async (t) => {
+  const { app } = await build(t)
+  const a = await create(app, '/v1/articles', { headline: 'Going away' })
+  const b = await create(app, '/v1/articles', { headline: 'Staying' })
+  const c = await create(app, '/v1/articles', { headline: 'Also staying' })
+  const put = await req(app, { method: 'PUT', url: `/v1/articles/${b.id}/related`, payload: [{ articleId: c.id }, { articleId: a.id }, { url: 'https://example.org', headline: 'Out' }] })
+  t.equal(put.statusCode, 200)
+
+  const del = await req(app, { method: 'DELETE', url: `/v1/articles/${a.id}` })
+  t.equal(del.statusCode, 204)
+  t.equal(del.body, '')
+  problem(t, await req(app, { method: 'GET', url: `/v1/articles/${a.id}` }), 404)
+  problem(t, await req(app, { method: 'GET', url: '/v1/articles/slug/going-away' }), 404)
+  problem(t, await req(app, { method: 'DELETE', url: `/v1/articles/${a.id}` }), 404, 'second delete')
+  const source = (await req(app, { method: 'GET', url: `/v1/articles/${b.id}` })).json()
+  t.same(source.related.map((r: any) => r.articleId ?? r.url), [c.id, 'https://example.org'], 'the link to the deleted article is gone')
+  const related = (await req(app, { method: 'GET', url: `/v1/articles/${b.id}/related` })).json()
+  t.same(related.data.map((r: any) => r.articleId ?? r.url), [c.id, 'https://example.org'])
+  const list = (await req(app, { method: 'GET', url: '/v1/articles' })).json()
+  t.same(list.data.map((x: any) => x.id).sort(), [b.id, c.id].sort())
+  const again = await create(app, '/v1/articles', { headline: 'Going away' })
+  t.equal(again.slug, 'going-away', 'the slug is free again')
+})
+
+t.test('list filters', async (t) => {
+  const { app } = await build(t)
+  const news = await create(app, '/v1/sections', { name: 'News' })
+  const harbin = await create(app, '/v1/sections', { name: 'Harbin Today', parentId: news.id })
+  const district = await create(app, '/v1/sections', { name: 'Daoli', parentId: harbin.id })
+  const sport = await create(app, '/v1/sections', { name: 'Sport' })
+  const li = await create(app, '/v1/bylines', { name: 'Li Wei' })
+  const xinhua = await create(app, '/v1/bylines', { name: 'Xinhua', kind: 'agency' })
+
+  const mk = (headline: string, extra: object) => create(app, '/v1/articles', { headline, ...extra })
+  const A = await mk('A', { sectionId: news.id, status: 'published', publishedAt: '2014-07-01T00:00:00Z', updatedAt: '2014-07-01T00:00:00Z', tags: ['economy'], bylines: [{ bylineId: li.id }] })
+  const B = await mk('B', { sectionId: harbin.id, status: 'published', publishedAt: '2014-07-02T00:00:00Z', updatedAt: '2014-07-05T00:00:00Z', tags: ['economy', 'russia'], bylines: [{ bylineId: xinhua.id, role: 'agency' }] })
+  const C = await mk('C', { sectionId: district.id, status: 'published', publishedAt: '2014-07-03T00:00:00Z', updatedAt: '2014-07-03T00:00:00Z', bylines: [{ bylineId: li.id }, { bylineId: xinhua.id, role: 'agency' }] })
+  const D = await mk('D', { sectionId: sport.id, status: 'archived', publishedAt: '2014-06-01T00:00:00Z', updatedAt: '2014-06-01T00:00:00Z', tags: ['football'] })
+  const E = await mk('E', { updatedAt: '2014-07-04T00:00:00Z' })
+
+  const ids = async (query: string) => {
+    const res = await req(app, { method: 'GET', url: `/v1/articles?${query}` })
+    t.equal(res.statusCode, 200, `${query}: ${res.body.slice(0, 200)}`)
+    const body = res.json()
+    t.equal(body.next, null)
+    return body.data.map((a: any) => a.id)
+  }
+  // default sort: -publishedAt, drafts (no date) last
+  t.same(await ids(''), [C.id, B.id, A.id, D.id, E.id], 'default sort is -publishedAt, unpublished last')
+  t.same(await ids(`section=${news.id}`), [A.id], 'section by id')
+  t.same(await ids('section=news'), [A.id], 'section by slug')
+  t.same(await ids('section=news&descendants=true'), [C.id, B.id, A.id], 'with descendants')
+  t.same(await ids(`section=${harbin.id}&descendants=true`), [C.id, B.id])
+  t.same(await ids('section=harbin-today&descendants=false'), [B.id])
+  t.same(await ids('section=no-such-section'), [], 'unknown section: empty list')
+  t.same(await ids(`byline=${li.id}`), [C.id, A.id], 'byline')
+  t.same(await ids(`byline=${xinhua.id}`), [C.id, B.id])
+  t.same(await ids('status=published'), [C.id, B.id, A.id], 'status published')
+  t.same(await ids('status=draft'), [E.id], 'status draft')
+  t.same(await ids('status=archived'), [D.id], 'status archived')
+  t.same(await ids('tag=economy'), [B.id, A.id], 'tag')
+  t.same(await ids('tag=nothing'), [])
+  t.same(await ids('publishedAfter=2014-07-02T00:00:00Z'), [C.id, B.id], 'publishedAfter is inclusive')
+  t.same(await ids('publishedBefore=2014-07-02T00:00:00Z'), [A.id, D.id], 'publishedBefore is exclusive')
+  t.same(await ids('publishedAfter=2014-07-01T00:00:00Z&publishedBefore=2014-07-03T00:00:00Z'), [B.id, A.id], 'range')
+  t.same(await ids(`updatedSince=${encodeURIComponent('2014-07-04T00:00:00Z')}`), [B.id, E.id], 'updatedSince is inclusive')
+  t.same(await ids(`updatedSince=${encodeURIComponent('2014-07-04T08:00:00+08:00')}`), [B.id, E.id], 'offsets understood')
+  t.same(await ids(`status=published&tag=economy&byline=${li.id}`), [A.id], 'filters combine')
+  t.same(await ids('sort=publishedAt'), [E.id, D.id, A.id, B.id, C.id], 'publishedAt ascending: undated first')
+  t.same(await ids('sort=-updatedAt'), [B.id, E.id, C.id, A.id, D.id], '-updatedAt')
+  t.same(await ids('sort=updatedAt'), [D.id, A.id, C.id, E.id, B.id], 'updatedAt')
+  t.same(await ids('section=%27%20or%201%3D1%20--'), [], 'injection-looking input is just a slug')
+
+  const list = (await req(app, { method: 'GET', url: '/v1/articles?section=news' })).json()
+  t.same(list.data[0], (await req(app, { method: 'GET', url: `/v1/articles/${A.id}` })).json(), 'list items are full articles')
+
+  for (const bad of ['sort=newest', 'sort=headline', 'status=live', 'publishedAfter=yesterday', 'publishedBefore=2014-07-02',
+    'updatedSince=2014-13-45T00:00:00Z', 'byline=', 'section=', 'limit=0', 'limit=101', 'limit=-1', 'limit=abc', 'limit=1.5', 'cursor=',
+    `section=${'x'.repeat(201)}`, 'descendants=maybe']) {
+    const res = await req(app, { method: 'GET', url: `/v1/articles?${bad}` })
+    const body = problem(t, res, 400, bad)
+    t.ok(body.errors?.length, `${bad}: errors[] says what is wrong`)
+  }
+  const bad = problem(t, await req(app, { method: 'GET', url: '/v1/articles?sort=newest' }), 400)
+  t.match(paths(bad), ['/query/sort'])
+})
+
+t.test('limit bounds and the default page size', async (t) => {
+  const { app } = await build(t)
+  for (let i = 0; i < 22; i++) await create(app, '/v1/articles', { headline: `Story ${i}` })
+  const def = await req(app, { method: 'GET', url: '/v1/articles' })
+  t.equal(def.json().data.length, 20, 'default 20')
+  t.type(def.json().next, 'string')
+  t.match(def.headers.link, /^<\/v1\/articles\?cursor=[^>]+>; rel="next"$/)
+  const one = await req(app, { method: 'GET', url: '/v1/articles?limit=1' })
+  t.equal(one.json().data.length, 1)
+  const max = await req(app, { method: 'GET', url: '/v1/articles?limit=100' })
+  t.equal(max.json().data.length, 22)
+  t.equal(max.json().next, null)
+  t.notOk(max.headers.link, 'no Link on the last page')
+})
+
+type Known = { id: string, publishedAt: number | null, updatedAt: number }
+
+function expectedOrder (items: Known[], sort: string): string[] {
+  const desc = sort.startsWith('-')
+  const field = sort.replace('-', '') as 'publishedAt' | 'updatedAt'
+  return [...items].sort((x, y) => {
+    const a = x[field]
+    const b = y[field]
+    let c: number
+    if (a === b) c = x.id < y.id ? -1 : x.id > y.id ? 1 : 0
+    else if (a === null) c = -1
+    else if (b === null) c = 1
+    else c = a - b
+    return desc ? -c : c
+  }).map((x) => x.id)
+}
+
+t.test('keyset pagination is stable while new articles arrive, for every sort', async (t) => {
+  const { app } = await build(t)
+  const known: Known[] = []
+  const remember = (a: any) => {
+    known.push({ id: a.id, publishedAt: a.publishedAt === null ? null : Date.parse(a.publishedAt), updatedAt: Date.parse(a.updatedAt) })
+    return a
+  }
+  const originals: string[] = []
+  for (let i = 0; i < 16; i++) {
+    const publishedAt = i < 4 ? '2020-01-01T00:00:00Z' : i < 12 ? `2020-01-${String(i).padStart(2, '0')}T00:00:00Z` : undefined
+    const a = remember(await create(app, '/v1/articles', {
+      headline: `Original ${i}`,
+      ...(publishedAt ? { status: 'published', publishedAt } : {}),
+      updatedAt: `2021-01-0${1 + (i % 3)}T00:00:00Z`
+    }))
+    originals.push(a.id)
+  }
+  let inserted = 0
+  const insert = async () => {
+    const n = inserted++
+    const variants = [
+      { status: 'published' }, // newest of all
+      { status: 'published', publishedAt: '2019-06-01T00:00:00Z', updatedAt: '2021-01-02T00:00:00Z' }, // oldest published, tied update
+      { updatedAt: '2021-01-01T00:00:00Z' }, // a draft among the drafts
+      { status: 'published', publishedAt: '2020-01-01T00:00:00Z' } // tied with the originals
+    ]
+    remember(await create(app, '/v1/articles', { headline: `Inserted ${n}`, ...variants[n % variants.length] }))
+  }
+
+  for (const sort of ['', '-publishedAt', 'publishedAt', '-updatedAt', 'updatedAt']) {
+    const effective = sort || '-publishedAt'
+    const all = (await req(app, { method: 'GET', url: `/v1/articles?limit=100${sort ? `&sort=${sort}` : ''}` })).json()
+    t.same(all.data.map((a: any) => a.id), expectedOrder(known, effective), `${effective}: full order`)
+
+    const seen: string[] = []
+    let url: string | null = `/v1/articles?limit=3${sort ? `&sort=${sort}` : ''}`
+    let pages = 0
+    while (url) {
+      const res = await req(app, { method: 'GET', url })
+      t.equal(res.statusCode, 200, `${effective} page ${pages}: ${res.body.slice(0, 200)}`)
+      const body = res.json()
+      t.ok(body.data.length <= 3)
+      seen.push(...body.data.map((a: any) => a.id))
+      if (body.next) {
+        const link = res.headers.link as string
+        t.match(link, /; rel="next"$/)
+        const linked = link.slice(1, link.indexOf('>'))
+        t.equal(new URL(linked, 'http://x').searchParams.get('cursor'), body.next, 'Link carries the cursor')
+        if (sort) t.equal(new URL(linked, 'http://x').searchParams.get('sort'), sort, 'Link keeps the query')
+        url = linked
+      } else {
+        t.notOk(res.headers.link)
+        url = null
+      }
+      await insert()
+      if (++pages > 60) throw new Error('pagination does not end')
+    }
+    t.equal(new Set(seen).size, seen.length, `${effective}: no duplicates`)
+    const originalSeen = seen.filter((id) => originals.includes(id))
+    t.same(originalSeen, expectedOrder(known.filter((k) => originals.includes(k.id)), effective), `${effective}: every original once, in order`)
+  }
+})
+
+t.test('cursors are opaque and bound to their list', async (t) => {
+  const { app } = await build(t)
+  for (let i = 0; i < 5; i++) await create(app, '/v1/articles', { headline: `S${i}`, status: 'published', publishedAt: `2020-01-0${i + 1}T00:00:00Z` })
+  const first = (await req(app, { method: 'GET', url: '/v1/articles?limit=2' })).json()
+  const cursor: string = first.next
+  t.type(cursor, 'string')
+  const ok = await req(app, { method: 'GET', url: `/v1/articles?limit=2&cursor=${encodeURIComponent(cursor)}` })
+  t.equal(ok.statusCode, 200)
+  t.notSame(ok.json().data.map((a: any) => a.id), first.data.map((a: any) => a.id))
+
+  const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1)
+  const tampered = [
+    flip(cursor, 2),
+    flip(cursor, cursor.length - 1),
+    `${Buffer.from(JSON.stringify([0, 'x'])).toString('base64url')}.${cursor.split('.')[1]}`,
+    cursor.split('.')[0]!,
+    `${cursor}.x`,
+    'garbage',
+    '....'
+  ]
+  for (const c of tampered) {
+    problem(t, await req(app, { method: 'GET', url: `/v1/articles?cursor=${encodeURIComponent(c)}` }), 400, `cursor ${c}`)
+  }
+  const updated = (await req(app, { method: 'GET', url: '/v1/articles?limit=2&sort=-updatedAt' })).json()
+  problem(t, await req(app, { method: 'GET', url: `/v1/articles?limit=2&cursor=${encodeURIComponent(updated.next)}` }), 400, 'a -updatedAt cursor with the default sort')
+  problem(t, await req(app, { method: 'GET', url: `/v1/articles?limit=2&sort=publishedAt&cursor=${encodeURIComponent(cursor)}` }), 400, 'a -publishedAt cursor with publishedAt')
+})
+
+t.test('hostile input is a 4xx, never a 500, and creates nothing', async (t) => {
+  const { app } = await build(t)
+  // not `req`: a 500 here fails its own assertion without stopping the other cases
+  const post = (payload: any, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/v1/articles', payload, headers })
+
+  t.equal((await post({ headline: 'x'.repeat(300) })).statusCode, 201, '300 characters is fine')
+  problem(t, await post({ headline: 'x'.repeat(301) }), 400, 'headline over 300')
+  problem(t, await post({ headline: '' }), 400, 'empty headline')
+  problem(t, await post({}), 400, 'missing headline')
+  t.same(paths(problem(t, await post({}), 400)), ['/headline'])
+  t.same(paths(problem(t, await post({ headline: 'x', body: [p('ok'), { type: 'heading', level: 9, text: 'x' }] }), 400)), ['/body/1/level'])
+  for (const ch of ['\u0000', '\u0007', '\n', '\u001b', '\u007f']) {
+    problem(t, await post({ headline: `Bad${ch}headline` }), 400, `control char ${JSON.stringify(ch)} in headline`)
+  }
+  problem(t, await post({ headline: 'x', summary: 'bell\u0007' }), 400, 'control char in summary')
+  problem(t, await post({ headline: 'x', body: [p('nul\u0000')] }), 400, 'NUL in text')
+  const blocks = Array.from({ length: 1000 }, (_, i) => p(`b${i}`))
+  t.equal((await post({ headline: 'Many blocks', body: blocks })).statusCode, 201, '1000 blocks are fine')
+  problem(t, await post({ headline: 'Too many blocks', body: [...blocks, p('one more')] }), 400, '1001 blocks')
+
+  const wrong: [string, object][] = [
+    ['headline number', { headline: 5 }],
+    ['headline array', { headline: ['x'] }],
+    ['body object', { headline: 'x', body: { type: 'paragraph', text: 'x' } }],
+    ['body string', { headline: 'x', body: 'text' }],
+    ['block null', { headline: 'x', body: [null] }],
+    ['block number', { headline: 'x', body: [1] }],
+    ['block string', { headline: 'x', body: ['text'] }],
+    ['block array', { headline: 'x', body: [[]] }],
+    ['block type number', { headline: 'x', body: [{ type: 5, text: 'x' }] }],
+    ['block type null', { headline: 'x', body: [{ type: null, text: 'x' }] }],
+    ['block type constructor', { headline: 'x', body: [{ type: 'constructor', text: 'x' }] }],
+    ['text number', { headline: 'x', body: [{ type: 'paragraph', text: 1 }] }],
+    ['tags string', { headline: 'x', tags: 'a,b' }],
+    ['tags numbers', { headline: 'x', tags: [1, 2] }],
+    ['too many tags', { headline: 'x', tags: Array.from({ length: 51 }, (_, i) => `t${i}`) }],
+    ['bylines objects', { headline: 'x', bylines: [{ bylineId: 1 }] }],
+    ['byline role', { headline: 'x', bylines: [{ bylineId: 'b', role: 'editor' }] }],
+    ['sectionId number', { headline: 'x', sectionId: 12 }],
+    ['status', { headline: 'x', status: 'live' }],
+    ['publishedAt', { headline: 'x', publishedAt: 'last tuesday' }],
+    ['updatedAt null', { headline: 'x', updatedAt: null }],
+    ['updatedAt date only', { headline: 'x', updatedAt: '2014-07-02' }],
+    ['canonicalUrl', { headline: 'x', canonicalUrl: 'javascript:alert(1)' }],
+    ['language', { headline: 'x', language: 'english please' }],
+    ['unknown field', { headline: 'x', author: 'me' }],
+    ['revision', { headline: 'x', revision: 7 }],
+    ['id', { headline: 'x', id: 'mine' }]
+  ]
+  for (const [label, payload] of wrong) problem(t, await post(payload), 400, label)
+
+  const huge = JSON.stringify({ headline: 'Huge', body: [p('x'.repeat(1024 * 1024 + 10))] })
+  problem(t, await post(huge, { 'content-type': 'application/json' }), 413, 'body over 1 MiB')
+  problem(t, await post('{"headline": "x",', { 'content-type': 'application/json' }), 400, 'malformed JSON')
+  problem(t, await post('', { 'content-type': 'application/json' }), 400, 'empty JSON body')
+  problem(t, await post('null', { 'content-type': 'application/json' }), 400, 'null body')
+  problem(t, await post('[]', { 'content-type': 'application/json' }), 400, 'array body')
+  problem(t, await post('{"headline":"x","__proto__":{"admin":true}}', { 'content-type': 'application/json' }), 400, '__proto__')
+  problem(t, await post('headline=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'form body')
+  problem(t, await post('hello', { 'content-type': 'text/plain' }), 415, 'text body')
+
+  const list = (await req(app, { method: 'GET', url: '/v1/articles?limit=100' })).json()
+  t.same(list.data.map((a: any) => a.headline).sort(), ['Many blocks', 'x'.repeat(300)].sort(), 'only the valid articles exist')
+})
+
+t.test('a body block that is not an object is a 400 and never poisons later reads', async (t) => {
+  const { app } = await build(t)
+  const a = await create(app, '/v1/articles', { headline: 'Healthy', body: [p('fine')] })
+  for (const block of [null, 1, 'text', [], true]) {
+    const created = await app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'Poison', body: [p('ok'), block] } })
+    problem(t, created, 400, `create with block ${JSON.stringify(block)}`)
+    const patched = await app.inject({ method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { body: [block] } })
+    problem(t, patched, 400, `patch with block ${JSON.stringify(block)}`)
+  }
+  const list = await app.inject({ method: 'GET', url: '/v1/articles' })
+  t.equal(list.statusCode, 200, 'the list still answers')
+  t.same(list.json().data?.map((x: any) => x.headline), ['Healthy'], 'nothing was stored')
+  const read = await app.inject({ method: 'GET', url: `/v1/articles/${a.id}` })
+  t.equal(read.statusCode, 200, 'the article still reads')
+  t.same(read.json().body, [p('fine')], 'its body is untouched')
+  t.equal(read.json().revision, 1)
+})
