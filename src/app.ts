@@ -12,7 +12,7 @@ import {
   RelatedLink, RelatedLinkInput, RelatedList, RelatedListInput
 } from './schemas/articles.js'
 import validation from './plugins/validation.js'
-import problems from './plugins/problems.js'
+import problems, { sendProblem } from './plugins/problems.js'
 import openapi from './plugins/openapi.js'
 import services from './plugins/services.js'
 import serviceRoutes from './routes/service.js'
@@ -48,7 +48,9 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    return503OnClosing: true
+    return503OnClosing: true,
+    // errors raised before routing (a malformed %-escape in the URL) are problem documents too
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code })
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })

@@ -1,29 +1,13 @@
 import t from 'tap'
 import type { InjectOptions } from 'fastify'
-import { build, upload, create, image } from './helper.js'
+import { build, upload, create, image, req, problem, paths, SLUG } from './helper.js'
 import type { App } from '../src/app.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-/** app.inject that fails the test loudly on any 5xx: bad input must never be a server error. */
-async function req (app: App, opts: InjectOptions) {
-  const res = await app.inject(opts)
-  if (res.statusCode >= 500) throw new Error(`${opts.method ?? 'GET'} ${opts.url} answered ${res.statusCode}: ${res.body}`)
-  return res
-}
 
-/** Asserts an RFC 9457 problem document with the given status and returns it. */
-function problem (t: any, res: { statusCode: number, headers: Record<string, any>, json: () => any, body: string }, status: number, msg = '') {
-  t.equal(res.statusCode, status, `${msg} status ${status}: ${res.body.slice(0, 300)}`)
-  t.match(res.headers['content-type'], /^application\/problem\+json/, `${msg} problem+json`)
-  const body = res.json()
-  t.match(body, { type: String, title: String, status, detail: String }, `${msg} problem shape`)
-  return body
-}
 
-const paths = (body: any): string[] => (body.errors ?? []).map((e: any) => e.path)
 const p = (text: string) => ({ type: 'paragraph', text })
-const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
 
 async function count (app: App, query = '') {
   const res = await req(app, { method: 'GET', url: `/v1/articles?limit=100${query}` })

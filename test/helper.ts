@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
+import type { InjectOptions } from 'fastify'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 
@@ -64,3 +65,40 @@ export async function upload (app: App, fields: Record<string, string> = {}, dat
   if (res.statusCode !== 201) throw new Error(`upload answered ${res.statusCode}: ${res.body}`)
   return res.json()
 }
+
+export type Response = Awaited<ReturnType<App['inject']>>
+export const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
+export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+type Assert = { equal: Function, match: Function }
+
+/** Asserts an RFC 9457 problem document with the given status and returns its body. */
+export function problem (t: Assert, res: Response, status: number, what = ''): any {
+  t.equal(res.statusCode, status, `${what} answers ${status}: ${res.body.slice(0, 300)}`)
+  t.match(res.headers['content-type'], /^application\/problem\+json/, `${what} is a problem document`)
+  const body = res.json()
+  t.match(body, { type: String, title: String, status, detail: String }, `${what} problem shape`)
+  return body
+}
+
+/** Asserts a JSON success with the given status and returns its body. */
+export function ok (t: Assert, res: Response, status = 200): any {
+  t.equal(res.statusCode, status, `answers ${status}: ${res.body.slice(0, 300)}`)
+  t.match(res.headers['content-type'], /^application\/json/)
+  return res.json()
+}
+
+/** app.inject that throws on any 5xx: bad input must never be a server error. */
+export async function req (app: App, opts: InjectOptions): Promise<Response> {
+  const res = await app.inject(opts)
+  if (res.statusCode >= 500) throw new Error(`${opts.method ?? 'GET'} ${opts.url} answered ${res.statusCode}: ${res.body}`)
+  return res
+}
+
+/** The paths named in a problem's errors[]. */
+export const paths = (body: any): string[] => (body.errors ?? []).map((e: any) => e.path)
+
+/** A body field's pointer in errors[].path: "/name" (JSON Pointer into the body). */
+export const bodyField = (field: string) => new RegExp(`^${field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+export const DAY = 24 * 3600 * 1000
+export const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString()

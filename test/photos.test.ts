@@ -4,7 +4,7 @@ import path from 'node:path'
 import { createHash } from 'node:crypto'
 import sharp from 'sharp'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { build, image, multipart, upload, create } from './helper.js'
+import { build, image, multipart, upload, create, problem } from './helper.js'
 import type { App } from '../src/app.js'
 
 type Test = import('tap').Test
@@ -22,16 +22,6 @@ async function send (t: Test, app: App, options: InjectOptions): Promise<LightMy
   const res = await app.inject(options)
   t.ok(res.statusCode < 500, `${options.method ?? 'GET'} ${options.url} is not a server error (got ${res.statusCode}: ${res.statusCode >= 500 ? res.body : ''})`)
   return res
-}
-
-/** Asserts an RFC 9457 problem document with the given status. */
-function problem (t: Test, res: LightMyRequestResponse, status: number, what = '') {
-  t.equal(res.statusCode, status, `${what} answers ${status} (body: ${res.body.slice(0, 300)})`)
-  t.match(res.headers['content-type'], /^application\/problem\+json/, `${what} is a problem document`)
-  let body: any = {}
-  try { body = res.json() } catch { t.fail(`${what} body is JSON`) }
-  t.match(body, { type: String, title: String, status, detail: String }, `${what} problem shape`)
-  return body
 }
 
 /** Files holding photo bytes under the photo folder, the temporary folder excluded. */

@@ -11,15 +11,15 @@ export const Slug = Type.String({
   description: 'Lower-case letters, digits and single hyphens; generated from the name or headline when absent'
 })
 export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC' })
-export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })
+export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://[^/?#\\s]+', maxLength: 2000, description: 'An absolute http or https URL' })
 
-/** Plain one-line text: no control characters. */
+/** Plain one-line text: not blank, no control characters (C0, DEL or C1). */
 export const Line = (maxLength: number, extra: object = {}) =>
-  Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]*$', ...extra })
+  Type.String({ minLength: 1, maxLength, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$', ...extra })
 
 /** Multi-line text: newlines and tabs allowed, other control characters not. */
 export const Text = (maxLength: number, extra: object = {}) =>
-  Type.String({ maxLength, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$', ...extra })
+  Type.String({ maxLength, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$', ...extra })
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 

@@ -27,6 +27,8 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.pragma('synchronous = NORMAL')
   client.pragma('foreign_keys = ON')
   client.pragma('busy_timeout = 5000')
+  // SQLite's lower() folds ASCII only; case-insensitive matching must work for "Émile" and "Øystein" too
+  client.function('lower', { deterministic: true }, (text: unknown) => typeof text === 'string' ? text.toLowerCase() : text)
   const db = drizzle(client, {
     schema,
     logger: options.onQuery ? { logQuery: (query) => options.onQuery!(query) } : false

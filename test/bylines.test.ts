@@ -1,0 +1,307 @@
+import t, { type Test } from 'tap'
+import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY, type Response } from './helper.js'
+import type { App } from '../src/app.js'
+
+
+const GHOST = '00000000-0000-0000-0000-000000000000'
+
+
+
+const names = (page: { data: { name: string }[] }) => page.data.map((b) => b.name)
+const hasError = (body: any, path: string | RegExp) =>
+  Array.isArray(body.errors) && body.errors.some((e: any) => typeof path === 'string' ? e.path === path : path.test(e.path))
+
+t.test('create: kind defaults to person, 201 with Location', async (t) => {
+  const { app } = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/v1/bylines', payload: { name: 'Zhang Wei', title: 'Staff reporter' } })
+  const b = ok(t, res, 201)
+  t.match(b, {
+    id: String,
+    slug: 'zhang-wei',
+    name: 'Zhang Wei',
+    kind: 'person',
+    title: 'Staff reporter',
+    bio: null,
+    url: null,
+    photoId: null,
+    createdAt: ISO,
+    updatedAt: ISO
+  })
+  t.equal(res.headers.location, `/v1/bylines/${b.id}`)
+  t.same(ok(t, await app.inject({ url: res.headers.location as string })), b)
+
+  const agency = await create(app, '/v1/bylines', { name: 'Xinhua', kind: 'agency', url: 'http://www.news.cn/english/' })
+  t.match(agency, { slug: 'xinhua', kind: 'agency', url: 'http://www.news.cn/english/' })
+  t.match(await create(app, '/v1/bylines', { name: 'Greenpeace', kind: 'organization', bio: 'Line one\nline two' }), { kind: 'organization', bio: 'Line one\nline two' })
+
+  const cjk = await create(app, '/v1/bylines', { name: '新华社' })
+  t.match(cjk.slug, /^[a-z0-9]+(?:-[a-z0-9]+)*$/)
+  t.not(cjk.slug, 'untitled')
+  t.equal((await create(app, '/v1/bylines', { name: 'Xinhua' })).slug, 'xinhua-2', 'generated slugs are made unique')
+  problem(t, await app.inject({ method: 'POST', url: '/v1/bylines', payload: { name: 'Other', slug: 'xinhua' } }), 409)
+  t.equal((await create(app, '/v1/bylines', { name: 'Other', slug: 'other-desk' })).slug, 'other-desk')
+})
+
+t.test('kind and url are validated', async (t) => {
+  const { app } = await build(t)
+  for (const kind of ['robot', 'Person', '', 1, null]) {
+    const body = problem(t, await app.inject({ method: 'POST', url: '/v1/bylines', payload: { name: 'K', kind } }), 400)
+    t.ok(hasError(body, bodyField('/kind')), `kind ${JSON.stringify(kind)} named in errors`)
+  }
+  for (const url of ['javascript:alert(1)', 'ftp://example.com/x', 'mailto:desk@example.com', 'example.com', '//example.com', 'data:text/html,<script>alert(1)</script>', 'https://exa mple.com', 'x'.repeat(10)]) {
+    const body = problem(t, await app.inject({ method: 'POST', url: '/v1/bylines', payload: { name: 'U', url } }), 400)
+    t.ok(hasError(body, bodyField('/url')), `url ${url} named in errors`)
+  }
+  for (const url of ['https://example.com/people/zhang', 'http://localhost:8080/a?b=c#d']) {
+    t.equal((await create(app, '/v1/bylines', { name: `U ${url.length}`, url })).url, url)
+  }
+  t.same(ok(t, await app.inject({ url: '/v1/bylines' })).data.length, 2, 'refused creates stored nothing')
+})
+
+t.test('a url without a host is refused', async (t) => {
+  const { app } = await build(t)
+  for (const url of ['http://', 'https://']) {
+    const body = problem(t, await app.inject({ method: 'POST', url: '/v1/bylines', payload: { name: 'U', url } }), 400)
+    t.ok(hasError(body, bodyField('/url')), `url ${url} named in errors`)
+  }
+})
+
+t.test('photoId must name an existing photo', async (t) => {
+  const { app } = await build(t)
+  const photo = await upload(app, { caption: 'Head shot', credit: 'Staff' })
+  const missing = problem(t, await app.inject({ method: 'POST', url: '/v1/bylines', payload: { name: 'P', photoId: GHOST } }), 422)
+  t.match(missing.errors, [{ path: '/photoId', message: String }])
+  t.same(ok(t, await app.inject({ url: '/v1/bylines' })).data, [], 'nothing was created')
+
+  const b = await create(app, '/v1/bylines', { name: 'Pictured', photoId: photo.id })
+  t.equal(b.photoId, photo.id)
+  const bad = problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { photoId: GHOST } }), 422)
+  t.match(bad.errors, [{ path: '/photoId' }])
+  t.equal(ok(t, await app.inject({ url: `/v1/bylines/${b.id}` })).photoId, photo.id, 'the refused patch changed nothing')
+  t.equal(ok(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { photoId: null } })).photoId, null)
+  problem(t, await app.inject({ method: 'POST', url: '/v1/bylines', payload: { name: 'P', photoId: 5 } }), 400)
+})
+
+t.test('read by id and by slug; unknown ones are 404 problems', async (t) => {
+  const { app } = await build(t)
+  const b = await create(app, '/v1/bylines', { name: 'Li Na' })
+  t.same(ok(t, await app.inject({ url: `/v1/bylines/${b.id}` })), b)
+  t.same(ok(t, await app.inject({ url: '/v1/bylines/slug/li-na' })), b)
+  problem(t, await app.inject({ url: `/v1/bylines/${GHOST}` }), 404)
+  problem(t, await app.inject({ url: '/v1/bylines/slug/nobody' }), 404)
+  problem(t, await app.inject({ url: `/v1/bylines/${'x'.repeat(65)}` }), 400)
+})
+
+t.test('list filters by kind and by q, a literal case-insensitive substring', async (t) => {
+  const { app } = await build(t)
+  for (const [name, kind] of [
+    ['Zhang Wei', 'person'], ['Xinhua', 'agency'], ['Reuters', 'agency'], ['100% Sport', 'organization'],
+    ['snake_case Desk', 'organization'], ['Three Cities', 'person'], ['Back\\slash Bureau', 'agency'], ['Ann Zhang', 'person']
+  ]) await create(app, '/v1/bylines', { name, kind })
+
+  const all = ok(t, await app.inject({ url: '/v1/bylines' }))
+  t.match(all, { data: Array, next: null })
+  t.equal(all.data.length, 8)
+  const agencies = ok(t, await app.inject({ url: '/v1/bylines?kind=agency' }))
+  t.same(names(agencies).sort(), ['Back\\slash Bureau', 'Reuters', 'Xinhua'])
+  t.same(names(ok(t, await app.inject({ url: '/v1/bylines?kind=person' }))).sort(), ['Ann Zhang', 'Three Cities', 'Zhang Wei'])
+  problem(t, await app.inject({ url: '/v1/bylines?kind=robot' }), 400)
+
+  const q = async (text: string, extra = '') => names(ok(t, await app.inject({ url: `/v1/bylines?q=${encodeURIComponent(text)}${extra}` }))).sort()
+  t.same(await q('ZHANG'), ['Ann Zhang', 'Zhang Wei'], 'ignores case')
+  t.same(await q('hua'), ['Xinhua'], 'matches inside the name')
+  t.same(await q('zhang', '&kind=person'), ['Ann Zhang', 'Zhang Wei'])
+  t.same(await q('zhang', '&kind=agency'), [])
+  t.same(await q('%'), ['100% Sport'], '% is literal')
+  t.same(await q('0%'), ['100% Sport'])
+  t.same(await q('_'), ['snake_case Desk'], '_ is literal')
+  t.same(await q('e_c'), ['snake_case Desk'], '_ does not match a space')
+  t.same(await q('\\'), ['Back\\slash Bureau'], 'a backslash is literal')
+  t.same(await q("' or 1=1 --"), [])
+  t.same(await q('nobody'), [])
+  problem(t, await app.inject({ url: '/v1/bylines?q=' }), 400)
+  problem(t, await app.inject({ url: `/v1/bylines?q=${'x'.repeat(201)}` }), 400)
+})
+
+t.test('q ignores case beyond ASCII', async (t) => {
+  const { app } = await build(t)
+  await create(app, '/v1/bylines', { name: 'ÉMILE Zola' })
+  await create(app, '/v1/bylines', { name: 'Øystein Ørsted' })
+  t.same(names(ok(t, await app.inject({ url: `/v1/bylines?q=${encodeURIComponent('émile')}` }))), ['ÉMILE Zola'])
+  t.same(names(ok(t, await app.inject({ url: `/v1/bylines?q=${encodeURIComponent('øystein')}` }))), ['Øystein Ørsted'])
+})
+
+t.test('pagination follows next and Link, stable while bylines are added', async (t) => {
+  const { app } = await build(t)
+  for (const name of ['Bravo', 'Delta', 'Foxtrot', 'Hotel', 'Juliett']) await create(app, '/v1/bylines', { name })
+
+  const first = await app.inject({ url: '/v1/bylines?limit=2' })
+  const p1 = ok(t, first)
+  t.same(names(p1), ['Bravo', 'Delta'])
+  t.type(p1.next, 'string')
+  t.equal(first.headers.link, `</v1/bylines?limit=2&cursor=${encodeURIComponent(p1.next)}>; rel="next"`)
+
+  await create(app, '/v1/bylines', { name: 'Alpha' })
+  await create(app, '/v1/bylines', { name: 'Golf' })
+
+  const p2 = ok(t, await app.inject({ url: /^<([^>]+)>; rel="next"$/.exec(first.headers.link as string)![1]! }))
+  t.same(names(p2), ['Foxtrot', 'Golf'])
+  const third = await app.inject({ url: `/v1/bylines?limit=2&cursor=${encodeURIComponent(p2.next)}` })
+  const p3 = ok(t, third)
+  t.same(names(p3), ['Hotel', 'Juliett'])
+  let seen = [...names(p1), ...names(p2), ...names(p3)]
+  if (p3.next) {
+    const p4 = ok(t, await app.inject({ url: `/v1/bylines?limit=2&cursor=${encodeURIComponent(p3.next)}` }))
+    t.equal(p4.next, null)
+    seen = [...seen, ...names(p4)]
+  } else {
+    t.notOk(third.headers.link)
+  }
+  t.same(seen, ['Bravo', 'Delta', 'Foxtrot', 'Golf', 'Hotel', 'Juliett'], 'no duplicates, nothing skipped')
+
+  // filtered lists paginate too, and keep their filter in the Link
+  const f1 = await app.inject({ url: '/v1/bylines?q=o&limit=1' })
+  t.same(names(ok(t, f1)), ['Bravo'])
+  t.match(f1.headers.link, /^<\/v1\/bylines\?q=o&limit=1&cursor=[^>]+>; rel="next"$/)
+  const f2 = ok(t, await app.inject({ url: /^<([^>]+)>/.exec(f1.headers.link as string)![1]! }))
+  t.same(names(f2), ['Foxtrot'])
+
+  for (const limit of ['0', '101', 'abc']) {
+    const body = problem(t, await app.inject({ url: `/v1/bylines?limit=${limit}` }), 400)
+    t.ok(hasError(body, '/query/limit'))
+  }
+  t.equal(ok(t, await app.inject({ url: '/v1/bylines?limit=100' })).data.length, 7)
+  const { next } = ok(t, await app.inject({ url: '/v1/bylines?limit=1' }))
+  const [payload, sum] = next.split('.')
+  const forged = Buffer.from(JSON.stringify(['A', GHOST])).toString('base64url')
+  for (const cursor of [`${forged}.${sum}`, `${payload}x.${sum}`, `${payload}.${sum}x`, 'nonsense']) {
+    problem(t, await app.inject({ url: `/v1/bylines?limit=1&cursor=${encodeURIComponent(cursor)}` }), 400)
+  }
+  problem(t, await app.inject({ url: `/v1/bylines?limit=1&kind=agency&cursor=${encodeURIComponent(next)}` }), 400)
+  problem(t, await app.inject({ url: `/v1/sections?limit=1&cursor=${encodeURIComponent(next)}` }), 400)
+})
+
+t.test('PATCH is a JSON merge patch', async (t) => {
+  const { app } = await build(t)
+  const b = await create(app, '/v1/bylines', { name: 'Wang Fang', title: 'Reporter', bio: 'Covers Harbin', url: 'https://example.com/wang' })
+  const other = await create(app, '/v1/bylines', { name: 'Liu Yang' })
+
+  const a = ok(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { title: 'Senior reporter', kind: 'person' } }))
+  t.match(a, { id: b.id, slug: 'wang-fang', name: 'Wang Fang', title: 'Senior reporter', bio: 'Covers Harbin', url: 'https://example.com/wang', createdAt: b.createdAt })
+
+  const c = ok(t, await app.inject({
+    method: 'PATCH',
+    url: `/v1/bylines/${b.id}`,
+    headers: { 'content-type': 'application/merge-patch+json' },
+    payload: JSON.stringify({ bio: null, url: null, name: 'Wang Fang (Harbin)' })
+  }))
+  t.match(c, { name: 'Wang Fang (Harbin)', slug: 'wang-fang', title: 'Senior reporter', bio: null, url: null })
+  t.same(ok(t, await app.inject({ url: `/v1/bylines/${b.id}` })), c, 'stored')
+
+  t.equal(ok(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { kind: 'agency' } })).kind, 'agency')
+  t.equal(ok(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { slug: 'wang' } })).slug, 'wang')
+  ok(t, await app.inject({ url: '/v1/bylines/slug/wang' }))
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${other.id}`, payload: { slug: 'wang' } }), 409)
+
+  const before = ok(t, await app.inject({ url: `/v1/bylines/${b.id}` }))
+  t.ok(hasError(problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { title: 'x', twitter: '@w' } }), 400), bodyField('/twitter')))
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: {} }), 400)
+  t.ok(hasError(problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { kind: 'robot' } }), 400), bodyField('/kind')))
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { kind: null } }), 400)
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { name: null } }), 400)
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${b.id}`, payload: { url: 'ftp://x.org' } }), 400)
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${GHOST}`, payload: { name: 'X' } }), 404)
+  t.same(ok(t, await app.inject({ url: `/v1/bylines/${b.id}` })), before, 'refused patches changed nothing')
+})
+
+t.test('DELETE answers 204, and 409 while an article carries the byline', async (t) => {
+  const { app } = await build(t)
+  const lone = await create(app, '/v1/bylines', { name: 'Lone Wolf' })
+  const res = await app.inject({ method: 'DELETE', url: `/v1/bylines/${lone.id}` })
+  t.equal(res.statusCode, 204)
+  t.equal(res.body, '')
+  problem(t, await app.inject({ url: `/v1/bylines/${lone.id}` }), 404)
+  problem(t, await app.inject({ method: 'DELETE', url: `/v1/bylines/${lone.id}` }), 404)
+
+  const xinhua = await create(app, '/v1/bylines', { name: 'Xinhua', kind: 'agency' })
+  const article = await create(app, '/v1/articles', { headline: 'Expo opens', bylines: [{ bylineId: xinhua.id, role: 'agency' }] })
+  t.match(article.bylines, [{ bylineId: xinhua.id, role: 'agency', name: 'Xinhua', kind: 'agency' }])
+  problem(t, await app.inject({ method: 'DELETE', url: `/v1/bylines/${xinhua.id}` }), 409)
+  t.same(ok(t, await app.inject({ url: `/v1/bylines/${xinhua.id}` })), xinhua, 'still there')
+  t.match(ok(t, await app.inject({ url: `/v1/articles/${article.id}` })).bylines, [{ bylineId: xinhua.id }])
+
+  ok(t, await app.inject({ method: 'PATCH', url: `/v1/articles/${article.id}`, payload: { bylines: [] } }))
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/bylines/${xinhua.id}` })).statusCode, 204, 'free once detached')
+})
+
+t.test('byline archive: published articles only, newest first', async (t) => {
+  const { app } = await build(t)
+  const zhang = await create(app, '/v1/bylines', { name: 'Zhang Wei' })
+  const xinhua = await create(app, '/v1/bylines', { name: 'Xinhua', kind: 'agency' })
+  const by = (...ids: string[]) => ids.map((bylineId, i) => ({ bylineId, role: i === 0 ? 'author' : 'agency' }))
+  const article = (headline: string, bylines: object[], extra: object = {}) => create(app, '/v1/articles', { headline, bylines, ...extra })
+
+  const older = await article('Older', by(zhang.id, xinhua.id), { status: 'published', publishedAt: ago(5) })
+  const newest = await article('Newest', by(zhang.id), { status: 'published', publishedAt: ago(1) })
+  const middle = await article('Middle', by(xinhua.id, zhang.id), { status: 'published', publishedAt: ago(3) })
+  await article('Draft', by(zhang.id))
+  await article('Scheduled', by(zhang.id), { status: 'published', publishedAt: new Date(Date.now() + DAY).toISOString() })
+  await article('Archived', by(zhang.id), { status: 'archived', publishedAt: ago(2) })
+  await article('Not his', by(xinhua.id), { status: 'published', publishedAt: ago(0.5) })
+
+  const res = await app.inject({ url: `/v1/bylines/${zhang.id}/articles` })
+  const archive = ok(t, res)
+  t.match(archive, { data: Array, next: null })
+  t.same(archive.data.map((a: any) => a.id), [newest.id, middle.id, older.id])
+  t.match(archive.data[1], { headline: 'Middle', status: 'published', publishedAt: ISO, bylines: [{ bylineId: xinhua.id, role: 'author' }, { bylineId: zhang.id, role: 'agency' }] })
+
+  t.same(ok(t, await app.inject({ url: `/v1/bylines/${xinhua.id}/articles` })).data.map((a: any) => a.headline), ['Not his', 'Middle', 'Older'])
+
+  const p1 = await app.inject({ url: `/v1/bylines/${zhang.id}/articles?limit=2` })
+  t.same(ok(t, p1).data.map((a: any) => a.headline), ['Newest', 'Middle'])
+  t.match(p1.headers.link, /rel="next"/)
+  const p2 = ok(t, await app.inject({ url: /^<([^>]+)>/.exec(p1.headers.link as string)![1]! }))
+  t.same(p2.data.map((a: any) => a.headline), ['Older'])
+  t.equal(p2.next, null)
+
+  problem(t, await app.inject({ url: `/v1/bylines/${GHOST}/articles` }), 404)
+  problem(t, await app.inject({ url: `/v1/bylines/${zhang.id}/articles?limit=101` }), 400)
+  problem(t, await app.inject({ url: `/v1/bylines/${zhang.id}/articles?status=draft` }), 400)
+})
+
+t.test('hostile input gets a 4xx problem, never a 500, and changes nothing', async (t) => {
+  const { app } = await build(t)
+  const post = (payload: unknown, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: '/v1/bylines', headers, payload: payload as string })
+  const cases: [string, unknown, RegExp][] = [
+    ['missing name', { kind: 'person' }, bodyField('/name')],
+    ['name a number', { name: 7 }, bodyField('/name')],
+    ['name an object', { name: { first: 'a' } }, bodyField('/name')],
+    ['name too long', { name: 'n'.repeat(201) }, bodyField('/name')],
+    ['control in name', { name: 'a\u0000b' }, bodyField('/name')],
+    ['newline in name', { name: 'a\r\nb' }, bodyField('/name')],
+    ['control in title', { name: 'ok', title: 'a\u001bb' }, bodyField('/title')],
+    ['title too long', { name: 'ok', title: 't'.repeat(201) }, bodyField('/title')],
+    ['bio too long', { name: 'ok', bio: 'b'.repeat(5001) }, bodyField('/bio')],
+    ['control in bio', { name: 'ok', bio: 'bell\u0007' }, bodyField('/bio')],
+    ['url a number', { name: 'ok', url: 5 }, bodyField('/url')],
+    ['url too long', { name: 'ok', url: `https://example.com/${'p'.repeat(2000)}` }, bodyField('/url')],
+    ['unknown field', { name: 'ok', email: 'a@b.c' }, bodyField('/email')]
+  ]
+  for (const [what, payload, path] of cases) {
+    const body = problem(t, await post(payload), 400)
+    t.ok(hasError(body, path), `${what}: errors name ${path} (${JSON.stringify(body.errors)})`)
+  }
+  for (const raw of ['{"name":', '[]', 'null', '{"name": "a",}']) problem(t, await post(raw, { 'content-type': 'application/json' }), 400)
+  problem(t, await post(JSON.stringify({ name: 'Big', bio: 'b'.repeat(1024 * 1024 + 10) }), { 'content-type': 'application/json' }), 413)
+  problem(t, await post('name=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415)
+  problem(t, await post('<byline/>', { 'content-type': 'application/xml' }), 415)
+
+  const name = '<img src=x onerror=alert(1)>Xinhua</b>'
+  const b = await create(app, '/v1/bylines', { name, bio: '<script>alert(1)</script>' })
+  t.equal(b.name, name, 'markup kept as plain text')
+  t.equal(b.bio, '<script>alert(1)</script>')
+  t.equal(ok(t, await app.inject({ url: `/v1/bylines/${b.id}` })).name, name)
+  t.equal(await create(app, '/v1/bylines', { name: 'n'.repeat(200) }).then((x) => x.name.length), 200)
+  t.equal(ok(t, await app.inject({ url: '/v1/bylines' })).data.length, 2, 'only the valid creates took effect')
+})
