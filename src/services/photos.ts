@@ -90,8 +90,26 @@ export function photosService (store: Store, storage: Storage, options: { public
 
   /** Removes the bytes behind a key once no record uses them. */
   async function collect (storageKey: string) {
-    await withLock(storageKey, async () => {
-      if (!(await store.photos.storageKeyInUse(storageKey))) await storage.delete(storageKey)
+    await withLock(storageKey, () => collectLocked(storageKey))
+  }
+  async function collectLocked (storageKey: string) {
+    if (!(await store.photos.storageKeyInUse(storageKey))) await storage.delete(storageKey)
+  }
+
+  /**
+   * Bytes first, record second: `write` commits the record only once the file is safely stored, so a
+   * crash in between leaves an unreferenced file, never a record without one. A failed write takes
+   * back bytes nothing else uses.
+   */
+  async function storeThen<T> (storageKey: string, data: Buffer, write: () => Promise<T>): Promise<T> {
+    return withLock(storageKey, async () => {
+      if (!(await storage.exists(storageKey))) await storage.put(storageKey, data)
+      try {
+        return await store.transaction(write)
+      } catch (err) {
+        await collectLocked(storageKey)
+        throw err
+      }
     })
   }
 
@@ -123,28 +141,20 @@ export function photosService (store: Store, storage: Storage, options: { public
         createdAt: now,
         updatedAt: now
       }
-      // bytes first, record second: a crash in between leaves an unreferenced file, never a record without one
-      await withLock(info.storageKey, async () => {
-        if (!(await storage.exists(info.storageKey))) await storage.put(info.storageKey, file.data)
-        await store.transaction(() => store.photos.insert(row))
-      })
+      await storeThen(info.storageKey, file.data, () => store.photos.insert(row))
       return present(row)
     },
 
     async replaceFile (id: string, file: PhotoFile): Promise<Photo> {
       const info = await inspect(file)
-      const old = await get(id)
-      const updated = await withLock(info.storageKey, async () => {
-        if (!(await storage.exists(info.storageKey))) await storage.put(info.storageKey, file.data)
-        return store.transaction(async () => {
-          const current = await store.photos.findById(id)
-          if (!current) throw new NotFound('Photo', id)
-          const fields = { ...info, originalFilename: file.filename ?? current.originalFilename, updatedAt: new Date() }
-          await store.photos.update(id, fields)
-          return { ...current, ...fields }
-        })
+      await get(id)
+      const { updated, oldKey } = await storeThen(info.storageKey, file.data, async () => {
+        const current = await get(id)
+        const fields = { ...info, originalFilename: file.filename ?? current.originalFilename, updatedAt: new Date() }
+        await store.photos.update(id, fields)
+        return { updated: { ...current, ...fields }, oldKey: current.storageKey }
       })
-      if (old.storageKey !== info.storageKey) await collect(old.storageKey)
+      if (oldKey !== info.storageKey) await collect(oldKey)
       return present(updated)
     },
 
