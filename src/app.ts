@@ -9,17 +9,22 @@ import { Byline, BylineCreate, BylinePatch, BylinePage } from './schemas/bylines
 import { Photo, FocalPoint, PhotoPatch, PhotoPage } from './schemas/photos.js'
 import {
   Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleByline, ArticleSection, Block, BlockInput, PhotoBlock,
-  RelatedLink, RelatedLinkInput, RelatedList, RelatedListInput
+  RelatedLink, RelatedLinkInput, RelatedList, RelatedListInput, PublishInput, RevisionContent, RevisionSummary, Revision, RevisionPage
 } from './schemas/articles.js'
+import { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage } from './schemas/keys.js'
 import validation from './plugins/validation.js'
 import problems, { sendProblem } from './plugins/problems.js'
 import openapi from './plugins/openapi.js'
 import services from './plugins/services.js'
+import security from './plugins/security.js'
+import auth from './plugins/auth.js'
+import httpCache from './plugins/http-cache.js'
 import serviceRoutes from './routes/service.js'
 import sectionRoutes from './routes/v1/sections.js'
 import bylineRoutes from './routes/v1/bylines.js'
 import photoRoutes from './routes/v1/photos.js'
 import articleRoutes from './routes/v1/articles.js'
+import keyRoutes from './routes/v1/keys.js'
 
 /** Shared schemas, registered once: they become the OpenAPI components, named by `$id`. */
 const schemas = [
@@ -27,7 +32,9 @@ const schemas = [
   FocalPoint, Photo, PhotoPatch, PhotoPage,
   Byline, BylineCreate, BylinePatch, BylinePage,
   BlockInput, PhotoBlock, Block, ArticleByline, ArticleSection, RelatedLinkInput, RelatedLink, RelatedList, RelatedListInput,
-  Article, ArticleCreate, ArticlePatch, ArticlePage
+  Article, ArticleCreate, ArticlePatch, ArticlePage,
+  PublishInput, RevisionContent, RevisionSummary, Revision, RevisionPage,
+  ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
 ]
 
 export interface AppOptions {
@@ -64,6 +71,9 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
   await app.register(openapi)
   await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: 2, fields: 20, fieldSize: 10_000, parts: 25 } })
   await app.register(services, { config, onQuery })
+  await app.register(security)
+  await app.register(auth)
+  await app.register(httpCache)
 
   await app.register(serviceRoutes)
   await app.register(async (v1) => {
@@ -71,6 +81,7 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     await v1.register(bylineRoutes)
     await v1.register(photoRoutes)
     await v1.register(articleRoutes)
+    await v1.register(keyRoutes)
   }, { prefix: '/v1' })
   return app
 }

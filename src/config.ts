@@ -19,6 +19,25 @@ export const ConfigSchema = Type.Object({
     pattern: '^https?://[^\\s]+[^/]$',
     description: 'Absolute origin used in photo URLs (e.g. https://cms.example.com); relative URLs when unset'
   })),
+  CMS_ADMIN_KEY: Type.Optional(Type.String({
+    minLength: 32,
+    maxLength: 512,
+    pattern: '^[\\x21-\\x7e]+$',
+    description: 'When set, this exact secret is accepted as an admin key (for containers and automation); never logged or stored'
+  })),
+  CACHE_MAX_AGE: Type.Integer({ minimum: 0, maximum: 31536000, default: 60, description: 'max-age (seconds) of anonymous reads' }),
+  CACHE_STALE_WHILE_REVALIDATE: Type.Integer({ minimum: 0, maximum: 31536000, default: 300 }),
+  CORS_ORIGINS: Type.String({
+    default: '',
+    pattern: '^(\\*|(https?://[^,\\s/]+)(,https?://[^,\\s/]+)*)?$',
+    description: 'Comma-separated origins allowed to call the API from browsers (e.g. https://www.example.com), or *; none when empty'
+  }),
+  RATE_LIMIT_ANONYMOUS: Type.Integer({ minimum: 1, default: 600, description: 'Requests per minute per client address without a key' }),
+  RATE_LIMIT_KEY: Type.Integer({ minimum: 1, default: 1200, description: 'Requests per minute per API key' }),
+  TRUST_PROXY: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 })], {
+    default: false,
+    description: 'Trust X-Forwarded-For from this many proxy hops (true: any), so rate limits see the client address behind a load balancer or CDN'
+  }),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 200 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 })
 })

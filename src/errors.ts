@@ -22,3 +22,6 @@ export class Unprocessable extends Error {
 
 export const UnsupportedMediaType = createError<[string]>('CMS_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
 export const PayloadTooLarge = createError<[string]>('CMS_PAYLOAD_TOO_LARGE', '%s', 413)
+export const Unauthorized = createError<[string]>('CMS_UNAUTHORIZED', '%s', 401)
+export const Forbidden = createError<[string]>('CMS_FORBIDDEN', '%s', 403)
+export const PreconditionFailed = createError<[string]>('CMS_PRECONDITION_FAILED', '%s', 412)

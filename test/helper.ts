@@ -13,20 +13,46 @@ export interface TestApp {
   dataDir: string
   /** SQL statements run since the last `queries.length = 0`. */
   queries: string[]
+  /** Secrets of keys made for the test, one per role. */
+  keys: { admin: string, editor: string, writer: string }
+  /** A request without any key, as an anonymous reader (a frontend behind a CDN) sends it. */
+  anon: (opts: InjectOptions) => Promise<Response>
 }
 
-/** A fresh app on a fresh database and photo folder, closed and removed when the test ends. */
+/**
+ * A fresh app on a fresh database and photo folder, closed and removed when the test ends.
+ * `app.inject` sends the editor key unless the request names its own `authorization`;
+ * `anon` sends none.
+ */
 export async function build (t: Tap, env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-test-'))
   const queries: string[] = []
-  const app = await buildApp({ config: loadConfig({ DATA_DIR: dataDir, ...env }), onQuery: (sql) => queries.push(sql) })
+  const app = await buildApp({
+    config: loadConfig({ DATA_DIR: dataDir, RATE_LIMIT_ANONYMOUS: '100000', RATE_LIMIT_KEY: '100000', ...env }),
+    onQuery: (sql) => queries.push(sql)
+  })
   await app.ready()
   t.teardown(async () => {
     await app.close()
     fs.rmSync(dataDir, { recursive: true, force: true })
   })
-  return { app, dataDir, queries }
+  const keys = {
+    admin: (await app.services.keys.create({ name: 'test admin', role: 'admin' })).secret,
+    editor: (await app.services.keys.create({ name: 'test editor', role: 'editor' })).secret,
+    writer: (await app.services.keys.create({ name: 'test writer', role: 'writer' })).secret
+  }
+  const raw = app.inject.bind(app)
+  const anon = (opts: InjectOptions) => raw(opts) as Promise<Response>
+  app.inject = ((opts: InjectOptions) => {
+    const headers = opts.headers ?? {}
+    return raw('authorization' in headers ? opts : { ...opts, headers: { ...headers, authorization: `Bearer ${keys.editor}` } })
+  }) as App['inject']
+  queries.length = 0
+  return { app, dataDir, queries, keys, anon }
 }
+
+/** Headers that send the given key. */
+export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
 
 /** A real image of the given format, made in memory. */
 export async function image (format: 'jpeg' | 'png' | 'webp' | 'gif' | 'avif' = 'jpeg', width = 64, height = 48, seed = 0): Promise<Buffer> {

@@ -35,7 +35,8 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-server-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const dataDir = path.join(dir, 'data')
-  const server = start({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' })
+  const adminKey = 'container-admin-secret-0123456789abcdef'
+  const server = start({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', CMS_ADMIN_KEY: adminKey })
   t.teardown(() => server.child.kill('SIGKILL'))
   const listening = await server.waitFor((l) => /listening/i.test(l.msg ?? ''))
   const url = String(listening.msg).match(/http:\/\/[\d.:]+/)![0]
@@ -44,11 +45,16 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
   t.equal(ready.status, 200)
   t.ok(fs.existsSync(path.join(dataDir, 'cms.sqlite')), 'database file created')
   t.ok(fs.existsSync(path.join(dataDir, 'photos')), 'photo folder created')
-  const created = await fetch(`${url}/v1/sections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"News"}' })
-  t.equal(created.status, 201)
+  const refused = await fetch(`${url}/v1/sections`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"News"}' })
+  t.equal(refused.status, 401, 'writes need a key')
+  const created = await fetch(`${url}/v1/sections`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` }, body: '{"name":"News"}'
+  })
+  t.equal(created.status, 201, 'CMS_ADMIN_KEY is an admin key')
   const logged = await server.waitFor((l) => l.res?.statusCode === 201)
   t.type(logged.reqId, 'string', 'request logs carry the request id')
 
+  t.notOk(JSON.stringify(server.logs).includes(adminKey), 'the admin key is never logged')
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0, 'exits with 0')
   t.ok(server.logs.some((l) => l.msg === 'shutting down'))

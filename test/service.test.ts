@@ -11,12 +11,12 @@ t.test('health and readiness', async (t) => {
 })
 
 t.test('readiness fails with 503 when the database is gone, and server errors hide their details', async (t) => {
-  const { app } = await build(t)
+  const { app, anon } = await build(t)
   app.store.close()
-  const ready = await app.inject({ url: '/readyz' })
+  const ready = await anon({ url: '/readyz' })
   t.equal(ready.statusCode, 503)
   t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
-  const res = await app.inject({ url: '/v1/sections', headers: { 'x-request-id': 'trace-123' } })
+  const res = await anon({ url: '/v1/sections', headers: { 'x-request-id': 'trace-123' } })
   t.equal(res.statusCode, 500)
   t.equal(res.headers['x-request-id'], 'trace-123')
   t.same(res.json(), {

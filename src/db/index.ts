@@ -3,6 +3,7 @@ import { sectionsRepository } from './repositories/sections.js'
 import { bylinesRepository } from './repositories/bylines.js'
 import { photosRepository } from './repositories/photos.js'
 import { articlesRepository } from './repositories/articles.js'
+import { keysRepository } from './repositories/keys.js'
 
 /**
  * The data layer: every SQL statement the service runs lives behind this object.
@@ -15,6 +16,7 @@ export function openStore (databaseFile: string, options: OpenOptions = {}) {
     bylines: bylinesRepository(handle.db),
     photos: photosRepository(handle.db),
     articles: articlesRepository(handle.db),
+    keys: keysRepository(handle.db),
     transaction: handle.transaction,
     ping: handle.ping,
     close: handle.close

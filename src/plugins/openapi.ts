@@ -1,7 +1,17 @@
 import fp from 'fastify-plugin'
+import type { RouteOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { Type } from '@sinclair/typebox'
 import pkg from '../../package.json' with { type: 'json' }
+import { problems } from '../schemas/common.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route honours If-Match (412 when stale). */
+    conditional?: boolean
+  }
+}
 
 export const openapiInfo = {
   title: 'Newsroom CMS API',
@@ -15,18 +25,68 @@ export const openapiInfo = {
     'fragments limited to `<b> <i> <em> <strong> <a href>`; everything else is removed on write.'
 }
 
+/**
+ * What every /v1 route shares is documented here, from the route's own config, so that no route can
+ * forget it: who may call it (bearer security and 401/403), conditional requests (If-None-Match and
+ * 304 on reads, If-Match and 412 on conditional writes) and rate limiting (429).
+ */
+function documentConventions (route: RouteOptions) {
+  const schema = route.schema as Record<string, any> | undefined
+  if (!schema || !route.url.startsWith('/v1')) return
+  const methods = [route.method].flat()
+  if (methods.includes('HEAD') && !methods.includes('GET')) return
+  const responses: Record<string, unknown> = schema.response ??= {}
+  const add = (...statuses: number[]) => {
+    for (const [status, response] of Object.entries(problems(...statuses))) if (!(status in responses)) responses[status] = response
+  }
+  const headers: Record<string, unknown> = {}
+  const access = route.config?.access
+  if (access) {
+    schema.security = [{ bearerAuth: [] }]
+    schema.description = `${schema.description ? `${schema.description}\n\n` : ''}Requires an API key with role \`${access}\` or higher.`
+    add(401, 403)
+  } else {
+    schema.security = [{}, { bearerAuth: [] }]
+    add(401)
+  }
+  if (methods.includes('GET')) {
+    responses[304] ??= { description: 'Not modified: the ETag in If-None-Match is still current', type: 'null' }
+    headers['if-none-match'] = Type.Optional(Type.String({ description: 'ETag(s) from an earlier response: answered 304 while still current' }))
+  }
+  if (route.config?.conditional) {
+    headers['if-match'] = Type.Optional(Type.String({ description: 'ETag of the representation you read: the write happens only if it is still current (412 otherwise)' }))
+    add(412)
+  }
+  add(429)
+  if (Object.keys(headers).length) {
+    schema.headers = Type.Object({ ...(schema.headers?.properties ?? {}), ...headers })
+  }
+}
+
 /** The OpenAPI 3.1 document, generated from the route schemas; components are named by each schema's `$id`. */
 export default fp(async (app) => {
+  app.addHook('onRoute', documentConventions)
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: openapiInfo,
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key: `Authorization: Bearer <key>`. Reads work without one (published content only); writes need a key whose role allows them.'
+          }
+        }
+      },
       tags: [
         { name: 'sections', description: 'The section tree and section fronts' },
         { name: 'bylines', description: 'People, agencies and organizations credited on articles' },
         { name: 'photos', description: 'Uploaded images with caption, credit and focal point' },
         { name: 'articles', description: 'Stories, with everything their page shows resolved' },
         { name: 'related links', description: 'An article\'s ordered related stories' },
+        { name: 'revisions', description: 'Every write to an article, readable and restorable' },
+        { name: 'keys', description: 'API keys and their roles (admin only)' },
         { name: 'service', description: 'Health and documentation' }
       ]
     },
@@ -34,7 +94,13 @@ export default fp(async (app) => {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true },
+    // the reference page runs scripts, unlike the API: it gets its own policy (over plain http too)
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;/, '')
+  })
 
   app.get('/openapi.json', {
     schema: { tags: ['service'], operationId: 'getOpenApi', summary: 'This API\'s OpenAPI 3.1 document', response: { 200: { type: 'object', additionalProperties: true } } }

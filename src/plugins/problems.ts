@@ -46,7 +46,8 @@ export function sendProblem (request: FastifyRequest, reply: FastifyReply, statu
  * say nothing about internals to the client and everything to the log, under the request id.
  */
 export default fp(async (app) => {
-  app.setErrorHandler((error: FastifyError & { errors?: FieldError[] }, request, reply) => {
+  app.setErrorHandler((error: FastifyError & { errors?: FieldError[], headers?: Record<string, string> }, request, reply) => {
+    if (error.headers) reply.headers(error.headers)
     if (error.validation) {
       const errors = validationErrors(error)
       return sendProblem(request, reply, 400, `Invalid request: ${errors.map((e) => `${e.path} ${e.message.toLowerCase()}`).join('; ')}`, { code: 'CMS_VALIDATION', errors })

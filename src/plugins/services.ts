@@ -7,12 +7,14 @@ import { sectionsService, type SectionsService } from '../services/sections.js'
 import { bylinesService, type BylinesService } from '../services/bylines.js'
 import { photosService, type PhotosService } from '../services/photos.js'
 import { articlesService, type ArticlesService } from '../services/articles.js'
+import { keysService, type KeysService } from '../services/keys.js'
 
 export interface Services {
   sections: SectionsService
   bylines: BylinesService
   photos: PhotosService
   articles: ArticlesService
+  keys: KeysService
 }
 
 declare module 'fastify' {
@@ -43,7 +45,8 @@ export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
     sections,
     bylines: bylinesService(store),
     photos,
-    articles: articlesService(store, photos, sections)
+    articles: articlesService(store, photos, sections),
+    keys: keysService(store, { adminSecret: config.CMS_ADMIN_KEY })
   })
   app.addHook('onClose', async () => store.close())
 }, { name: 'services' })

@@ -140,6 +140,63 @@ export const Article = Type.Object({
 
 export const ArticlePage = Page(Type.Ref(Article), 'ArticlePage')
 
+export const PublishInput = Type.Object({
+  publishedAt: Type.Optional(Timestamp)
+}, {
+  $id: 'PublishInput',
+  additionalProperties: false,
+  description: 'Without `publishedAt`, the article is published now; with a future one it is scheduled and appears to readers at that moment'
+})
+
+/** The article as stored at one revision: what a restore brings back. */
+export const RevisionContent = Type.Object({
+  slug: Slug,
+  headline: Type.String(),
+  summary: Nullable(Type.String()),
+  body: Type.Array(Type.Ref(BlockInput)),
+  status: ArticleStatus,
+  publishedAt: Nullable(Timestamp),
+  updatedAt: Timestamp,
+  sectionId: Nullable(Id),
+  bylines: Type.Array(Type.Object({ bylineId: Id, role: BylineRole })),
+  leadPhotoId: Nullable(Id),
+  tags: Type.Array(Type.String()),
+  source: Nullable(Type.String()),
+  canonicalUrl: Nullable(Type.String()),
+  language: Nullable(Type.String()),
+  related: Type.Array(Type.Object({
+    articleId: Nullable(Id),
+    url: Nullable(Type.String()),
+    headline: Nullable(Type.String()),
+    summary: Nullable(Type.String())
+  }))
+}, { $id: 'RevisionContent' })
+
+export const RevisionAction = Type.Union([
+  Type.Literal('create'), Type.Literal('update'), Type.Literal('publish'), Type.Literal('unpublish'), Type.Literal('related'), Type.Literal('restore')
+], { description: 'What the write did' })
+
+export const RevisionSummary = Type.Object({
+  number: Type.Integer({ description: 'The article\'s `revision` after the write' }),
+  createdAt: Timestamp,
+  keyId: Nullable(Type.String({ description: 'The API key that made the write' })),
+  keyName: Nullable(Type.String()),
+  action: RevisionAction
+}, { $id: 'RevisionSummary' })
+
+export const Revision = Type.Object({
+  ...RevisionSummary.properties,
+  article: Type.Ref(RevisionContent)
+}, { $id: 'Revision' })
+
+export const RevisionPage = Page(Type.Ref(RevisionSummary), 'RevisionPage')
+
+export type PublishInput = Static<typeof PublishInput>
+export type RevisionContent = Static<typeof RevisionContent>
+export type RevisionSummary = Static<typeof RevisionSummary>
+export type Revision = Static<typeof Revision>
+export type RevisionAction = Static<typeof RevisionAction>
+
 export type BlockInput = Static<typeof BlockInput>
 export type Block = Static<typeof Block>
 export type PhotoBlock = Static<typeof PhotoBlock>

@@ -55,11 +55,16 @@ export const Problem = Type.Object({
 const problemContent = { 'application/problem+json': { schema: Type.Ref(Problem) } }
 const problemDescriptions: Record<number, string> = {
   400: 'The request is malformed or fails validation',
+  401: 'No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)',
+  403: 'The key\'s role does not allow this',
   404: 'Not found',
   409: 'Conflicts with the current state (duplicate slug, resource still in use)',
   413: 'The body is too large',
   415: 'Unsupported media type',
-  422: 'Well-formed, but refers to something that does not exist or breaks a rule'
+  412: 'If-Match does not match the current ETag: someone changed it since you read it',
+  422: 'Well-formed, but refers to something that does not exist or breaks a rule',
+  429: 'Too many requests: wait for the seconds in `Retry-After`',
+  503: 'Not ready'
 }
 
 /** Declares the problem responses a route can send, plus the 500 every route can send. */

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { Store } from '../db/index.js'
 import type { ArticleRow, ArticleKey, ArticleSort, ArticleBylineLink, RelatedInsert } from '../db/repositories/articles.js'
-import type { Article, ArticleCreate, ArticlePatch, ArticleStatus, Block, BlockInput, RelatedLink, RelatedLinkInput } from '../schemas/articles.js'
+import type {
+  Article, ArticleCreate, ArticlePatch, ArticleStatus, Block, BlockInput, RelatedLink, RelatedLinkInput,
+  PublishInput, Revision, RevisionAction, RevisionContent
+} from '../schemas/articles.js'
 import type { FieldError } from '../errors.js'
-import { NotFound, Unprocessable } from '../errors.js'
+import { NotFound, Unprocessable, Forbidden } from '../errors.js'
+import type { Principal } from './keys.js'
+import { assertMatch } from './etag.js'
 import type { PhotosService } from './photos.js'
 import type { SectionsService } from './sections.js'
 import { breadcrumbs } from './sections.js'
@@ -17,6 +22,10 @@ const PUBLICATION_FIELDS = new Set(['status', 'publishedAt', 'updatedAt'])
 
 /** Who is reading: anonymous readers see only published articles whose time has come. */
 export interface Viewer { publicOnly: boolean }
+/** Who is writing, and the representation they last read (If-Match), if they sent one. */
+export interface Write { actor: Principal, ifMatch?: string }
+
+const staff: Viewer = { publicOnly: false }
 
 export interface ArticleListQuery {
   section?: string
@@ -173,9 +182,9 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
    * Checks links against the rules (either an article or a URL with a headline; no self-links, no
    * duplicates, at most 20 in all) and the links already kept; `pathOf` names each link in errors.
    */
-  async function validateRelated (articleId: string, links: RelatedLinkInput[], kept: { targetId: string | null, url: string | null }[], pathOf: (i: number) => string) {
+  async function validateRelated (articleId: string, links: RelatedLinkInput[], kept: { articleId: string | null, url: string | null }[], pathOf: (i: number) => string) {
     const errors: FieldError[] = []
-    const targets = new Set(kept.map((k) => k.targetId))
+    const targets = new Set(kept.map((k) => k.articleId))
     const urls = new Set(kept.map((k) => k.url))
     links.forEach((l, i) => {
       const path = pathOf(i)
@@ -208,15 +217,94 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     }))
   }
 
-  /** Related-link changes are article writes: they bump the revision. */
-  async function touch (id: string) {
-    const row = await getRow(id, { publicOnly: false })
-    await store.articles.update(id, { revision: row.revision + 1 })
+  /** Writers work on drafts only: publishing, and changing what readers may see, is an editor's job. */
+  function assertMayChange (actor: Principal, current: ArticleRow | undefined, status?: ArticleStatus) {
+    if (actor.role !== 'writer') return
+    if (current && current.status !== 'draft') {
+      throw new Forbidden(`Writers can change drafts only; this article is ${current.status === 'published' ? 'published or scheduled' : current.status}: ask an editor`)
+    }
+    if (status !== undefined && status !== 'draft') throw new Forbidden('Writers cannot publish or archive articles: ask an editor')
+  }
+
+  /** Loads the article for a write, after checking the writer's If-Match against what they read. */
+  async function forWrite (id: string, w: Write, representation: 'article' | 'related' = 'article') {
+    const current = await getRow(id, staff)
+    await assertMatch(w.ifMatch, async () => representation === 'article'
+      ? (await present([current], staff))[0]
+      : relatedList(id, staff))
+    return current
+  }
+
+  /** Stores the article as it now stands as revision number `revision`. */
+  async function snapshot (id: string, actor: Principal, action: RevisionAction) {
+    const row = await getRow(id, staff)
+    const bylines = (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
+    const content: RevisionContent = {
+      slug: row.slug,
+      headline: row.headline,
+      summary: row.summary,
+      body: row.body as BlockInput[],
+      status: row.status,
+      publishedAt: isoOrNull(row.publishedAt),
+      updatedAt: iso(row.updatedAt),
+      sectionId: row.sectionId,
+      bylines,
+      leadPhotoId: row.leadPhotoId,
+      tags: row.tags as string[],
+      source: row.source,
+      canonicalUrl: row.canonicalUrl,
+      language: row.language,
+      related: await store.articles.relatedLinks(id)
+    }
+    await store.articles.insertRevision({
+      articleId: id, number: row.revision, createdAt: new Date(), keyId: actor.keyId, keyName: actor.name, action, content
+    })
+    return row
+  }
+
+  /** Applies a merge patch to the stored article (one new revision number), keeping its link tables in step. */
+  async function applyPatch (current: ArticleRow, patch: ArticlePatch, now: Date): Promise<ArticleRow> {
+    const id = current.id
+    const body = patch.body ? cleanBody(patch.body) : undefined
+    // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
+    const edited = Object.keys(patch).some((k) => !PUBLICATION_FIELDS.has(k))
+    const updatedAt = patch.updatedAt ? new Date(patch.updatedAt) : edited ? now : current.updatedAt
+    const next: ArticleRow = { ...current, revision: current.revision + 1, updatedAt }
+    if (patch.slug !== undefined && patch.slug !== current.slug) {
+      next.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.articles.slugTaken(s, id), 'article')
+    }
+    if (patch.headline !== undefined) next.headline = patch.headline
+    if (patch.summary !== undefined) next.summary = patch.summary
+    if (body) next.body = body
+    if (patch.status !== undefined) next.status = patch.status
+    if (patch.publishedAt !== undefined) next.publishedAt = patch.publishedAt === null ? null : new Date(patch.publishedAt)
+    next.publishedAt = publication(next.status, next.publishedAt, now)
+    if (patch.sectionId !== undefined) next.sectionId = patch.sectionId
+    if (patch.leadPhotoId !== undefined) next.leadPhotoId = patch.leadPhotoId
+    if (patch.tags !== undefined) next.tags = uniqueTags(patch.tags)
+    if (patch.source !== undefined) next.source = patch.source
+    if (patch.canonicalUrl !== undefined) next.canonicalUrl = patch.canonicalUrl
+    if (patch.language !== undefined) next.language = patch.language
+    const bylines = patch.bylines
+      ? bylineLinks(patch.bylines)
+      : (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
+    const photoIds = await checkReferences({ ...next, body: next.body as BlockInput[], bylines })
+    const { id: _id, createdAt: _createdAt, ...fields } = next
+    await store.articles.update(id, fields)
+    await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds })
+    return next
+  }
+
+  /** A write that changes only related links still makes a new revision of the article. */
+  async function bump (current: ArticleRow) {
+    await store.articles.update(current.id, { revision: current.revision + 1 })
   }
 
   async function relatedList (id: string, viewer: Viewer) {
     return { data: resolveRelated(await store.articles.relatedOf([id], viewer.publicOnly, new Date())) }
   }
+
+  const presentOne = async (row: ArticleRow) => (await present([row], staff))[0]!
 
   return {
     present,
@@ -229,6 +317,11 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const row = await store.articles.findBySlug(slug, viewer.publicOnly, new Date())
       if (!row) throw new NotFound('Article', slug)
       return (await present([row], viewer))[0]!
+    },
+
+    /** Whether a reader may see the article (used to answer 404 rather than 401 for hidden ones). */
+    async visible (id: string, viewer: Viewer) {
+      return (await store.articles.findById(id, viewer.publicOnly, new Date())) !== undefined
     },
 
     async list (query: ArticleListQuery, viewer: Viewer) {
@@ -260,7 +353,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       return { data: await present(page.rows, viewer), next: page.next }
     },
 
-    async create (input: ArticleCreate) {
+    async create (input: ArticleCreate, w: Write) {
+      assertMayChange(w.actor, undefined, input.status)
       const body = cleanBody(input.body ?? [])
       const now = new Date()
       const row = await store.transaction(async () => {
@@ -287,50 +381,47 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         const photoIds = await checkReferences({ ...row, body, bylines })
         await store.articles.insert(row)
         await store.articles.replaceLinks(row.id, { bylines, tags: row.tags as string[], photoIds })
+        await snapshot(row.id, w.actor, 'create')
         return row
       })
-      return (await present([row], { publicOnly: false }))[0]!
+      return presentOne(row)
     },
 
-    async update (id: string, patch: ArticlePatch) {
-      const body = patch.body ? cleanBody(patch.body) : undefined
-      const now = new Date()
+    async update (id: string, patch: ArticlePatch, w: Write) {
       const row = await store.transaction(async () => {
-        const current = await getRow(id, { publicOnly: false })
-        // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
-        const edited = Object.keys(patch).some((k) => !PUBLICATION_FIELDS.has(k))
-        const updatedAt = patch.updatedAt ? new Date(patch.updatedAt) : edited ? now : current.updatedAt
-        const next: ArticleRow = { ...current, revision: current.revision + 1, updatedAt }
-        if (patch.slug !== undefined && patch.slug !== current.slug) {
-          next.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.articles.slugTaken(s, id), 'article')
-        }
-        if (patch.headline !== undefined) next.headline = patch.headline
-        if (patch.summary !== undefined) next.summary = patch.summary
-        if (body) next.body = body
-        if (patch.status !== undefined) next.status = patch.status
-        if (patch.publishedAt !== undefined) next.publishedAt = patch.publishedAt === null ? null : new Date(patch.publishedAt)
-        next.publishedAt = publication(next.status, next.publishedAt, now)
-        if (patch.sectionId !== undefined) next.sectionId = patch.sectionId
-        if (patch.leadPhotoId !== undefined) next.leadPhotoId = patch.leadPhotoId
-        if (patch.tags !== undefined) next.tags = uniqueTags(patch.tags)
-        if (patch.source !== undefined) next.source = patch.source
-        if (patch.canonicalUrl !== undefined) next.canonicalUrl = patch.canonicalUrl
-        if (patch.language !== undefined) next.language = patch.language
-        const bylines = patch.bylines
-          ? bylineLinks(patch.bylines)
-          : (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
-        const photoIds = await checkReferences({ ...next, body: next.body as BlockInput[], bylines })
-        const { id: _id, createdAt: _createdAt, ...fields } = next
-        await store.articles.update(id, fields)
-        await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds })
-        return next
+        const current = await forWrite(id, w)
+        assertMayChange(w.actor, current, patch.status)
+        await applyPatch(current, patch, new Date())
+        return snapshot(id, w.actor, 'update')
       })
-      return (await present([row], { publicOnly: false }))[0]!
+      return presentOne(row)
     },
 
-    async delete (id: string) {
+    /** Publishes now, or schedules for a future `publishedAt`: readers see it from that moment, decided at read time. */
+    async publish (id: string, input: PublishInput, w: Write) {
+      const row = await store.transaction(async () => {
+        const current = await forWrite(id, w)
+        const now = new Date()
+        await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? now.toISOString() }, now)
+        return snapshot(id, w.actor, 'publish')
+      })
+      return presentOne(row)
+    },
+
+    /** Takes the article back to draft: readers no longer see it anywhere. */
+    async unpublish (id: string, w: Write) {
+      const row = await store.transaction(async () => {
+        const current = await forWrite(id, w)
+        await applyPatch(current, { status: 'draft', publishedAt: null }, new Date())
+        return snapshot(id, w.actor, 'unpublish')
+      })
+      return presentOne(row)
+    },
+
+    async delete (id: string, w: Write) {
       await store.transaction(async () => {
-        await getRow(id, { publicOnly: false })
+        const current = await forWrite(id, w)
+        assertMayChange(w.actor, current)
         await store.articles.delete(id)
       })
     },
@@ -340,32 +431,90 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       return relatedList(id, viewer)
     },
 
-    async replaceRelated (id: string, links: RelatedLinkInput[]) {
+    async replaceRelated (id: string, links: RelatedLinkInput[], w: Write) {
       await store.transaction(async () => {
-        await getRow(id, { publicOnly: false })
+        const current = await forWrite(id, w, 'related')
+        assertMayChange(w.actor, current)
         await store.articles.replaceRelated(id, await validateRelated(id, links, [], (i) => `/${i}`))
-        await touch(id)
+        await bump(current)
+        await snapshot(id, w.actor, 'related')
       })
-      return relatedList(id, { publicOnly: false })
+      return relatedList(id, staff)
     },
 
-    async appendRelated (id: string, link: RelatedLinkInput) {
+    async appendRelated (id: string, link: RelatedLinkInput, w: Write) {
       await store.transaction(async () => {
-        await getRow(id, { publicOnly: false })
-        const kept = await store.articles.relatedTargets(id)
-        const [insert] = await validateRelated(id, [link], kept, () => '')
+        const current = await forWrite(id, w, 'related')
+        assertMayChange(w.actor, current)
+        const [insert] = await validateRelated(id, [link], await store.articles.relatedLinks(id), () => '')
         await store.articles.appendRelated(id, insert!)
-        await touch(id)
+        await bump(current)
+        await snapshot(id, w.actor, 'related')
       })
-      return relatedList(id, { publicOnly: false })
+      return relatedList(id, staff)
     },
 
-    async deleteRelated (id: string, linkId: string) {
+    async deleteRelated (id: string, linkId: string, w: Write) {
       await store.transaction(async () => {
-        await getRow(id, { publicOnly: false })
+        const current = await forWrite(id, w, 'related')
+        assertMayChange(w.actor, current)
         if (!(await store.articles.deleteRelated(id, linkId))) throw new NotFound('Related link', linkId)
-        await touch(id)
+        await bump(current)
+        await snapshot(id, w.actor, 'related')
       })
+    },
+
+    async listRevisions (id: string, query: { limit: number, cursor?: string }) {
+      await getRow(id, staff)
+      const scope = `revisions:${id}`
+      const before = query.cursor ? decodeCursor(scope, query.cursor, ['number'] as const)[0] : undefined
+      const rows = await store.articles.listRevisions(id, { before, limit: query.limit + 1 })
+      const page = paginate(rows, query.limit, (r) => [r.number], scope)
+      return { data: page.rows.map((r) => ({ ...r, action: r.action as RevisionAction, createdAt: iso(r.createdAt) })), next: page.next }
+    },
+
+    async getRevision (id: string, number: number): Promise<Revision> {
+      await getRow(id, staff)
+      const row = await store.articles.findRevision(id, number)
+      if (!row) throw new NotFound(`Revision ${number} of article`, id)
+      return {
+        number: row.number,
+        createdAt: iso(row.createdAt),
+        keyId: row.keyId,
+        keyName: row.keyName,
+        action: row.action as RevisionAction,
+        article: row.content as RevisionContent
+      }
+    },
+
+    /**
+     * Brings back a revision's content (text, body, section, bylines, photos, tags, related links) as a
+     * new revision. Publication state and slug stay as they are now: restoring never publishes,
+     * unpublishes or moves an article's URL. Links to articles deleted since are left out.
+     */
+    async restore (id: string, number: number, w: Write) {
+      const row = await store.transaction(async () => {
+        const current = await forWrite(id, w)
+        assertMayChange(w.actor, current)
+        const revision = await store.articles.findRevision(id, number)
+        if (!revision) throw new NotFound(`Revision ${number} of article`, id)
+        const c = revision.content as RevisionContent
+        await applyPatch(current, {
+          headline: c.headline, summary: c.summary, body: c.body, sectionId: c.sectionId, bylines: c.bylines,
+          leadPhotoId: c.leadPhotoId, tags: c.tags, source: c.source, canonicalUrl: c.canonicalUrl, language: c.language
+        }, new Date())
+        const alive = await store.articles.existing(c.related.flatMap((l) => l.articleId ? [l.articleId] : []))
+        const links = c.related
+          .filter((l) => l.articleId === null || alive.has(l.articleId))
+          .map((l): RelatedLinkInput => ({
+            ...(l.articleId ? { articleId: l.articleId } : { url: l.url! }),
+            ...(l.headline !== null ? { headline: l.headline } : {}),
+            ...(l.summary !== null ? { summary: l.summary } : {})
+          }))
+        await store.articles.replaceRelated(id, await validateRelated(id, links, [], (i) => `/related/${i}`))
+        return snapshot(id, w.actor, 'restore')
+      })
+      return presentOne(row)
     }
   }
 }

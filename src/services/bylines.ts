@@ -4,6 +4,7 @@ import type { BylineRow, BylineKey } from '../db/repositories/bylines.js'
 import type { Byline, BylineCreate, BylinePatch, BylineKind } from '../schemas/bylines.js'
 import { NotFound, Conflict, Unprocessable } from '../errors.js'
 import { chooseSlug } from './slugs.js'
+import { assertMatch } from './etag.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
 
@@ -74,9 +75,10 @@ export function bylinesService (store: Store) {
       }))
     },
 
-    async update (id: string, patch: BylinePatch) {
+    async update (id: string, patch: BylinePatch, ifMatch?: string) {
       return present(await store.transaction(async () => {
         const current = await get(id)
+        await assertMatch(ifMatch, () => present(current))
         await checkPhoto(patch.photoId)
         const fields: Partial<BylineRow> = { updatedAt: new Date() }
         if (patch.slug !== undefined && patch.slug !== current.slug) {
@@ -90,9 +92,10 @@ export function bylinesService (store: Store) {
       }))
     },
 
-    async delete (id: string) {
+    async delete (id: string, ifMatch?: string) {
       await store.transaction(async () => {
-        await get(id)
+        const current = await get(id)
+        await assertMatch(ifMatch, () => present(current))
         if (await store.bylines.inUse(id)) throw new Conflict(`Byline ${id} is still attached to articles; remove it from them first`)
         await store.bylines.delete(id)
       })

@@ -8,6 +8,7 @@ import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
 import { NotFound, Conflict, BadRequest, UnsupportedMediaType } from '../errors.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
+import { assertMatch } from './etag.js'
 
 /** The image types a newsroom uploads, by the type sniffed from the bytes. */
 export const ACCEPTED_TYPES: Record<string, string> = {
@@ -145,11 +146,12 @@ export function photosService (store: Store, storage: Storage, options: { public
       return present(row)
     },
 
-    async replaceFile (id: string, file: PhotoFile): Promise<Photo> {
+    async replaceFile (id: string, file: PhotoFile, ifMatch?: string): Promise<Photo> {
       const info = await inspect(file)
       await get(id)
       const { updated, oldKey } = await storeThen(info.storageKey, file.data, async () => {
         const current = await get(id)
+        await assertMatch(ifMatch, () => present(current))
         const fields = { ...info, originalFilename: file.filename ?? current.originalFilename, updatedAt: new Date() }
         await store.photos.update(id, fields)
         return { updated: { ...current, ...fields }, oldKey: current.storageKey }
@@ -178,9 +180,10 @@ export function photosService (store: Store, storage: Storage, options: { public
       return { data: page.rows.map(present), next: page.next }
     },
 
-    async update (id: string, patch: PhotoPatch): Promise<Photo> {
+    async update (id: string, patch: PhotoPatch, ifMatch?: string): Promise<Photo> {
       return present(await store.transaction(async () => {
         const current = await get(id)
+        await assertMatch(ifMatch, () => present(current))
         const fields: Partial<PhotoRow> = { updatedAt: new Date() }
         if (patch.caption !== undefined) fields.caption = patch.caption
         if (patch.credit !== undefined) fields.credit = patch.credit
@@ -194,9 +197,10 @@ export function photosService (store: Store, storage: Storage, options: { public
       }))
     },
 
-    async delete (id: string): Promise<void> {
+    async delete (id: string, ifMatch?: string): Promise<void> {
       const row = await store.transaction(async () => {
         const current = await get(id)
+        await assertMatch(ifMatch, () => present(current))
         const user = await store.photos.usedBy(id)
         if (user) throw new Conflict(`Photo ${id} is still shown by ${user === 'article' ? 'an article' : 'a byline'}; remove it there first`)
         await store.photos.delete(id)

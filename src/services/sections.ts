@@ -4,6 +4,7 @@ import type { SectionRow, SectionKey } from '../db/repositories/sections.js'
 import type { Section, SectionCreate, SectionPatch, SectionRef } from '../schemas/sections.js'
 import { NotFound, Conflict, Unprocessable } from '../errors.js'
 import { chooseSlug } from './slugs.js'
+import { assertMatch } from './etag.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
 
@@ -105,9 +106,10 @@ export function sectionsService (store: Store) {
       return presentOne(row)
     },
 
-    async update (id: string, patch: SectionPatch) {
+    async update (id: string, patch: SectionPatch, ifMatch?: string) {
       const row = await store.transaction(async () => {
         const current = await get(id)
+        await assertMatch(ifMatch, () => presentOne(current))
         if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
         const fields: Partial<SectionRow> = { updatedAt: new Date() }
         if (patch.slug !== undefined && patch.slug !== current.slug) {
@@ -123,9 +125,10 @@ export function sectionsService (store: Store) {
       return presentOne(row)
     },
 
-    async delete (id: string) {
+    async delete (id: string, ifMatch?: string) {
       await store.transaction(async () => {
-        await get(id)
+        const current = await get(id)
+        await assertMatch(ifMatch, () => presentOne(current))
         if (await store.sections.hasChildren(id)) throw new Conflict(`Section ${id} still has subsections; move or delete them first`)
         if (await store.sections.hasArticles(id)) throw new Conflict(`Section ${id} still has articles; move or delete them first`)
         await store.sections.delete(id)

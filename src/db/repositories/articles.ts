@@ -1,5 +1,5 @@
-import { eq, and, ne, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, type SQL, type AnyColumn } from 'drizzle-orm'
-import { articles, articleBylines, articleTags, articlePhotos, articleRelated, bylines } from '../sqlite/schema.js'
+import { eq, and, ne, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
+import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
 
@@ -7,6 +7,7 @@ export type ArticleRow = typeof articles.$inferSelect
 export type ArticleInsert = typeof articles.$inferInsert
 export type ArticleSort = 'publishedAt' | '-publishedAt' | 'updatedAt' | '-updatedAt'
 export type ArticleKey = [Date | null, string]
+export type RevisionRow = typeof articleRevisions.$inferSelect
 export interface ArticleBylineLink { bylineId: string, role: 'author' | 'contributor' | 'photographer' | 'agency' }
 export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
 
@@ -145,10 +146,6 @@ export function articlesRepository (db: SqliteDb) {
     async relatedCount (articleId: string) {
       return db.select({ n: sql<number>`count(*)` }).from(articleRelated).where(eq(articleRelated.articleId, articleId)).get()!.n
     },
-    async relatedTargets (articleId: string) {
-      return db.select({ targetId: articleRelated.targetId, url: articleRelated.url }).from(articleRelated)
-        .where(eq(articleRelated.articleId, articleId)).all()
-    },
     async replaceRelated (articleId: string, links: RelatedInsert[]) {
       db.delete(articleRelated).where(eq(articleRelated.articleId, articleId)).run()
       if (links.length) db.insert(articleRelated).values(links.map((l, position) => ({ articleId, position, ...l }))).run()
@@ -160,6 +157,30 @@ export function articlesRepository (db: SqliteDb) {
     },
     async deleteRelated (articleId: string, linkId: string) {
       return db.delete(articleRelated).where(and(eq(articleRelated.articleId, articleId), eq(articleRelated.id, linkId))).run().changes > 0
+    },
+    /** The related links as stored (input form), in order. */
+    async relatedLinks (articleId: string) {
+      return db.select({ articleId: articleRelated.targetId, url: articleRelated.url, headline: articleRelated.headline, summary: articleRelated.summary })
+        .from(articleRelated).where(eq(articleRelated.articleId, articleId)).orderBy(asc(articleRelated.position)).all()
+    },
+    async insertRevision (row: RevisionRow) {
+      db.insert(articleRevisions).values(row).run()
+    },
+    /** Newest first, without their content. */
+    async listRevisions (articleId: string, options: { before?: number, limit: number }) {
+      return db.select({
+        number: articleRevisions.number,
+        createdAt: articleRevisions.createdAt,
+        keyId: articleRevisions.keyId,
+        keyName: articleRevisions.keyName,
+        action: articleRevisions.action
+      }).from(articleRevisions)
+        .where(and(eq(articleRevisions.articleId, articleId), options.before === undefined ? undefined : lt(articleRevisions.number, options.before)))
+        .orderBy(desc(articleRevisions.number)).limit(options.limit).all()
+    },
+    async findRevision (articleId: string, number: number) {
+      return db.select().from(articleRevisions)
+        .where(and(eq(articleRevisions.articleId, articleId), eq(articleRevisions.number, number))).get()
     }
   }
 }

@@ -119,3 +119,30 @@ export const articleRelated = sqliteTable('article_related', {
   uniqueIndex('article_related_position_uq').on(t.articleId, t.position),
   index('article_related_target_idx').on(t.targetId)
 ])
+
+/** API keys: only a hash of each secret is kept; revoked keys stay for the audit trail. */
+export const apiKeys = sqliteTable('api_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  role: text('role', { enum: ['admin', 'editor', 'writer'] }).notNull(),
+  prefix: text('prefix').notNull(),
+  hash: text('hash').notNull(),
+  createdAt: timestamp('created_at').notNull(),
+  revokedAt: timestamp('revoked_at')
+}, (t) => [
+  uniqueIndex('api_keys_hash_uq').on(t.hash),
+  index('api_keys_created_idx').on(t.createdAt, t.id)
+])
+
+/** Every write to an article, with the whole article as it stood after the write. */
+export const articleRevisions = sqliteTable('article_revisions', {
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  number: integer('number').notNull(),
+  createdAt: timestamp('created_at').notNull(),
+  keyId: text('key_id'),
+  keyName: text('key_name'),
+  action: text('action').notNull(),
+  content: text('content', { mode: 'json' }).notNull()
+}, (t) => [
+  primaryKey({ columns: [t.articleId, t.number] })
+])

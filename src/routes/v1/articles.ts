@@ -1,15 +1,20 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { NotFound } from '../../errors.js'
 import { Id, IdParams, SlugParams, ListQuery, Timestamp, problems } from '../../schemas/common.js'
-import { Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleStatus, RelatedList, RelatedListInput, RelatedLinkInput } from '../../schemas/articles.js'
-import type { Viewer } from '../../services/articles.js'
+import {
+  Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleStatus, RelatedList, RelatedListInput, RelatedLinkInput,
+  PublishInput, Revision, RevisionPage
+} from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
+import { viewerOf, writeOf } from '../context.js'
+import { unauthorized } from '../../plugins/auth.js'
 
 const tags = ['articles']
 const relatedTags = ['related links']
-
-/** Until API keys arrive, the API is an editor's tool: every read sees drafts too. */
-const editor: Viewer = { publicOnly: false }
+const revisionTags = ['revisions']
+const RevisionParams = Type.Object({ id: Id, n: Type.Integer({ minimum: 1, maximum: 2147483647 }) }, { additionalProperties: false })
 
 export const ArticleListQuery = Type.Object({
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Section id or slug' })),
@@ -40,9 +45,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: ArticleListQuery,
       response: { 200: Type.Ref(ArticlePage), ...problems(400) }
     }
-  }, async (request, reply) => sendPage(request, reply, await articles.list(request.query, editor)))
+  }, async (request, reply) => sendPage(request, reply, await articles.list(request.query, viewerOf(request))))
 
   app.post('/articles', {
+    config: { access: 'writer' },
     schema: {
       tags,
       operationId: 'createArticle',
@@ -51,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(Article), ...problems(400, 409, 415, 422) }
     }
   }, async (request, reply) => {
-    const article = await articles.create(request.body)
+    const article = await articles.create(request.body, writeOf(request))
     return reply.code(201).header('location', `/v1/articles/${article.id}`).send(article)
   })
 
@@ -63,7 +69,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: Type.Ref(Article), ...problems(404) }
     }
-  }, async (request) => articles.get(request.params.id, editor))
+  }, async (request) => articles.get(request.params.id, viewerOf(request)))
 
   app.get('/articles/slug/:slug', {
     schema: {
@@ -73,30 +79,33 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: SlugParams,
       response: { 200: Type.Ref(Article), ...problems(404) }
     }
-  }, async (request) => articles.getBySlug(request.params.slug, editor))
+  }, async (request) => articles.getBySlug(request.params.slug, viewerOf(request)))
 
   app.patch('/articles/:id', {
+    config: { access: 'writer', conditional: true },
     schema: {
       tags,
       operationId: 'updateArticle',
       summary: 'Update an article (JSON merge patch)',
+      description: 'Writers may change drafts only, and cannot set `status` to published or archived.',
       params: IdParams,
       body: Type.Ref(ArticlePatch),
       response: { 200: Type.Ref(Article), ...problems(400, 404, 409, 415, 422) }
     }
-  }, async (request) => articles.update(request.params.id, request.body))
+  }, async (request) => articles.update(request.params.id, request.body, writeOf(request)))
 
   app.delete('/articles/:id', {
+    config: { access: 'writer', conditional: true },
     schema: {
       tags,
       operationId: 'deleteArticle',
       summary: 'Delete an article',
-      description: 'Also removes every related link pointing at it.',
+      description: 'Also removes every related link pointing at it. Writers may delete drafts only.',
       params: IdParams,
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404) }
     }
   }, async (request, reply) => {
-    await articles.delete(request.params.id)
+    await articles.delete(request.params.id, writeOf(request))
     return reply.code(204).send(null)
   })
 
@@ -108,9 +117,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: Type.Ref(RelatedList), ...problems(404) }
     }
-  }, async (request) => articles.relatedList(request.params.id, editor))
+  }, async (request) => articles.relatedList(request.params.id, viewerOf(request)))
 
   app.put('/articles/:id/related', {
+    config: { access: 'writer', conditional: true },
     schema: {
       tags: relatedTags,
       operationId: 'replaceRelatedLinks',
@@ -120,9 +130,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Ref(RelatedListInput),
       response: { 200: Type.Ref(RelatedList), ...problems(400, 404, 415, 422) }
     }
-  }, async (request) => articles.replaceRelated(request.params.id, request.body))
+  }, async (request) => articles.replaceRelated(request.params.id, request.body, writeOf(request)))
 
   app.post('/articles/:id/related', {
+    config: { access: 'writer', conditional: true },
     schema: {
       tags: relatedTags,
       operationId: 'appendRelatedLink',
@@ -132,11 +143,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(RelatedList), ...problems(400, 404, 415, 422) }
     }
   }, async (request, reply) => {
-    const list = await articles.appendRelated(request.params.id, request.body)
+    const list = await articles.appendRelated(request.params.id, request.body, writeOf(request))
     return reply.code(201).header('location', `/v1/articles/${request.params.id}/related`).send(list)
   })
 
   app.delete('/articles/:id/related/:linkId', {
+    config: { access: 'writer', conditional: true },
     schema: {
       tags: relatedTags,
       operationId: 'deleteRelatedLink',
@@ -145,9 +157,83 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Removed' }), ...problems(404) }
     }
   }, async (request, reply) => {
-    await articles.deleteRelated(request.params.id, request.params.linkId)
+    await articles.deleteRelated(request.params.id, request.params.linkId, writeOf(request))
     return reply.code(204).send(null)
   })
+  app.post('/articles/:id/publish', {
+    config: { access: 'editor', conditional: true },
+    // the body is optional: a bare POST publishes now
+    preValidation: async (request) => { request.body ??= {} },
+    schema: {
+      tags,
+      operationId: 'publishArticle',
+      summary: 'Publish an article now, or schedule it',
+      description: 'With a future `publishedAt` the article is scheduled: anonymous readers see it from that moment on, decided ' +
+        'at read time (nothing has to run). Without a body or `publishedAt`, it is published now.',
+      params: IdParams,
+      body: Type.Ref(PublishInput),
+      response: { 200: Type.Ref(Article), ...problems(400, 404, 415) }
+    }
+  }, async (request) => articles.publish(request.params.id, request.body, writeOf(request)))
+
+  app.post('/articles/:id/unpublish', {
+    config: { access: 'editor', conditional: true },
+    schema: {
+      tags,
+      operationId: 'unpublishArticle',
+      summary: 'Take an article back to draft',
+      description: 'Readers no longer see it anywhere; `publishedAt` is cleared (the revisions keep it).',
+      params: IdParams,
+      response: { 200: Type.Ref(Article), ...problems(404) }
+    }
+  }, async (request) => articles.unpublish(request.params.id, writeOf(request)))
+
+  /** Revisions need a key; for an article readers cannot see, anonymous requests get the same 404 as everywhere else. */
+  const revisionReader = async (request: FastifyRequest) => {
+    if (request.principal) return
+    const { id } = request.params as { id: string }
+    if (await articles.visible(id, viewerOf(request))) throw unauthorized('Revisions need an API key')
+    throw new NotFound('Article', id)
+  }
+
+  app.get('/articles/:id/revisions', {
+    preHandler: revisionReader,
+    schema: {
+      tags: revisionTags,
+      operationId: 'listRevisions',
+      summary: 'An article\'s revisions, newest first',
+      description: 'Every write to an article stores a revision: its number, time, the key that made it and the whole article. Needs an API key (any role).',
+      params: IdParams,
+      querystring: Type.Object(ListQuery, { additionalProperties: false }),
+      response: { 200: Type.Ref(RevisionPage), ...problems(400, 401, 404) }
+    }
+  }, async (request, reply) => sendPage(request, reply, await articles.listRevisions(request.params.id, request.query)))
+
+  app.get('/articles/:id/revisions/:n', {
+    preHandler: revisionReader,
+    schema: {
+      tags: revisionTags,
+      operationId: 'getRevision',
+      summary: 'One revision, with the whole article as it was',
+      description: 'Needs an API key (any role).',
+      params: RevisionParams,
+      response: { 200: Type.Ref(Revision), ...problems(400, 401, 404) }
+    }
+  }, async (request) => articles.getRevision(request.params.id, request.params.n))
+
+  app.post('/articles/:id/revisions/:n/restore', {
+    config: { access: 'writer', conditional: true },
+    schema: {
+      tags: revisionTags,
+      operationId: 'restoreRevision',
+      summary: 'Restore a revision\'s content as a new revision',
+      description: 'Brings back the text, body, section, bylines, photos, tags and related links of revision `n`. Status, ' +
+        '`publishedAt` and slug stay as they are: restoring never publishes, unpublishes or moves an article. Related links to ' +
+        'articles deleted since are left out. Writers may restore drafts only.',
+      params: RevisionParams,
+      response: { 200: Type.Ref(Article), ...problems(400, 404, 409, 422) }
+    }
+  }, async (request) => articles.restore(request.params.id, request.params.n, writeOf(request)))
 }
 
 export default routes

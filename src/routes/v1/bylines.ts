@@ -26,6 +26,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => sendPage(request, reply, await bylines.list(request.query)))
 
   app.post('/bylines', {
+    config: { access: 'writer' },
     schema: {
       tags,
       operationId: 'createByline',
@@ -59,6 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => bylines.getBySlug(request.params.slug))
 
   app.patch('/bylines/:id', {
+    config: { access: 'writer', conditional: true },
     schema: {
       tags,
       operationId: 'updateByline',
@@ -67,9 +69,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Ref(BylinePatch),
       response: { 200: Type.Ref(Byline), ...problems(400, 404, 409, 415, 422) }
     }
-  }, async (request) => bylines.update(request.params.id, request.body))
+  }, async (request) => bylines.update(request.params.id, request.body, request.headers['if-match']))
 
   app.delete('/bylines/:id', {
+    config: { access: 'editor', conditional: true },
     schema: {
       tags,
       operationId: 'deleteByline',
@@ -79,7 +82,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    await bylines.delete(request.params.id)
+    await bylines.delete(request.params.id, request.headers['if-match'])
     return reply.code(204).send(null)
   })
 

@@ -77,6 +77,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     (_request, body, done) => done(null, body))
 
   app.post('/photos', {
+    config: { access: 'writer' },
     bodyLimit: limit,
     schema: {
       tags,
@@ -116,6 +117,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => photos.get(request.params.id))
 
   app.patch('/photos/:id', {
+    config: { access: 'writer', conditional: true },
     schema: {
       tags,
       operationId: 'updatePhoto',
@@ -124,9 +126,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Ref(PhotoPatch),
       response: { 200: Type.Ref(Photo), ...problems(400, 404, 415) }
     }
-  }, async (request) => photos.update(request.params.id, request.body))
+  }, async (request) => photos.update(request.params.id, request.body, request.headers['if-match']))
 
   app.delete('/photos/:id', {
+    config: { access: 'editor', conditional: true },
     schema: {
       tags,
       operationId: 'deletePhoto',
@@ -136,7 +139,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    await photos.delete(request.params.id)
+    await photos.delete(request.params.id, request.headers['if-match'])
     return reply.code(204).send(null)
   })
 
@@ -171,6 +174,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.put('/photos/:id/file', {
+    config: { access: 'writer', conditional: true },
     bodyLimit: limit,
     schema: {
       tags,
@@ -184,7 +188,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { file, fields } = await readUpload(request)
     if (Object.keys(fields).length) throw new BadRequest(`Unexpected fields: ${Object.keys(fields).join(', ')}; use PATCH /v1/photos/{id} for metadata`)
-    return photos.replaceFile(request.params.id, file)
+    return photos.replaceFile(request.params.id, file, request.headers['if-match'])
   })
 }
 

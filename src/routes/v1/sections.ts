@@ -22,6 +22,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => sendPage(request, reply, await sections.list(request.query)))
 
   app.post('/sections', {
+    config: { access: 'editor' },
     schema: {
       tags,
       operationId: 'createSection',
@@ -55,6 +56,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => sections.getBySlug(request.params.slug))
 
   app.patch('/sections/:id', {
+    config: { access: 'editor', conditional: true },
     schema: {
       tags,
       operationId: 'updateSection',
@@ -63,9 +65,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Ref(SectionPatch),
       response: { 200: Type.Ref(Section), ...problems(400, 404, 409, 415, 422) }
     }
-  }, async (request) => sections.update(request.params.id, request.body))
+  }, async (request) => sections.update(request.params.id, request.body, request.headers['if-match']))
 
   app.delete('/sections/:id', {
+    config: { access: 'editor', conditional: true },
     schema: {
       tags,
       operationId: 'deleteSection',
@@ -75,7 +78,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    await sections.delete(request.params.id)
+    await sections.delete(request.params.id, request.headers['if-match'])
     return reply.code(204).send(null)
   })
 

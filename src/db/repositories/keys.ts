@@ -1,0 +1,36 @@
+import { eq, and, isNull } from 'drizzle-orm'
+import { apiKeys } from '../sqlite/schema.js'
+import type { SqliteDb } from '../sqlite/client.js'
+import { after, orderBy } from '../keyset.js'
+
+export type KeyRow = typeof apiKeys.$inferSelect
+export type KeyKey = [Date, string]
+
+export function keysRepository (db: SqliteDb) {
+  return {
+    /** The live (not revoked) key with this secret hash. */
+    async findActiveByHash (hash: string) {
+      return db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
+        .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt))).get()
+    },
+    async findById (id: string) {
+      return db.select().from(apiKeys).where(eq(apiKeys.id, id)).get()
+    },
+    /** Newest first. */
+    async list (options: { after?: KeyKey, limit: number }) {
+      const key = [apiKeys.createdAt, apiKeys.id]
+      return db.select().from(apiKeys).where(options.after ? after(key, options.after, true) : undefined)
+        .orderBy(...orderBy(key, true)).limit(options.limit).all()
+    },
+    async insert (row: KeyRow) {
+      db.insert(apiKeys).values(row).run()
+    },
+    async revoke (id: string, at: Date) {
+      db.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).run()
+    },
+    async count () {
+      return db.$count(apiKeys)
+    }
+  }
+}
+

@@ -1,0 +1,69 @@
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import { Unauthorized, Forbidden } from '../errors.js'
+import { hasRole, type Principal } from '../services/keys.js'
+import type { Role } from '../schemas/keys.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key behind the request; null for anonymous readers. */
+    principal: Principal | null
+    /** Why the presented credentials were refused, answered as a 401 once rate limits have counted the request. */
+    authFailure: string | null
+  }
+  interface FastifyContextConfig {
+    /** The least role a route needs; routes without one are open to anonymous readers. */
+    access?: Role
+  }
+}
+
+const BEARER = /^Bearer +([\x21-\x7e]{1,512})$/i
+
+/** The 401 every refused request gets: `WWW-Authenticate: Bearer` tells clients what to send. */
+export function unauthorized (message: string, error?: 'invalid_request' | 'invalid_token') {
+  return Object.assign(new Unauthorized(message), {
+    headers: { 'www-authenticate': error ? `Bearer realm="cms", error="${error}"` : 'Bearer realm="cms"' }
+  })
+}
+
+/** Throws unless the request carries a key with at least `role`. */
+export function requireRole (request: FastifyRequest, role: Role) {
+  if (request.authFailure) throw unauthorized(request.authFailure, 'invalid_token')
+  if (!request.principal) throw unauthorized(`This needs an API key with role ${role} or higher: send "Authorization: Bearer <key>"`)
+  if (!hasRole(request.principal, role)) {
+    throw new Forbidden(`Your key has role ${request.principal.role}; this needs ${role} or higher`)
+  }
+}
+
+/**
+ * Bearer API keys. Every request is authenticated first (a key that is malformed, unknown or revoked
+ * is refused, never treated as anonymous); each route's `config.access` is checked after rate
+ * limiting, so refused attempts are counted too.
+ */
+export default fp(async (app) => {
+  app.decorateRequest('principal', null)
+  app.decorateRequest('authFailure', null)
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization
+    if (header === undefined) return
+    const match = BEARER.exec(header)
+    if (!match) {
+      request.authFailure = 'Send the API key as "Authorization: Bearer <key>"'
+      return
+    }
+    const principal = await app.services.keys.authenticate(match[1]!)
+    if (principal) request.principal = principal
+    else request.authFailure = 'Unknown or revoked API key'
+  })
+
+  // route-level hooks run after the app-level ones above, and after the rate limiter's (registered earlier)
+  app.addHook('onRoute', (route) => {
+    const role = route.config?.access
+    const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+    route.onRequest = [...hooks, async (request: FastifyRequest) => {
+      if (role) requireRole(request, role)
+      else if (request.authFailure) throw unauthorized(request.authFailure, 'invalid_token')
+    }]
+  })
+}, { name: 'auth', dependencies: ['services'] })

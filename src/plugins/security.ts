@@ -1,0 +1,41 @@
+import fp from 'fastify-plugin'
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+
+/**
+ * What a service on the internet needs before its routes: security headers, CORS for the configured
+ * origins, and request-rate limits per API key (or per client address without one), answered with
+ * 429 and Retry-After. Counters live in each process: with several instances, each enforces its own
+ * share (see README, scaling out).
+ */
+export default fp(async (app) => {
+  const { CORS_ORIGINS, RATE_LIMIT_ANONYMOUS, RATE_LIMIT_KEY } = app.config
+
+  await app.register(helmet, {
+    // a JSON API: nothing to run, nothing to frame; photos may be shown by pages on other origins
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+    crossOriginEmbedderPolicy: false
+  })
+
+  const origins = CORS_ORIGINS === '' ? false : CORS_ORIGINS === '*' ? '*' : CORS_ORIGINS.split(',')
+  await app.register(cors, {
+    origin: origins,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+    exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    maxAge: 600
+  })
+
+  await app.register(rateLimit, {
+    global: true,
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
+    max: (_request, key) => key.startsWith('key:') ? RATE_LIMIT_KEY : RATE_LIMIT_ANONYMOUS,
+    errorResponseBuilder: (_request, context) => Object.assign(
+      new Error(`Too many requests: at most ${context.max} a minute; retry in ${Math.ceil(context.ttl / 1000)} s`),
+      { statusCode: 429, code: 'CMS_RATE_LIMITED' }
+    )
+  })
+}, { name: 'security', dependencies: ['services'] })

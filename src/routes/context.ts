@@ -1,0 +1,8 @@
+import type { FastifyRequest } from 'fastify'
+import type { Viewer, Write } from '../services/articles.js'
+
+/** Anonymous readers see published content only; any valid key sees everything it may edit. */
+export const viewerOf = (request: FastifyRequest): Viewer => ({ publicOnly: request.principal === null })
+
+/** The writer (routes with `config.access` guarantee one) and the ETag they last read, if sent. */
+export const writeOf = (request: FastifyRequest): Write => ({ actor: request.principal!, ifMatch: request.headers['if-match'] })
