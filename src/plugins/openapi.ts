@@ -21,6 +21,12 @@ export const openapiInfo = {
     'Errors are `application/problem+json` (RFC 9457) with `errors[{path, message}]` for validation. Unknown body fields are rejected. ' +
     '`PATCH` takes a JSON merge patch (`application/merge-patch+json` or `application/json`). Creates answer 201 with `Location`. ' +
     'Dates are RFC 3339, answered in UTC. Slugs are generated from the name or headline when absent, transliterating non-Latin text.\n\n' +
+    '**Access.** Reads need no key and show published content only (a draft, scheduled or archived article is a 404 to ' +
+    'anonymous readers everywhere). Writes need `Authorization: Bearer <key>`; each operation says the least role it needs ' +
+    '(`writer` < `editor` < `admin`). Writers work on drafts only.\n\n' +
+    '**Caching.** Every JSON answer has an `ETag` (a hash of what it shows); send it back in `If-None-Match` for a 304, or in ' +
+    '`If-Match` on a write to make it conditional (412 when someone changed the resource since). Anonymous reads are ' +
+    '`Cache-Control: public` with a max-age; reads with a key are `private, no-store`.\n\n' +
     '**Text.** Headlines, summaries, captions and names are plain text: render them escaped. Body `text` and list `items` are HTML ' +
     'fragments limited to `<b> <i> <em> <strong> <a href>`; everything else is removed on write.'
 }

@@ -163,6 +163,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const etag = `"${row.sha256}"`
     const versioned = request.query.v !== undefined && row.sha256.startsWith(request.query.v) && request.query.v.length >= 8
     reply.header('etag', etag)
+      .header('last-modified', row.updatedAt.toUTCString())
       .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'")
