@@ -13,7 +13,7 @@ import {
 } from './schemas/articles.js'
 import { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage } from './schemas/keys.js'
 import validation from './plugins/validation.js'
-import problems, { sendProblem } from './plugins/problems.js'
+import problems, { sendProblem, notFound } from './plugins/problems.js'
 import openapi from './plugins/openapi.js'
 import services from './plugins/services.js'
 import security from './plugins/security.js'
@@ -56,6 +56,7 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     return503OnClosing: true,
+    trustProxy: config.TRUST_PROXY,
     // errors raised before routing (a malformed %-escape in the URL) are problem documents too
     frameworkErrors: (error, request, reply) => sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code })
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -64,16 +65,22 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
   for (const schema of schemas) app.addSchema(schema)
   // JSON in, JSON out: merge patches are JSON; plain text is not accepted anywhere (415)
   app.removeContentTypeParser('text/plain')
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  // an empty JSON body is no body (a bare POST of an action); validation then says what is missing
+  const json = app.getDefaultJsonParser('error', 'error')
+  const jsonOrNothing: typeof json = (request, body, done) => body === '' ? done(null, undefined) : json(request, body, done)
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, jsonOrNothing)
 
   await app.register(validation)
   await app.register(problems)
-  await app.register(openapi)
   await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: 2, fields: 20, fieldSize: 10_000, parts: 25 } })
   await app.register(services, { config, onQuery })
+  // every route registered from here on is rate-limited and authenticated, unknown ones included
   await app.register(security)
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFound)
   await app.register(auth)
   await app.register(httpCache)
+  await app.register(openapi)
 
   await app.register(serviceRoutes)
   await app.register(async (v1) => {

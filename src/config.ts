@@ -34,9 +34,9 @@ export const ConfigSchema = Type.Object({
   }),
   RATE_LIMIT_ANONYMOUS: Type.Integer({ minimum: 1, default: 600, description: 'Requests per minute per client address without a key' }),
   RATE_LIMIT_KEY: Type.Integer({ minimum: 1, default: 1200, description: 'Requests per minute per API key' }),
-  TRUST_PROXY: Type.Union([Type.Boolean(), Type.Integer({ minimum: 1 })], {
+  TRUST_PROXY: Type.Union([Type.Boolean(), Type.String({ pattern: '^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$' })], {
     default: false,
-    description: 'Trust X-Forwarded-For from this many proxy hops (true: any), so rate limits see the client address behind a load balancer or CDN'
+    description: 'Take the client address from X-Forwarded-For when the request comes from these proxies: true (any), or their addresses and CIDR ranges, comma-separated'
   }),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 200 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 })

@@ -41,6 +41,11 @@ export function sendProblem (request: FastifyRequest, reply: FastifyReply, statu
   })
 }
 
+/** The answer for a URL no route serves. */
+export function notFound (request: FastifyRequest, reply: FastifyReply) {
+  return sendProblem(request, reply, 404, `No route ${request.method} ${request.url.split('?')[0]}`, { code: 'CMS_NO_ROUTE' })
+}
+
 /**
  * Every error leaves as RFC 9457 problem details. Client errors say what is wrong; server errors
  * say nothing about internals to the client and everything to the log, under the request id.
@@ -61,6 +66,4 @@ export default fp(async (app) => {
     return sendProblem(request, reply, 500, 'An unexpected error occurred; quote the request id when reporting it', { code: 'CMS_INTERNAL' })
   })
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, 404, `No route ${request.method} ${request.url.split('?')[0]}`, { code: 'CMS_NO_ROUTE' }))
 }, { name: 'problems' })

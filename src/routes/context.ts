@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { Viewer, Write } from '../services/articles.js'
+import type { Viewer, Write } from '../services/context.js'
 
 /** Anonymous readers see published content only; any valid key sees everything it may edit. */
 export const viewerOf = (request: FastifyRequest): Viewer => ({ publicOnly: request.principal === null })

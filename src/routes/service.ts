@@ -6,7 +6,7 @@ const Status = Type.Object({ status: Type.String() }, { $id: 'ServiceStatus' })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/healthz', {
-    config: { cache: 'no-store' },
+    config: { cache: 'no-store', rateLimit: false },
     schema: {
       tags: ['service'],
       operationId: 'getHealth',
@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
-    config: { cache: 'no-store' },
+    config: { cache: 'no-store', rateLimit: false },
     schema: {
       tags: ['service'],
       operationId: 'getReadiness',

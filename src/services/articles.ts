@@ -9,6 +9,7 @@ import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden } from '../errors.js'
 import type { Principal } from './keys.js'
 import { assertMatch } from './etag.js'
+import type { Viewer, Write } from './context.js'
 import type { PhotosService } from './photos.js'
 import type { SectionsService } from './sections.js'
 import { breadcrumbs } from './sections.js'
@@ -20,10 +21,6 @@ import { iso, isoOrNull } from './time.js'
 export const MAX_RELATED = 20
 const PUBLICATION_FIELDS = new Set(['status', 'publishedAt', 'updatedAt'])
 
-/** Who is reading: anonymous readers see only published articles whose time has come. */
-export interface Viewer { publicOnly: boolean }
-/** Who is writing, and the representation they last read (If-Match), if they sent one. */
-export interface Write { actor: Principal, ifMatch?: string }
 
 const staff: Viewer = { publicOnly: false }
 

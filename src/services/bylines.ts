@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { Store } from '../db/index.js'
 import type { BylineRow, BylineKey } from '../db/repositories/bylines.js'
 import type { Byline, BylineCreate, BylinePatch, BylineKind } from '../schemas/bylines.js'
-import { NotFound, Conflict, Unprocessable } from '../errors.js'
+import { NotFound, Conflict, Unprocessable, Forbidden } from '../errors.js'
 import { chooseSlug } from './slugs.js'
 import { assertMatch } from './etag.js'
+import type { Write } from './context.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
 
@@ -75,10 +76,13 @@ export function bylinesService (store: Store) {
       }))
     },
 
-    async update (id: string, patch: BylinePatch, ifMatch?: string) {
+    async update (id: string, patch: BylinePatch, w: Write) {
       return present(await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(ifMatch, () => present(current))
+        await assertMatch(w.ifMatch, () => present(current))
+        if (w.actor.role === 'writer' && await store.bylines.creditedOnPublished(id)) {
+          throw new Forbidden('This byline is credited on published articles: ask an editor to change it')
+        }
         await checkPhoto(patch.photoId)
         const fields: Partial<BylineRow> = { updatedAt: new Date() }
         if (patch.slug !== undefined && patch.slug !== current.slug) {
@@ -92,10 +96,10 @@ export function bylinesService (store: Store) {
       }))
     },
 
-    async delete (id: string, ifMatch?: string) {
+    async delete (id: string, w: Write) {
       await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(ifMatch, () => present(current))
+        await assertMatch(w.ifMatch, () => present(current))
         if (await store.bylines.inUse(id)) throw new Conflict(`Byline ${id} is still attached to articles; remove it from them first`)
         await store.bylines.delete(id)
       })

@@ -5,10 +5,11 @@ import type { Store } from '../db/index.js'
 import type { PhotoRow, PhotoKey } from '../db/repositories/photos.js'
 import type { Storage } from '../storage/index.js'
 import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
-import { NotFound, Conflict, BadRequest, UnsupportedMediaType } from '../errors.js'
+import { NotFound, Conflict, BadRequest, UnsupportedMediaType, Forbidden } from '../errors.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
 import { assertMatch } from './etag.js'
+import type { Write } from './context.js'
 
 /** The image types a newsroom uploads, by the type sniffed from the bytes. */
 export const ACCEPTED_TYPES: Record<string, string> = {
@@ -114,6 +115,14 @@ export function photosService (store: Store, storage: Storage, options: { public
     })
   }
 
+  /** If-Match, and the writer rule: a photo that published articles show is changed by editors only. */
+  async function checkWrite (current: PhotoRow, w: Write) {
+    await assertMatch(w.ifMatch, () => present(current))
+    if (w.actor.role === 'writer' && await store.photos.shownByPublished(current.id)) {
+      throw new Forbidden('This photo is shown by published articles: ask an editor to change it')
+    }
+  }
+
   async function get (id: string): Promise<PhotoRow> {
     const row = await store.photos.findById(id)
     if (!row) throw new NotFound('Photo', id)
@@ -146,12 +155,12 @@ export function photosService (store: Store, storage: Storage, options: { public
       return present(row)
     },
 
-    async replaceFile (id: string, file: PhotoFile, ifMatch?: string): Promise<Photo> {
+    async replaceFile (id: string, file: PhotoFile, w: Write): Promise<Photo> {
       const info = await inspect(file)
       await get(id)
       const { updated, oldKey } = await storeThen(info.storageKey, file.data, async () => {
         const current = await get(id)
-        await assertMatch(ifMatch, () => present(current))
+        await checkWrite(current, w)
         const fields = { ...info, originalFilename: file.filename ?? current.originalFilename, updatedAt: new Date() }
         await store.photos.update(id, fields)
         return { updated: { ...current, ...fields }, oldKey: current.storageKey }
@@ -180,10 +189,10 @@ export function photosService (store: Store, storage: Storage, options: { public
       return { data: page.rows.map(present), next: page.next }
     },
 
-    async update (id: string, patch: PhotoPatch, ifMatch?: string): Promise<Photo> {
+    async update (id: string, patch: PhotoPatch, w: Write): Promise<Photo> {
       return present(await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(ifMatch, () => present(current))
+        await checkWrite(current, w)
         const fields: Partial<PhotoRow> = { updatedAt: new Date() }
         if (patch.caption !== undefined) fields.caption = patch.caption
         if (patch.credit !== undefined) fields.credit = patch.credit
@@ -197,10 +206,10 @@ export function photosService (store: Store, storage: Storage, options: { public
       }))
     },
 
-    async delete (id: string, ifMatch?: string): Promise<void> {
+    async delete (id: string, w: Write): Promise<void> {
       const row = await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(ifMatch, () => present(current))
+        await checkWrite(current, w)
         const user = await store.photos.usedBy(id)
         if (user) throw new Conflict(`Photo ${id} is still shown by ${user === 'article' ? 'an article' : 'a byline'}; remove it there first`)
         await store.photos.delete(id)

@@ -5,6 +5,7 @@ import type { Section, SectionCreate, SectionPatch, SectionRef } from '../schema
 import { NotFound, Conflict, Unprocessable } from '../errors.js'
 import { chooseSlug } from './slugs.js'
 import { assertMatch } from './etag.js'
+import type { Write } from './context.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
 
@@ -106,10 +107,10 @@ export function sectionsService (store: Store) {
       return presentOne(row)
     },
 
-    async update (id: string, patch: SectionPatch, ifMatch?: string) {
+    async update (id: string, patch: SectionPatch, w: Write) {
       const row = await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(ifMatch, () => presentOne(current))
+        await assertMatch(w.ifMatch, () => presentOne(current))
         if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
         const fields: Partial<SectionRow> = { updatedAt: new Date() }
         if (patch.slug !== undefined && patch.slug !== current.slug) {
@@ -125,10 +126,10 @@ export function sectionsService (store: Store) {
       return presentOne(row)
     },
 
-    async delete (id: string, ifMatch?: string) {
+    async delete (id: string, w: Write) {
       await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(ifMatch, () => presentOne(current))
+        await assertMatch(w.ifMatch, () => presentOne(current))
         if (await store.sections.hasChildren(id)) throw new Conflict(`Section ${id} still has subsections; move or delete them first`)
         if (await store.sections.hasArticles(id)) throw new Conflict(`Section ${id} still has articles; move or delete them first`)
         await store.sections.delete(id)

@@ -1,5 +1,5 @@
 import { eq, and, ne, sql, inArray, type SQL } from 'drizzle-orm'
-import { bylines, articleBylines } from '../sqlite/schema.js'
+import { bylines, articleBylines, articles } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy, likeContains } from '../keyset.js'
 
@@ -33,6 +33,12 @@ export function bylinesRepository (db: SqliteDb) {
     },
     async inUse (id: string) {
       return db.select({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, id)).limit(1).get() !== undefined
+    },
+    /** Whether a published (or scheduled) article carries the byline. */
+    async creditedOnPublished (id: string) {
+      return db.select({ id: articleBylines.articleId }).from(articleBylines)
+        .innerJoin(articles, eq(articles.id, articleBylines.articleId))
+        .where(and(eq(articleBylines.bylineId, id), eq(articles.status, 'published'))).limit(1).get() !== undefined
     },
     async insert (row: typeof bylines.$inferInsert) {
       db.insert(bylines).values(row).run()

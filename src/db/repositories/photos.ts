@@ -1,5 +1,5 @@
 import { eq, and, inArray, type SQL } from 'drizzle-orm'
-import { photos, articlePhotos, bylines } from '../sqlite/schema.js'
+import { photos, articlePhotos, articles, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
 
@@ -31,6 +31,12 @@ export function photosRepository (db: SqliteDb) {
       if (db.select({ id: articlePhotos.articleId }).from(articlePhotos).where(eq(articlePhotos.photoId, id)).limit(1).get()) return 'article'
       if (db.select({ id: bylines.id }).from(bylines).where(eq(bylines.photoId, id)).limit(1).get()) return 'byline'
       return undefined
+    },
+    /** Whether a published (or scheduled) article shows the photo. */
+    async shownByPublished (id: string) {
+      return db.select({ id: articlePhotos.articleId }).from(articlePhotos)
+        .innerJoin(articles, eq(articles.id, articlePhotos.articleId))
+        .where(and(eq(articlePhotos.photoId, id), eq(articles.status, 'published'))).limit(1).get() !== undefined
     },
     async storageKeyInUse (storageKey: string) {
       return db.select({ id: photos.id }).from(photos).where(eq(photos.storageKey, storageKey)).limit(1).get() !== undefined

@@ -14,6 +14,9 @@ import { unauthorized } from '../../plugins/auth.js'
 const tags = ['articles']
 const relatedTags = ['related links']
 const revisionTags = ['revisions']
+const NoBody = Type.Object({}, { additionalProperties: false, description: 'Nothing, or an empty object' })
+/** Action routes take an optional body: a bare POST (no body, or an empty one) is the same as `{}`. */
+const optionalBody = async (request: FastifyRequest) => { request.body ??= {} }
 const RevisionParams = Type.Object({ id: Id, n: Type.Integer({ minimum: 1, maximum: 2147483647 }) }, { additionalProperties: false })
 
 export const ArticleListQuery = Type.Object({
@@ -162,8 +165,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
   app.post('/articles/:id/publish', {
     config: { access: 'editor', conditional: true },
-    // the body is optional: a bare POST publishes now
-    preValidation: async (request) => { request.body ??= {} },
+    preValidation: optionalBody,
     schema: {
       tags,
       operationId: 'publishArticle',
@@ -178,13 +180,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/articles/:id/unpublish', {
     config: { access: 'editor', conditional: true },
+    preValidation: optionalBody,
     schema: {
       tags,
       operationId: 'unpublishArticle',
       summary: 'Take an article back to draft',
       description: 'Readers no longer see it anywhere; `publishedAt` is cleared (the revisions keep it).',
       params: IdParams,
-      response: { 200: Type.Ref(Article), ...problems(404) }
+      body: NoBody,
+      response: { 200: Type.Ref(Article), ...problems(400, 404, 415) }
     }
   }, async (request) => articles.unpublish(request.params.id, writeOf(request)))
 
@@ -223,6 +227,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/articles/:id/revisions/:n/restore', {
     config: { access: 'writer', conditional: true },
+    preValidation: optionalBody,
     schema: {
       tags: revisionTags,
       operationId: 'restoreRevision',
@@ -231,7 +236,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         '`publishedAt` and slug stay as they are: restoring never publishes, unpublishes or moves an article. Related links to ' +
         'articles deleted since are left out. Writers may restore drafts only.',
       params: RevisionParams,
-      response: { 200: Type.Ref(Article), ...problems(400, 404, 409, 422) }
+      body: NoBody,
+      response: { 200: Type.Ref(Article), ...problems(400, 404, 409, 415, 422) }
     }
   }, async (request) => articles.restore(request.params.id, request.params.n, writeOf(request)))
 }

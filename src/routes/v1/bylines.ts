@@ -4,6 +4,7 @@ import { IdParams, SlugParams, ListQuery, problems } from '../../schemas/common.
 import { Byline, BylineCreate, BylinePatch, BylinePage, BylineKind } from '../../schemas/bylines.js'
 import { ArticlePage } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
+import { writeOf } from '../context.js'
 
 const tags = ['bylines']
 
@@ -65,11 +66,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'updateByline',
       summary: 'Update a byline (JSON merge patch)',
+      description: 'Writers may not change a byline credited on a published or scheduled article.',
       params: IdParams,
       body: Type.Ref(BylinePatch),
       response: { 200: Type.Ref(Byline), ...problems(400, 404, 409, 415, 422) }
     }
-  }, async (request) => bylines.update(request.params.id, request.body, request.headers['if-match']))
+  }, async (request) => bylines.update(request.params.id, request.body, writeOf(request)))
 
   app.delete('/bylines/:id', {
     config: { access: 'editor', conditional: true },
@@ -82,7 +84,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    await bylines.delete(request.params.id, request.headers['if-match'])
+    await bylines.delete(request.params.id, writeOf(request))
     return reply.code(204).send(null)
   })
 

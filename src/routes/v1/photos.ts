@@ -8,6 +8,8 @@ import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/p
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../../errors.js'
 import type { PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
+import { noneMatch } from '../../services/etag.js'
+import { writeOf } from '../context.js'
 
 const tags = ['photos']
 const uploadFields = TypeCompiler.Compile(PhotoUploadFields)
@@ -122,11 +124,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'updatePhoto',
       summary: 'Update a photo\'s caption, credit, alt text or focal point (JSON merge patch)',
+      description: 'Writers may not change a photo that a published or scheduled article shows.',
       params: IdParams,
       body: Type.Ref(PhotoPatch),
       response: { 200: Type.Ref(Photo), ...problems(400, 404, 415) }
     }
-  }, async (request) => photos.update(request.params.id, request.body, request.headers['if-match']))
+  }, async (request) => photos.update(request.params.id, request.body, writeOf(request)))
 
   app.delete('/photos/:id', {
     config: { access: 'editor', conditional: true },
@@ -139,7 +142,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    await photos.delete(request.params.id, request.headers['if-match'])
+    await photos.delete(request.params.id, writeOf(request))
     return reply.code(204).send(null)
   })
 
@@ -167,7 +170,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'")
-    if (request.headers['if-none-match']?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    if (noneMatch(request.headers['if-none-match'], etag)) {
       stream.destroy()
       return reply.code(304).send(null)
     }
@@ -181,7 +184,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'replacePhotoFile',
       summary: 'Replace a photo\'s image, keeping its id, metadata and every reference',
-      description: 'Send the new image as `multipart/form-data` (`file`) or as the raw body. The photo\'s `url`, `sha256`, size and type change.',
+      description: 'Send the new image as `multipart/form-data` (`file`) or as the raw body. The photo\'s `url`, `sha256`, size and type change. ' +
+        'Writers may not replace a photo that a published or scheduled article shows.',
       params: IdParams,
       body: uploadBody(false),
       response: { 200: Type.Ref(Photo), ...problems(400, 404, 413, 415) }
@@ -189,7 +193,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { file, fields } = await readUpload(request)
     if (Object.keys(fields).length) throw new BadRequest(`Unexpected fields: ${Object.keys(fields).join(', ')}; use PATCH /v1/photos/{id} for metadata`)
-    return photos.replaceFile(request.params.id, file, request.headers['if-match'])
+    return photos.replaceFile(request.params.id, file, writeOf(request))
   })
 }
 

@@ -4,6 +4,7 @@ import { IdParams, SlugParams, ListQuery, problems } from '../../schemas/common.
 import { Section, SectionCreate, SectionPatch, SectionPage } from '../../schemas/sections.js'
 import { ArticlePage } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
+import { writeOf } from '../context.js'
 
 const tags = ['sections']
 
@@ -65,7 +66,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Ref(SectionPatch),
       response: { 200: Type.Ref(Section), ...problems(400, 404, 409, 415, 422) }
     }
-  }, async (request) => sections.update(request.params.id, request.body, request.headers['if-match']))
+  }, async (request) => sections.update(request.params.id, request.body, writeOf(request)))
 
   app.delete('/sections/:id', {
     config: { access: 'editor', conditional: true },
@@ -78,7 +79,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    await sections.delete(request.params.id, request.headers['if-match'])
+    await sections.delete(request.params.id, writeOf(request))
     return reply.code(204).send(null)
   })
 

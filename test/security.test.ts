@@ -1,0 +1,290 @@
+import t from 'tap'
+import sharp from 'sharp'
+import { build, create, upload, image, multipart, bearer, problem, type Response } from './helper.js'
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+const ORIGIN = 'https://www.example.com'
+const list = (header: unknown) => String(header ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+
+/** An image whose bytes do not compress: random noise. */
+async function bigImage (width = 200, height = 200): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+    .jpeg({ quality: 95 })
+    .toBuffer()
+}
+
+t.test('security headers on JSON, problem documents and photo files', async (t) => {
+  const { app, anon } = await build(t)
+  const photo = await upload(app, { caption: 'x' })
+  const responses: [string, Response][] = [
+    ['anonymous list', await anon({ method: 'GET', url: '/v1/sections' })],
+    ['keyed read', await app.inject({ method: 'GET', url: '/v1/articles' })],
+    ['create', await app.inject({ method: 'POST', url: '/v1/sections', payload: { name: 'News' } })],
+    ['problem', await anon({ method: 'GET', url: '/v1/articles/00000000-0000-4000-8000-000000000000' })],
+    ['unknown route', await anon({ method: 'GET', url: '/v1/nothing-here' })],
+    ['photo record', await anon({ method: 'GET', url: `/v1/photos/${photo.id}` })],
+    ['photo file', await anon({ method: 'GET', url: `/v1/photos/${photo.id}/file` })],
+    ['openapi', await anon({ method: 'GET', url: '/openapi.json' })]
+  ]
+  for (const [what, res] of responses) {
+    t.equal(res.headers['x-content-type-options'], 'nosniff', `${what}: nosniff`)
+    const csp = String(res.headers['content-security-policy'] ?? '')
+    t.match(csp, /default-src 'none'/, `${what}: a JSON API runs nothing (CSP default-src 'none')`)
+    const frameable = /frame-ancestors 'none'/.test(csp) || /^(DENY|SAMEORIGIN)$/i.test(String(res.headers['x-frame-options'] ?? ''))
+    t.ok(frameable, `${what}: framing is refused (frame-ancestors or X-Frame-Options)`)
+    t.equal(res.headers['cross-origin-resource-policy'], 'cross-origin', `${what}: photos and JSON may be used by pages elsewhere`)
+    if (res.headers['strict-transport-security'] !== undefined) {
+      t.match(res.headers['strict-transport-security'], /max-age=\d+/, `${what}: HSTS, when sent, has a max-age`)
+    }
+    t.ok(res.headers['referrer-policy'], `${what}: a referrer policy`)
+    t.notOk(res.headers['x-powered-by'], `${what}: no x-powered-by`)
+    t.ok(res.headers['x-request-id'], `${what}: a request id`)
+  }
+  t.match(responses[6]![1].headers['content-type'], /^image\//)
+})
+
+t.test('/docs gets a policy that lets its own scripts run, and nothing from elsewhere', async (t) => {
+  const { anon } = await build(t)
+  const res = await anon({ method: 'GET', url: '/docs' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/html/)
+  const csp = String(res.headers['content-security-policy'] ?? '')
+  const directive = (name: string) => csp.split(';').map((d) => d.trim()).find((d) => d.split(/\s+/)[0] === name)
+  const scripts = directive('script-src') ?? directive('default-src')
+  t.ok(scripts, 'a script policy')
+  t.match(scripts, /'self'/, "its own scripts ('self') may run")
+  t.notMatch(scripts, /'unsafe-eval'|\*/, 'no eval, no wildcard')
+  t.notMatch(csp, /default-src 'none'/, 'not the JSON policy that would break the page')
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+})
+
+t.test('CORS for a configured origin: echo, exposed headers, preflight', async (t) => {
+  const { app, anon } = await build(t, { CORS_ORIGINS: `${ORIGIN},https://app.example.com` })
+  const a = await create(app, '/v1/articles', { headline: 'Out now', status: 'published' })
+
+  const res = await anon({ method: 'GET', url: `/v1/articles/${a.id}`, headers: { origin: ORIGIN } })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['access-control-allow-origin'], ORIGIN, 'the allowed origin is echoed')
+  const exposed = list(res.headers['access-control-expose-headers'])
+  for (const h of ['etag', 'link', 'retry-after']) t.ok(exposed.includes(h), `${h} is exposed to browser code`)
+  t.ok(list(res.headers.vary).includes('origin'), 'Vary: Origin, so a CDN keeps one copy per origin')
+  t.ok(list(res.headers.vary).includes('authorization'), 'and Vary: Authorization')
+  t.equal(res.headers['cache-control'], 'public, max-age=60, stale-while-revalidate=300')
+
+  const second = await anon({ method: 'GET', url: '/v1/articles', headers: { origin: 'https://app.example.com' } })
+  t.equal(second.headers['access-control-allow-origin'], 'https://app.example.com', 'every configured origin is allowed')
+
+  const keyed = await app.inject({ method: 'GET', url: '/v1/articles', headers: { origin: ORIGIN, authorization: `Bearer ${(await build(t)).keys.editor}` } })
+  t.equal(keyed.statusCode, 401, "another app's key is unknown here")
+  t.equal(keyed.headers['access-control-allow-origin'], ORIGIN, 'errors carry CORS headers too, so browser code can read the problem')
+
+  const preflight = await anon({
+    method: 'OPTIONS',
+    url: `/v1/articles/${a.id}`,
+    headers: { origin: ORIGIN, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,if-match,content-type' }
+  })
+  t.equal(preflight.statusCode, 204, 'preflight answered 204')
+  t.equal(preflight.headers['access-control-allow-origin'], ORIGIN)
+  t.ok(list(preflight.headers['access-control-allow-methods']).includes('patch'), 'PATCH allowed')
+  t.ok(list(preflight.headers['access-control-allow-methods']).includes('delete'), 'DELETE allowed')
+  const allowed = list(preflight.headers['access-control-allow-headers'])
+  for (const h of ['authorization', 'if-match', 'content-type', 'if-none-match']) t.ok(allowed.includes(h), `${h} may be sent`)
+  t.equal(preflight.body, '')
+
+  // the real request after the preflight
+  const etag = (await app.inject({ method: 'GET', url: `/v1/articles/${a.id}` })).headers.etag as string
+  const patched = await app.inject({ method: 'PATCH', url: `/v1/articles/${a.id}`, headers: { origin: ORIGIN, 'if-match': etag }, payload: { summary: 'x' } })
+  t.equal(patched.statusCode, 200)
+  t.equal(patched.headers['access-control-allow-origin'], ORIGIN)
+
+  for (const origin of ['https://evil.example.net', 'https://www.example.com.evil.net', 'http://www.example.com']) {
+    const other = await anon({ method: 'GET', url: '/v1/articles', headers: { origin } })
+    t.equal(other.statusCode, 200, 'the server still answers (CORS is enforced by the browser)')
+    t.notOk(other.headers['access-control-allow-origin'], `${origin}: no allow-origin`)
+    const pre = await anon({ method: 'OPTIONS', url: '/v1/articles', headers: { origin, 'access-control-request-method': 'POST' } })
+    t.notOk(pre.headers['access-control-allow-origin'], `${origin}: preflight not allowed`)
+  }
+})
+
+t.test('CORS: none by default, everyone with *', async (t) => {
+  const closed = await build(t)
+  const res = await closed.anon({ method: 'GET', url: '/v1/sections', headers: { origin: ORIGIN } })
+  t.equal(res.statusCode, 200)
+  t.notOk(res.headers['access-control-allow-origin'], 'no CORS_ORIGINS: no allow-origin')
+  const pre = await closed.anon({ method: 'OPTIONS', url: '/v1/sections', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } })
+  t.notOk(pre.headers['access-control-allow-origin'], 'no CORS_ORIGINS: preflight not allowed')
+
+  const open = await build(t, { CORS_ORIGINS: '*' })
+  const any = await open.anon({ method: 'GET', url: '/v1/sections', headers: { origin: 'https://anyone.example.org' } })
+  t.equal(any.headers['access-control-allow-origin'], '*')
+  t.notOk(any.headers['access-control-allow-credentials'], 'never credentials with *')
+  const preAny = await open.anon({
+    method: 'OPTIONS', url: '/v1/sections', headers: { origin: 'https://anyone.example.org', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' }
+  })
+  t.equal(preAny.statusCode, 204)
+  t.equal(preAny.headers['access-control-allow-origin'], '*')
+  t.ok(list(preAny.headers['access-control-allow-headers']).includes('authorization'), 'Authorization named explicitly (a * would not cover it)')
+})
+
+/** Asserts a 429 problem with Retry-After and rate-limit headers. */
+function limited (t: any, res: Response, limit: number, what: string) {
+  problem(t, res, 429, what)
+  const retry = Number(res.headers['retry-after'])
+  t.ok(Number.isInteger(retry) && retry >= 1 && retry <= 60, `${what}: Retry-After in seconds (${res.headers['retry-after']})`)
+  t.equal(res.headers['x-ratelimit-limit'], String(limit), `${what}: X-RateLimit-Limit`)
+  t.equal(res.headers['x-ratelimit-remaining'], '0', `${what}: X-RateLimit-Remaining`)
+  t.ok(res.headers['x-ratelimit-reset'], `${what}: X-RateLimit-Reset`)
+  t.equal(res.headers['cache-control'], 'no-store', `${what}: not cached`)
+}
+
+t.test('rate limits: anonymous requests per address', async (t) => {
+  const { anon } = await build(t, { RATE_LIMIT_ANONYMOUS: '5', RATE_LIMIT_KEY: '8' })
+  for (let i = 1; i <= 5; i++) {
+    const res = await anon({ method: 'GET', url: '/v1/sections' })
+    t.equal(res.statusCode, 200, `request ${i} of 5`)
+    t.equal(res.headers['x-ratelimit-limit'], '5')
+    t.equal(res.headers['x-ratelimit-remaining'], String(5 - i))
+  }
+  const sixth = await anon({ method: 'GET', url: '/v1/articles' })
+  limited(t, sixth, 5, '6th anonymous request')
+  t.match(sixth.json().detail, /5/, 'the problem says what the limit is')
+  const write = await anon({ method: 'POST', url: '/v1/sections', payload: { name: 'X' } })
+  t.equal(write.statusCode, 429, 'the budget covers every route')
+
+  const elsewhere = await anon({ method: 'GET', url: '/v1/sections', remoteAddress: '203.0.113.7' })
+  t.equal(elsewhere.statusCode, 200, 'another address has its own budget')
+  t.equal(elsewhere.headers['x-ratelimit-remaining'], '4')
+  // a spoofed X-Forwarded-For does not buy a new budget when no proxy is trusted
+  const spoofed = await anon({ method: 'GET', url: '/v1/sections', headers: { 'x-forwarded-for': '198.51.100.1' } })
+  t.equal(spoofed.statusCode, 429, 'X-Forwarded-For is ignored without TRUST_PROXY')
+})
+
+t.test('rate limits: behind a trusted proxy (TRUST_PROXY), each client address has its own budget', async (t) => {
+  for (const trust of ['10.0.0.1', '10.0.0.0/8,192.0.2.7', 'true']) {
+    const { anon } = await build(t, { RATE_LIMIT_ANONYMOUS: '2', TRUST_PROXY: trust })
+    const from = (ip: string) => anon({ method: 'GET', url: '/v1/sections', remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': ip } })
+    t.equal((await from('198.51.100.1')).statusCode, 200)
+    t.equal((await from('198.51.100.1')).statusCode, 200)
+    t.equal((await from('198.51.100.1')).statusCode, 429, `TRUST_PROXY=${trust}: the client's 3rd request is limited`)
+    t.equal((await from('198.51.100.2')).statusCode, 200, `TRUST_PROXY=${trust}: another client behind the same proxy is not limited`)
+  }
+})
+
+t.test('rate limits: requests with a key are counted per key', async (t) => {
+  const { app, anon, keys } = await build(t, { RATE_LIMIT_ANONYMOUS: '5', RATE_LIMIT_KEY: '8' })
+  for (let i = 1; i <= 8; i++) {
+    const res = await app.inject({ method: i % 2 ? 'GET' : 'POST', url: '/v1/sections', ...(i % 2 ? {} : { payload: { name: `S${i}` } }) })
+    t.ok(res.statusCode === 200 || res.statusCode === 201, `editor request ${i}: ${res.statusCode}`)
+    t.equal(res.headers['x-ratelimit-limit'], '8', 'the key budget')
+  }
+  limited(t, await app.inject({ method: 'GET', url: '/v1/sections' }), 8, "editor's 9th request")
+  const blockedWrite = await app.inject({ method: 'POST', url: '/v1/sections', payload: { name: 'Late' } })
+  t.equal(blockedWrite.statusCode, 429)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/sections?limit=100' })).statusCode, 429)
+
+  const writer = await app.inject({ method: 'GET', url: '/v1/sections?limit=100', headers: bearer(keys.writer) })
+  t.equal(writer.statusCode, 200, 'the writer, from the same address, still has its budget')
+  t.equal(writer.headers['x-ratelimit-remaining'], '7')
+  t.notOk(writer.json().data.some((s: any) => s.name === 'Late'), 'the refused write did not happen')
+  const reader = await anon({ method: 'GET', url: '/v1/sections' })
+  t.equal(reader.statusCode, 200, 'anonymous readers at the same address are not charged for the key')
+  t.equal(reader.headers['x-ratelimit-limit'], '5')
+})
+
+t.test('rate limits: refused keys are counted against the address, so keys cannot be guessed', async (t) => {
+  const { app, anon, keys } = await build(t, { RATE_LIMIT_ANONYMOUS: '5', RATE_LIMIT_KEY: '8' })
+  const guess = (i: number) => anon({ method: 'GET', url: '/v1/sections', remoteAddress: '192.0.2.50', headers: bearer(`guessed-key-${i}-aaaaaaaaaaaaaaaaaaaaaaaa`) })
+  for (let i = 1; i <= 5; i++) {
+    const res = await guess(i)
+    t.equal(res.statusCode, 401, `guess ${i} is refused`)
+    t.match(res.headers['www-authenticate'], /^Bearer/)
+  }
+  limited(t, await guess(6), 5, '6th guess')
+  const malformed = await anon({ method: 'GET', url: '/v1/sections', remoteAddress: '192.0.2.50', headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+  t.equal(malformed.statusCode, 429, 'a malformed Authorization header counts against the address too')
+  const writeGuess = await anon({ method: 'POST', url: '/v1/sections', remoteAddress: '192.0.2.50', headers: bearer('guessed-key-for-write-aaaaaaaaaaaa'), payload: { name: 'X' } })
+  t.equal(writeGuess.statusCode, 429)
+  t.equal((await anon({ method: 'GET', url: '/v1/sections', remoteAddress: '192.0.2.50' })).statusCode, 429, 'and shares the anonymous budget of that address')
+  const valid = await app.inject({ method: 'GET', url: '/v1/sections', remoteAddress: '192.0.2.50', headers: bearer(keys.writer) })
+  t.equal(valid.statusCode, 200, 'a real key from that address still works')
+  t.equal((await anon({ method: 'GET', url: '/v1/sections', remoteAddress: '192.0.2.51' })).statusCode, 200, 'other addresses are not affected')
+})
+
+t.test('rate limits cover the documentation and unknown routes too', async (t) => {
+  const { anon } = await build(t, { RATE_LIMIT_ANONYMOUS: '3' })
+  for (const url of ['/openapi.json', '/v1/no-such-route']) {
+    const ip = url === '/openapi.json' ? '198.51.100.10' : '198.51.100.11'
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) statuses.push((await anon({ method: 'GET', url, remoteAddress: ip })).statusCode)
+    t.equal(statuses[3], 429, `GET ${url} is rate limited like every request (got ${statuses.join(', ')})`)
+  }
+  // health checks from a load balancer are not
+  const health: number[] = []
+  for (let i = 0; i < 5; i++) health.push((await anon({ method: 'GET', url: '/healthz', remoteAddress: '198.51.100.12' })).statusCode)
+  t.same(health, [200, 200, 200, 200, 200], '/healthz stays answerable')
+})
+
+t.test('429 answers carry CORS headers so browser code can read Retry-After', async (t) => {
+  const { anon } = await build(t, { RATE_LIMIT_ANONYMOUS: '1', CORS_ORIGINS: ORIGIN })
+  await anon({ method: 'GET', url: '/v1/sections', headers: { origin: ORIGIN } })
+  const res = await anon({ method: 'GET', url: '/v1/sections', headers: { origin: ORIGIN } })
+  t.equal(res.statusCode, 429)
+  t.equal(res.headers['access-control-allow-origin'], ORIGIN)
+  t.ok(list(res.headers['access-control-expose-headers']).includes('retry-after'))
+  t.ok(res.headers['retry-after'])
+})
+
+t.test('body size limits: JSON over BODY_MAX_BYTES is a 413 that changes nothing', async (t) => {
+  const { app } = await build(t, { BODY_MAX_BYTES: '2048' })
+  const big = 'x'.repeat(3000)
+  const count = async () => (await app.inject({ method: 'GET', url: '/v1/articles?limit=100' })).json().data.length
+
+  const tooBig = await app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'Big', summary: big } })
+  problem(t, tooBig, 413, 'POST over the limit')
+  t.equal(tooBig.headers['cache-control'], 'no-store')
+  t.equal(await count(), 0, 'nothing created')
+
+  const paragraphs = Array.from({ length: 3 }, () => ({ type: 'paragraph', text: 'x'.repeat(500) }))
+  t.ok(JSON.stringify({ headline: 'Small', body: paragraphs }).length > 1500)
+  const a = await create(app, '/v1/articles', { headline: 'Small', body: paragraphs })
+  t.equal(a.body.length, 3, 'a body under the limit is fine')
+  const patch = await app.inject({ method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { body: [{ type: 'paragraph', text: big }] } })
+  problem(t, patch, 413, 'PATCH over the limit')
+  const merge = await app.inject({ method: 'PATCH', url: `/v1/articles/${a.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ summary: big }) })
+  problem(t, merge, 413, 'merge-patch over the limit')
+  const related = await app.inject({ method: 'PUT', url: `/v1/articles/${a.id}/related`, payload: Array.from({ length: 20 }, (_, i) => ({ url: `https://example.org/${'p'.repeat(100)}/${i}`, headline: 'h'.repeat(50) })) })
+  problem(t, related, 413, 'PUT related over the limit')
+  const now = (await app.inject({ method: 'GET', url: `/v1/articles/${a.id}` })).json()
+  t.equal(now.revision, 1, 'nothing changed')
+  t.same(now.body, a.body)
+  t.same(now.related, [])
+})
+
+t.test('body size limits: uploads over UPLOAD_MAX_BYTES are a 413 that stores nothing', async (t) => {
+  const { app } = await build(t, { UPLOAD_MAX_BYTES: '4096', BODY_MAX_BYTES: '2048' })
+  const big = await bigImage()
+  t.ok(big.length > 8192, `the test image is large (${big.length} bytes)`)
+  const small = await image('jpeg', 16, 16)
+  t.ok(small.length < 2048, 'the small one fits')
+  const count = async () => (await app.inject({ method: 'GET', url: '/v1/photos?limit=100' })).json().data.length
+
+  const form = multipart({ caption: 'Too big' }, { data: big })
+  problem(t, await app.inject({ method: 'POST', url: '/v1/photos', ...form }), 413, 'multipart upload over the limit')
+  problem(t, await app.inject({ method: 'POST', url: '/v1/photos?caption=Too%20big', payload: big, headers: { 'content-type': 'image/jpeg' } }), 413, 'raw upload over the limit')
+  t.equal(await count(), 0, 'nothing stored')
+
+  // the upload limit, not the JSON one, applies to images: 3 KB is fine
+  const mid = Buffer.concat([small, Buffer.alloc(3000 - small.length)])
+  t.ok(mid.length > 2048 && mid.length < 4096)
+  const photo = await upload(app, { caption: 'Fits' }, mid)
+  const raw = await app.inject({ method: 'POST', url: '/v1/photos', payload: await image('png', 40, 40, 2), headers: { 'content-type': 'image/png' } })
+  t.equal(raw.statusCode, 201, raw.body)
+
+  const replace = multipart({}, { data: big })
+  problem(t, await app.inject({ method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...replace }), 413, 'replacing with a file over the limit')
+  problem(t, await app.inject({ method: 'PUT', url: `/v1/photos/${photo.id}/file`, payload: big, headers: { 'content-type': 'image/jpeg' } }), 413, 'raw replace over the limit')
+  const after = (await app.inject({ method: 'GET', url: `/v1/photos/${photo.id}` })).json()
+  t.equal(after.sha256, photo.sha256, 'the photo keeps its image')
+  t.equal(after.bytes, photo.bytes)
+})
