@@ -38,11 +38,17 @@ export const ConfigSchema = Type.Object({
     default: false,
     description: 'Take the client address from X-Forwarded-For when the request comes from these proxies: true (any), or their addresses and CIDR ranges, comma-separated'
   }),
+  IMAGE_MAX_PIXELS: Type.Integer({ minimum: 1_000_000, maximum: 1_000_000_000, default: 100_000_000, description: 'Largest image accepted, in pixels (width × height)' }),
+  RENDITION_WIDTHS: Type.String({
+    default: '160,320,480,640,800,1024,1280,1600,1920,2560',
+    pattern: '^[1-9][0-9]{0,4}(,[1-9][0-9]{0,4}){0,29}$',
+    description: 'The widths renditions snap to (comma-separated, at most 30)'
+  }),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 200 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 })
 })
 
-export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string }
+export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string, renditionWidths: number[] }
 
 export class ConfigError extends Error {}
 
@@ -59,5 +65,6 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   const dataDir = path.resolve(raw.DATA_DIR)
   const databaseFile = raw.DATABASE_URL ? path.resolve(raw.DATABASE_URL.slice('file:'.length)) : path.join(dataDir, 'cms.sqlite')
-  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos') }
+  const renditionWidths = [...new Set(raw.RENDITION_WIDTHS.split(',').map(Number))].sort((a, b) => a - b)
+  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths }
 }

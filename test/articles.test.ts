@@ -136,6 +136,8 @@ t.test('create: every block type round-trips', async (t) => {
         height: 48,
         mimeType: 'image/jpeg',
         focalPoint: null,
+        placeholder: photo.placeholder,
+        dominantColor: photo.dominantColor,
         url: photo.url
       }
     : b)
@@ -325,6 +327,8 @@ t.test('read embeds everything a page needs', async (t) => {
     height: 30,
     mimeType: 'image/png',
     focalPoint: { x: 0.25, y: 0.75 },
+    placeholder: inline.placeholder,
+    dominantColor: inline.dominantColor,
     url: inline.url
   }
   t.same(got.body[1], { ...resolved, caption: 'Expo opens', captionOverride: false })

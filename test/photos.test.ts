@@ -14,7 +14,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/
 const PHOTO_KEYS = [
   'id', 'caption', 'credit', 'altText', 'width', 'height', 'mimeType', 'bytes', 'sha256', 'focalPoint',
-  'originalFilename', 'url', 'createdAt', 'updatedAt'
+  'originalFilename', 'placeholder', 'dominantColor', 'url', 'createdAt', 'updatedAt'
 ].sort()
 
 /** Every request goes through here: whatever the input, the answer is never a 5xx. */

@@ -17,10 +17,32 @@ function pointer (context: string | undefined, instancePath: string, missing?: s
 }
 
 function validationErrors (error: FastifyError): FieldError[] {
-  return (error.validation ?? []).map((v) => {
+  const all = error.validation ?? []
+  // a union fails once per branch: say it once. "must be one of: a, b" for constants, "must be string or null"
+  // for types; when a branch failed on something more telling (too long, bad pattern), keep only that
+  const merged: typeof all = []
+  const byPath = new Map<string, typeof all>()
+  for (const v of all) byPath.set(v.instancePath, [...(byPath.get(v.instancePath) ?? []), v])
+  for (const [, errors] of byPath) {
+    const union = errors.find((v) => v.keyword === 'anyOf')
+    if (!union) { merged.push(...errors); continue }
+    const telling = errors.filter((v) => !['anyOf', 'type', 'const'].includes(v.keyword))
+    if (telling.length) { merged.push(...telling); continue }
+    const consts = errors.filter((v) => v.keyword === 'const').map((v) => JSON.stringify((v.params as { allowedValue: unknown }).allowedValue))
+    const types = errors.filter((v) => v.keyword === 'type').map((v) => String((v.params as { type: unknown }).type))
+    const message = consts.length
+      ? `must be one of: ${[...consts, ...types].join(', ')}`
+      : `must be ${types.join(' or ')}`
+    merged.push({ ...union, message })
+  }
+  return merged.map((v) => {
     const params = v.params as Record<string, unknown>
     if (v.keyword === 'additionalProperties') {
       return { path: pointer(error.validationContext, v.instancePath, String(params.additionalProperty)), message: 'Unknown field' }
+    }
+    if (v.keyword === 'discriminator') {
+      const { tag, tagValue } = params as { tag: string, tagValue: unknown }
+      return { path: pointer(error.validationContext, v.instancePath, tag), message: tagValue === undefined ? 'Is required' : `${JSON.stringify(tagValue)} is not a known ${tag}` }
     }
     if (v.keyword === 'required') {
       return { path: pointer(error.validationContext, v.instancePath, String(params.missingProperty)), message: 'Is required' }

@@ -40,6 +40,8 @@ export const PhotoBlock = Type.Object({
   height: Type.Integer(),
   mimeType: Type.String(),
   focalPoint: Nullable(Type.Ref(FocalPoint)),
+  placeholder: Nullable(Type.String({ description: 'ThumbHash of the photo (base64)' })),
+  dominantColor: Nullable(Type.String()),
   url: Type.String()
 }, { $id: 'PhotoBlock', description: 'A photo block resolved for display' })
 

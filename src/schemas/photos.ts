@@ -20,6 +20,8 @@ export const Photo = Type.Object({
   sha256: Type.String(),
   focalPoint: Nullable(Type.Ref(FocalPoint)),
   originalFilename: Nullable(Type.String()),
+  placeholder: Nullable(Type.String({ description: 'A ThumbHash (base64) of the image: decode it to paint a blurred preview before the image arrives' })),
+  dominantColor: Nullable(Type.String({ pattern: '^#[0-9a-f]{6}$', description: 'The image\'s dominant colour, for a solid placeholder' })),
   url: Type.String({ description: 'URL of the original file; it changes when the file is replaced, so it can be cached forever' }),
   createdAt: Timestamp,
   updatedAt: Timestamp

@@ -96,6 +96,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
           height: p.height,
           mimeType: p.mimeType,
           focalPoint: p.focalPoint,
+          placeholder: p.placeholder,
+          dominantColor: p.dominantColor,
           url: p.url
         }
       })

@@ -1,24 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto'
-import sharp from 'sharp'
-import { fileTypeFromBuffer } from 'file-type'
+import { randomUUID } from 'node:crypto'
+import { Readable } from 'node:stream'
 import type { Store } from '../db/index.js'
 import type { PhotoRow, PhotoKey } from '../db/repositories/photos.js'
 import type { Storage } from '../storage/index.js'
 import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
-import { NotFound, Conflict, BadRequest, UnsupportedMediaType, Forbidden } from '../errors.js'
+import { NotFound, Conflict, BadRequest, Forbidden } from '../errors.js'
+import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
 import { assertMatch } from './etag.js'
 import type { Write } from './context.js'
-
-/** The image types a newsroom uploads, by the type sniffed from the bytes. */
-export const ACCEPTED_TYPES: Record<string, string> = {
-  'image/jpeg': 'jpg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/avif': 'avif'
-}
 
 /** Serializes work on one storage key in this process (upload vs. garbage collection of the same bytes). */
 function keyedLock () {
@@ -38,8 +29,18 @@ function keyedLock () {
 
 export interface PhotoFile { data: Buffer, filename?: string | null }
 
-export function photosService (store: Store, storage: Storage, options: { publicUrl?: string }) {
+export interface PhotoOptions {
+  publicUrl?: string
+  /** Largest image accepted, in pixels (width × height). */
+  maxPixels: number
+  /** The widths renditions snap to, ascending. */
+  widths: number[]
+}
+
+export function photosService (store: Store, storage: Storage, options: PhotoOptions) {
   const withLock = keyedLock()
+  /** Renditions being made right now: concurrent first requests for one rendition wait for a single render. */
+  const rendering = new Map<string, Promise<Buffer>>()
   const base = options.publicUrl ?? ''
 
   function present (row: PhotoRow): Photo {
@@ -55,6 +56,8 @@ export function photosService (store: Store, storage: Storage, options: { public
       sha256: row.sha256,
       focalPoint: row.focalX === null || row.focalY === null ? null : { x: row.focalX, y: row.focalY },
       originalFilename: row.originalFilename,
+      placeholder: row.placeholder,
+      dominantColor: row.dominantColor,
       url: fileUrl(row),
       createdAt: iso(row.createdAt),
       updatedAt: iso(row.updatedAt)
@@ -66,36 +69,14 @@ export function photosService (store: Store, storage: Storage, options: { public
     return `${base}/v1/photos/${row.id}/file?v=${row.sha256.slice(0, 16)}`
   }
 
-  /** Decides the type from the bytes, reads the size from the image, and stores the bytes under their hash. */
-  async function inspect (file: PhotoFile) {
-    if (file.data.length === 0) throw new BadRequest('The upload is empty: send the image bytes')
-    const type = await fileTypeFromBuffer(file.data)
-    const ext = type && ACCEPTED_TYPES[type.mime]
-    if (!type || !ext) {
-      throw new UnsupportedMediaType(`Unsupported image type${type ? ` ${type.mime}` : ''}: upload JPEG, PNG, WebP, GIF or AVIF`)
-    }
-    let width: number | undefined
-    let height: number | undefined
-    try {
-      const meta = await sharp(file.data, { failOn: 'error' }).metadata()
-      // EXIF orientations 5-8 swap the axes: report the size the photo is displayed at
-      const swap = (meta.orientation ?? 1) >= 5
-      width = swap ? meta.height : meta.width
-      height = swap ? meta.width : meta.height
-    } catch {
-      throw new BadRequest('The image could not be read: it is damaged or truncated')
-    }
-    if (!width || !height) throw new BadRequest('The image has no readable dimensions')
-    const sha256 = createHash('sha256').update(file.data).digest('hex')
-    return { mimeType: type.mime, width, height, sha256, bytes: file.data.length, storageKey: `${sha256}.${ext}` }
-  }
-
   /** Removes the bytes behind a key once no record uses them. */
   async function collect (storageKey: string) {
     await withLock(storageKey, () => collectLocked(storageKey))
   }
   async function collectLocked (storageKey: string) {
-    if (!(await store.photos.storageKeyInUse(storageKey))) await storage.delete(storageKey)
+    if (await store.photos.storageKeyInUse(storageKey)) return
+    await storage.delete(storageKey)
+    await storage.deletePrefix(`r/${storageKey.split('.')[0]}/`)
   }
 
   /**
@@ -137,7 +118,7 @@ export function photosService (store: Store, storage: Storage, options: { public
       if ((fields.focalX === undefined) !== (fields.focalY === undefined)) {
         throw new BadRequest('Send both focalX and focalY, or neither')
       }
-      const info = await inspect(file)
+      const info = await inspectImage(file.data, options.maxPixels)
       const now = new Date()
       const row: PhotoRow = {
         id: randomUUID(),
@@ -156,7 +137,7 @@ export function photosService (store: Store, storage: Storage, options: { public
     },
 
     async replaceFile (id: string, file: PhotoFile, w: Write): Promise<Photo> {
-      const info = await inspect(file)
+      const info = await inspectImage(file.data, options.maxPixels)
       await get(id)
       const { updated, oldKey } = await storeThen(info.storageKey, file.data, async () => {
         const current = await get(id)
@@ -179,6 +160,32 @@ export function photosService (store: Store, storage: Storage, options: { public
       const file = await storage.get(row.storageKey)
       if (!file) throw new NotFound('File of photo', id)
       return { row, ...file }
+    },
+
+    /**
+     * A rendition of the photo: made once with sharp and kept in storage beside the original, so later
+     * requests (on any instance) stream the stored bytes without decoding anything.
+     */
+    async rendition (id: string, request: RenditionRequest): Promise<{ row: PhotoRow, key: string, contentType: string, stream: Readable, size: number }> {
+      const row = await get(id)
+      const variant = planRendition(row, request, options.widths)
+      const key = variantKey(row.sha256, variant)
+      const contentType = RENDITION_FORMATS[variant.format]
+      const stored = await storage.get(key)
+      if (stored) return { row, key, contentType, ...stored }
+      let render = rendering.get(key)
+      if (!render) {
+        render = (async () => {
+          const source = await storage.get(row.storageKey)
+          if (!source) throw new NotFound('File of photo', id)
+          const bytes = await renderVariant(await buffer(source.stream), variant, options.maxPixels)
+          await storage.put(key, bytes)
+          return bytes
+        })().finally(() => rendering.delete(key))
+        rendering.set(key, render)
+      }
+      const bytes = await render
+      return { row, key, contentType, stream: Readable.from([bytes]), size: bytes.length }
     },
 
     async list (query: { limit: number, cursor?: string }) {
@@ -218,6 +225,12 @@ export function photosService (store: Store, storage: Storage, options: { public
       await collect(row.storageKey)
     }
   }
+}
+
+async function buffer (stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
 }
 
 export type PhotosService = ReturnType<typeof photosService>

@@ -2,15 +2,15 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { assertKey, type Storage } from './index.js'
+import { assertKey, assertPrefix, isRenditionKey, type Storage } from './index.js'
 
-/** Files under `root`, fanned out by the first hash characters: root/ab/cd/abcd….jpg. */
+/** Files under `root`: originals fanned out by their first hash characters (root/ab/cd/abcd….jpg), renditions under root/r/<sha256>/. */
 export function filesystemStorage (root: string): Storage {
   const tmpDir = path.join(root, '.tmp')
   fs.mkdirSync(tmpDir, { recursive: true })
   const fileOf = (key: string) => {
     assertKey(key)
-    return path.join(root, key.slice(0, 2), key.slice(2, 4), key)
+    return isRenditionKey(key) ? path.join(root, key) : path.join(root, key.slice(0, 2), key.slice(2, 4), key)
   }
 
   return {
@@ -48,6 +48,10 @@ export function filesystemStorage (root: string): Storage {
     },
     async delete (key) {
       await fsp.rm(fileOf(key), { force: true })
+    },
+    async deletePrefix (prefix) {
+      assertPrefix(prefix)
+      await fsp.rm(path.join(root, prefix), { recursive: true, force: true })
     },
     async check () {
       await fsp.access(root, fs.constants.W_OK)

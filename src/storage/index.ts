@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 /**
  * Where photo bytes live. Keys are content addresses ("<sha256>.<ext>"): a key's bytes never change,
  * so a record can never point at different bytes than it was written with.
- * The filesystem driver is the default; an S3-compatible driver implements the same four calls.
+ * The filesystem driver is the default; an S3-compatible driver implements the same calls.
  */
 export interface Storage {
   /** Stores the bytes under the key, atomically: readers see the whole file or nothing. */
@@ -13,13 +13,24 @@ export interface Storage {
   exists (key: string): Promise<boolean>
   /** Removes the bytes; removing a missing key is not an error. */
   delete (key: string): Promise<void>
+  /** Removes every key under a prefix ("r/<sha256>/": the renditions of one original). */
+  deletePrefix (prefix: string): Promise<void>
   /** Throws when the storage cannot be written (used by /readyz). */
   check (): Promise<void>
 }
 
-const KEY = /^[a-f0-9]{64}\.[a-z0-9]{2,5}$/
+/** Originals: "<sha256>.<ext>". Renditions: "r/<sha256 of the original>/<variant>.<ext>". */
+const ORIGINAL = /^[a-f0-9]{64}\.[a-z0-9]{2,5}$/
+const RENDITION = /^r\/[a-f0-9]{64}\/[a-z0-9,_-]{1,100}\.[a-z0-9]{2,5}$/
+const PREFIX = /^r\/[a-f0-9]{64}\/$/
+
+export const isRenditionKey = (key: string) => RENDITION.test(key)
 
 /** Keys come from our own hashes; anything else (path tricks included) is a programming error. */
 export function assertKey (key: string): void {
-  if (!KEY.test(key)) throw new Error(`Invalid storage key: ${JSON.stringify(key)}`)
+  if (!ORIGINAL.test(key) && !RENDITION.test(key)) throw new Error(`Invalid storage key: ${JSON.stringify(key)}`)
+}
+
+export function assertPrefix (prefix: string): void {
+  if (!PREFIX.test(prefix)) throw new Error(`Invalid storage prefix: ${JSON.stringify(prefix)}`)
 }

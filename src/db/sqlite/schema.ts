@@ -30,6 +30,8 @@ export const photos = sqliteTable('photos', {
   focalX: real('focal_x'),
   focalY: real('focal_y'),
   originalFilename: text('original_filename'),
+  placeholder: text('placeholder'),
+  dominantColor: text('dominant_color'),
   createdAt: timestamp('created_at').notNull(),
   updatedAt: timestamp('updated_at').notNull()
 }, (t) => [

@@ -8,7 +8,8 @@ import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/p
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../../errors.js'
 import type { PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
-import { noneMatch } from '../../services/etag.js'
+import { noneMatch, etagOf } from '../../services/etag.js'
+import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
 import { writeOf } from '../context.js'
 
 const tags = ['photos']
@@ -150,11 +151,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       operationId: 'getPhotoFile',
-      summary: 'Download the original image',
-      description: 'The original bytes with their image type. With `v` matching the current file (as in the photo\'s `url`), the response ' +
-        'may be cached forever (`immutable`); without it, for five minutes. Answers 304 to a matching `If-None-Match`.',
+      summary: 'Download the original image, or a rendition of it',
+      description: 'Without rendition parameters, the original bytes with their image type. With `width`, `format`, `aspect` or ' +
+        '`height`, a rendition made with sharp: EXIF orientation applied, metadata (location, camera) removed, never upscaled. ' +
+        '`width` snaps up to the next configured width (RENDITION_WIDTHS), so only a handful of sizes exist per photo; ' +
+        '`aspect=16:9` (or `width` with `height`) crops the largest region of that shape around the focal point. A rendition ' +
+        'is made once and then served from storage.\n\nWith `v` matching the current file (as in the photo\'s `url`), the ' +
+        'response may be cached forever (`immutable`); without it, for five minutes. `If-None-Match` answers 304.',
       params: IdParams,
-      querystring: Type.Object({ v: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
+      querystring: Type.Object({
+        v: Type.Optional(Type.String({ maxLength: 64, description: 'The file version from the photo\'s `url`' })),
+        width: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Wanted width in pixels; snapped up to a configured width' })),
+        height: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'With `width`: crop to this shape' })),
+        aspect: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}:[1-9][0-9]{0,2}$', description: 'Crop to this aspect ratio, e.g. 16:9' })),
+        format: Type.Optional(Type.Union(Object.keys(RENDITION_FORMATS).map((f) => Type.Literal(f)), { description: 'Output format; the original\'s by default (PNG for GIF)' }))
+      }, { additionalProperties: false }),
       response: {
         200: { description: 'The image', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
         304: Type.Null({ description: 'Not modified' }),
@@ -162,9 +173,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const { row, stream, size } = await photos.file(request.params.id)
-    const etag = `"${row.sha256}"`
-    const versioned = request.query.v !== undefined && row.sha256.startsWith(request.query.v) && request.query.v.length >= 8
+    const { v, ...rendition } = request.query
+    const wantsRendition = Object.values(rendition).some((x) => x !== undefined)
+    const file = wantsRendition
+      ? await photos.rendition(request.params.id, rendition as RenditionRequest)
+      : { ...(await photos.file(request.params.id)), key: null, contentType: null }
+    const { row, stream, size } = file
+    const etag = file.key ? etagOf(file.key) : `"${row.sha256}"`
+    const versioned = v !== undefined && v.length >= 8 && row.sha256.startsWith(v)
     reply.header('etag', etag)
       .header('last-modified', row.updatedAt.toUTCString())
       .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
@@ -174,7 +190,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       stream.destroy()
       return reply.code(304).send(null)
     }
-    return reply.type(row.mimeType).header('content-length', size).send(stream as unknown as string)
+    return reply.type(file.contentType ?? row.mimeType).header('content-length', size).send(stream as unknown as string)
   })
 
   app.put('/photos/:id/file', {

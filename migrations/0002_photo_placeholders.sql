@@ -1,0 +1,2 @@
+ALTER TABLE `photos` ADD `placeholder` text;--> statement-breakpoint
+ALTER TABLE `photos` ADD `dominant_color` text;

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto'
+import sharp, { type Metadata } from 'sharp'
+import { fileTypeFromBuffer } from 'file-type'
+import { rgbaToThumbHash } from 'thumbhash'
+import { BadRequest, UnsupportedMediaType } from '../errors.js'
+
+/** The image types a newsroom uploads, by the type sniffed from the bytes, and their file extensions. */
+export const ACCEPTED_TYPES: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/avif': 'avif'
+}
+
+export interface ImageInfo {
+  mimeType: string
+  width: number
+  height: number
+  bytes: number
+  sha256: string
+  storageKey: string
+  placeholder: string
+  dominantColor: string
+}
+
+const hex = (n: number) => Math.round(n).toString(16).padStart(2, '0')
+
+/**
+ * Everything the service learns from an upload, refusing what it cannot trust:
+ * - the type comes from the bytes (file-type), never from the name or the header: SVG, HTML or text is a 415;
+ * - the declared size is checked against `maxPixels` before anything is decoded, so a decompression bomb
+ *   (a small file declaring enormous dimensions) is refused at once;
+ * - the whole image is decoded once, small, which refuses damaged or truncated files and yields the
+ *   placeholder (a ThumbHash) and the dominant colour a frontend paints before the image arrives.
+ * Width and height are as displayed, with the EXIF orientation applied.
+ */
+export async function inspectImage (data: Buffer, maxPixels: number): Promise<ImageInfo> {
+  if (data.length === 0) throw new BadRequest('The upload is empty: send the image bytes')
+  const type = await fileTypeFromBuffer(data)
+  const ext = type && ACCEPTED_TYPES[type.mime]
+  if (!type || !ext) {
+    throw new UnsupportedMediaType(`Unsupported image type${type ? ` ${type.mime}` : ''}: upload JPEG, PNG, WebP, GIF or AVIF`)
+  }
+  let meta: Metadata
+  try {
+    meta = await sharp(data, { limitInputPixels: false }).metadata()
+  } catch {
+    throw new BadRequest('The image could not be read: it is damaged or truncated')
+  }
+  if (!meta.width || !meta.height) throw new BadRequest('The image has no readable dimensions')
+  if (meta.width * meta.height > maxPixels) {
+    throw new BadRequest(`The image declares ${meta.width}×${meta.height} pixels, more than the limit of ${maxPixels} (IMAGE_MAX_PIXELS)`)
+  }
+  const swap = (meta.orientation ?? 1) >= 5
+  let placeholder: string
+  let dominantColor: string
+  try {
+    const small = await sharp(data, { failOn: 'truncated', limitInputPixels: maxPixels })
+      .rotate()
+      .resize(100, 100, { fit: 'inside' })
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    placeholder = Buffer.from(rgbaToThumbHash(small.info.width, small.info.height, small.data)).toString('base64')
+    const { dominant } = await sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: 4 } }).stats()
+    dominantColor = `#${hex(dominant.r)}${hex(dominant.g)}${hex(dominant.b)}`
+  } catch {
+    throw new BadRequest('The image could not be decoded: it is damaged or truncated')
+  }
+  const sha256 = createHash('sha256').update(data).digest('hex')
+  return {
+    mimeType: type.mime,
+    width: swap ? meta.height : meta.width,
+    height: swap ? meta.width : meta.height,
+    bytes: data.length,
+    sha256,
+    storageKey: `${sha256}.${ext}`,
+    placeholder,
+    dominantColor
+  }
+}
+
+export const RENDITION_FORMATS = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif' } as const
+export type RenditionFormat = keyof typeof RENDITION_FORMATS
+
+export interface RenditionRequest {
+  width?: number
+  height?: number
+  aspect?: string
+  format?: RenditionFormat
+}
+
+/** One rendition: the output size, the region of the (upright) original it shows, and the format. */
+export interface Variant {
+  width: number
+  height: number
+  crop: { left: number, top: number, width: number, height: number } | null
+  format: RenditionFormat
+}
+
+export interface Source { width: number, height: number, mimeType: string, focalX: number | null, focalY: number | null }
+
+/**
+ * Decides the rendition to serve. Widths snap up to the next configured width (or down to the largest), so
+ * only a handful of sizes can ever be made of a photo; nothing is upscaled. An aspect (`16:9`, or width and
+ * height) crops the largest region of that shape, centred on the focal point as far as the edges allow.
+ */
+export function planRendition (source: Source, request: RenditionRequest, widths: number[]): Variant {
+  const format: RenditionFormat = request.format ??
+    (source.mimeType === 'image/webp' ? 'webp' : source.mimeType === 'image/avif' ? 'avif' : source.mimeType === 'image/jpeg' ? 'jpeg' : 'png')
+  let ratio: number | undefined
+  if (request.aspect) {
+    const [w, h] = request.aspect.split(':').map(Number)
+    ratio = w! / h!
+  } else if (request.height !== undefined) {
+    if (request.width === undefined) throw new BadRequest('height needs a width (or use aspect, e.g. aspect=16:9)')
+    ratio = request.width / request.height
+  }
+  if (ratio !== undefined && (ratio < 0.1 || ratio > 10)) throw new BadRequest('The aspect ratio must lie between 1:10 and 10:1')
+
+  let crop: Variant['crop'] = null
+  let regionW = source.width
+  let regionH = source.height
+  if (ratio !== undefined) {
+    if (source.width / source.height > ratio) {
+      regionH = source.height
+      regionW = Math.max(1, Math.round(source.height * ratio))
+    } else {
+      regionW = source.width
+      regionH = Math.max(1, Math.round(source.width / ratio))
+    }
+    const centre = (focal: number | null, size: number, region: number) =>
+      Math.min(Math.max(Math.round((focal ?? 0.5) * size - region / 2), 0), size - region)
+    crop = { left: centre(source.focalX, source.width, regionW), top: centre(source.focalY, source.height, regionH), width: regionW, height: regionH }
+  }
+  const wanted = request.width ?? regionW
+  const snapped = widths.find((w) => w >= wanted) ?? widths[widths.length - 1]!
+  const width = Math.min(snapped, regionW)
+  const height = Math.max(1, Math.round(width * regionH / regionW))
+  return { width, height, crop, format }
+}
+
+/** Where a rendition lives in storage: under its original's hash, named by everything that shapes it. */
+export function variantKey (sha256: string, v: Variant): string {
+  const crop = v.crop ? `-c${v.crop.left}_${v.crop.top}_${v.crop.width}_${v.crop.height}` : ''
+  return `r/${sha256}/${v.width}x${v.height}${crop}.${v.format === 'jpeg' ? 'jpg' : v.format}`
+}
+
+/**
+ * Renders a variant: EXIF orientation applied, cropped, resized, re-encoded in sRGB. Metadata (location,
+ * camera, comments) is not carried over: sharp writes none unless asked.
+ */
+export async function renderVariant (source: Buffer, v: Variant, maxPixels: number): Promise<Buffer> {
+  let image = sharp(source, { limitInputPixels: maxPixels }).rotate()
+  if (v.crop) image = image.extract(v.crop)
+  image = image.resize(v.width, v.height, { fit: 'fill' })
+  switch (v.format) {
+    case 'jpeg': return image.jpeg({ quality: 80, mozjpeg: true }).toBuffer()
+    case 'png': return image.png({ compressionLevel: 8 }).toBuffer()
+    case 'webp': return image.webp({ quality: 78 }).toBuffer()
+    case 'avif': return image.avif({ quality: 55, effort: 3 }).toBuffer()
+  }
+}
