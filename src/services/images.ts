@@ -4,6 +4,9 @@ import { fileTypeFromBuffer } from 'file-type'
 import { rgbaToThumbHash } from 'thumbhash'
 import { BadRequest, UnsupportedMediaType } from '../errors.js'
 
+// Renditions are kept in storage, so libvips' own operation cache would only hold memory: turn it off
+sharp.cache(false)
+
 /** The image types a newsroom uploads, by the type sniffed from the bytes, and their file extensions. */
 export const ACCEPTED_TYPES: Record<string, string> = {
   'image/jpeg': 'jpg',
