@@ -40,7 +40,7 @@ const schemas = [
 export interface AppOptions {
   config: Config
   logger?: FastifyServerOptions['logger']
-  onQuery?: (sql: string) => void
+  onQuery?: (sql: string, params: unknown[]) => void
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/

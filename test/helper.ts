@@ -13,6 +13,8 @@ export interface TestApp {
   dataDir: string
   /** SQL statements run since the last `queries.length = 0`. */
   queries: string[]
+  /** The same statements with their parameters. */
+  statements: { sql: string, params: unknown[] }[]
   /** Secrets of keys made for the test, one per role. */
   keys: { admin: string, editor: string, writer: string }
   /** A request without any key, as an anonymous reader (a frontend behind a CDN) sends it. */
@@ -27,9 +29,10 @@ export interface TestApp {
 export async function build (t: Tap, env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-test-'))
   const queries: string[] = []
+  const statements: { sql: string, params: unknown[] }[] = []
   const app = await buildApp({
     config: loadConfig({ DATA_DIR: dataDir, RATE_LIMIT_ANONYMOUS: '100000', RATE_LIMIT_KEY: '100000', ...env }),
-    onQuery: (sql) => queries.push(sql)
+    onQuery: (sql, params) => { queries.push(sql); statements.push({ sql, params }) }
   })
   await app.ready()
   t.teardown(async () => {
@@ -48,7 +51,8 @@ export async function build (t: Tap, env: Record<string, string> = {}): Promise<
     return raw('authorization' in headers ? opts : { ...opts, headers: { ...headers, authorization: `Bearer ${keys.editor}` } })
   }) as App['inject']
   queries.length = 0
-  return { app, dataDir, queries, keys, anon }
+  statements.length = 0
+  return { app, dataDir, queries, statements, keys, anon }
 }
 
 /** Headers that send the given key. */

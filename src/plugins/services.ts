@@ -29,7 +29,7 @@ declare module 'fastify' {
 export interface ServicesOptions {
   config: Config
   /** Called for every SQL statement (tests use it to count statements per request). */
-  onQuery?: (sql: string) => void
+  onQuery?: (sql: string, params: unknown[]) => void
 }
 
 /** Opens the database and photo storage, and wires the newsroom services on top of them. */

@@ -137,7 +137,8 @@ export const Article = Type.Object({
   source: Nullable(Type.String()),
   canonicalUrl: Nullable(Type.String()),
   language: Nullable(Type.String()),
-  related: Type.Array(Type.Ref(RelatedLink))
+  related: Type.Array(Type.Ref(RelatedLink)),
+  snippet: Type.Optional(Type.String({ description: 'In search results (`q`): a short extract around the match, as HTML with the matched words in `<mark>`' }))
 }, { $id: 'Article', description: 'An article with everything its page shows resolved' })
 
 export const ArticlePage = Page(Type.Ref(Article), 'ArticlePage')

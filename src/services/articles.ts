@@ -6,7 +6,8 @@ import type {
   PublishInput, Revision, RevisionAction, RevisionContent
 } from '../schemas/articles.js'
 import type { FieldError } from '../errors.js'
-import { NotFound, Unprocessable, Forbidden } from '../errors.js'
+import { NotFound, Unprocessable, Forbidden, BadRequest } from '../errors.js'
+import { ftsQuery, snippetHtml, reindex } from './search.js'
 import type { Principal } from './keys.js'
 import { assertMatch } from './etag.js'
 import type { Viewer, Write } from './context.js'
@@ -25,6 +26,7 @@ const PUBLICATION_FIELDS = new Set(['status', 'publishedAt', 'updatedAt'])
 const staff: Viewer = { publicOnly: false }
 
 export interface ArticleListQuery {
+  q?: string
   section?: string
   descendants?: boolean
   byline?: string
@@ -234,7 +236,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     return current
   }
 
-  /** Stores the article as it now stands as revision number `revision`. */
+  /** Stores the article as it now stands as revision number `revision`, and refreshes its search entry. */
   async function snapshot (id: string, actor: Principal, action: RevisionAction) {
     const row = await getRow(id, staff)
     const bylines = (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
@@ -258,6 +260,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     await store.articles.insertRevision({
       articleId: id, number: row.revision, createdAt: new Date(), keyId: actor.keyId, keyName: actor.name, action, content
     })
+    await reindex(store, id)
     return row
   }
 
@@ -324,9 +327,15 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     },
 
     async list (query: ArticleListQuery, viewer: Viewer) {
-      const sort = query.sort ?? '-publishedAt'
-      const scope = `articles:${sort}`
-      const afterKey: ArticleKey | undefined = query.cursor ? decodeCursor(scope, query.cursor, ['date?', 'string'] as const) : undefined
+      const sort = query.sort ?? (query.q !== undefined ? 'relevance' : '-publishedAt')
+      if (sort === 'relevance' && query.q === undefined) throw new BadRequest('sort=relevance needs a search: add q')
+      const match = query.q === undefined ? undefined : ftsQuery(query.q)
+      const scope = `articles:${sort}:${match ?? ''}`
+      const afterKey: ArticleKey | undefined = query.cursor === undefined
+        ? undefined
+        : sort === 'relevance'
+          ? decodeCursor(scope, query.cursor, ['float', 'string'] as const)
+          : decodeCursor(scope, query.cursor, ['date?', 'string'] as const)
       let sectionIds: string[] | undefined
       if (query.section !== undefined) {
         const id = await sections.resolveId(query.section)
@@ -334,7 +343,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         sectionIds = query.descendants ? await store.sections.descendantIds(id) : [id]
       }
       const date = (s?: string) => s === undefined ? undefined : new Date(s)
-      const rows = await store.articles.list({
+      const hits = await store.articles.list({
         publicOnly: viewer.publicOnly,
         now: new Date(),
         sectionIds,
@@ -344,12 +353,17 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         publishedAfter: date(query.publishedAfter),
         publishedBefore: date(query.publishedBefore),
         updatedSince: date(query.updatedSince),
+        match,
         sort,
         after: afterKey,
         limit: query.limit + 1
       })
-      const page = paginate(rows, query.limit, (r) => [sort.endsWith('publishedAt') ? r.publishedAt : r.updatedAt, r.id], scope)
-      return { data: await present(page.rows, viewer), next: page.next }
+      const page = paginate(hits, query.limit, (h) => [
+        sort === 'relevance' ? h.rank : sort.endsWith('publishedAt') ? h.row.publishedAt : h.row.updatedAt, h.row.id
+      ], scope)
+      const data = await present(page.rows.map((h) => h.row), viewer)
+      if (match !== undefined) page.rows.forEach((h, i) => { data[i]!.snippet = snippetHtml(h.snippet ?? '') })
+      return { data, next: page.next }
     },
 
     async create (input: ArticleCreate, w: Write) {

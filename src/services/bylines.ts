@@ -5,6 +5,7 @@ import type { Byline, BylineCreate, BylinePatch, BylineKind } from '../schemas/b
 import { NotFound, Conflict, Unprocessable, Forbidden } from '../errors.js'
 import { chooseSlug } from './slugs.js'
 import { assertMatch } from './etag.js'
+import { reindex } from './search.js'
 import type { Write } from './context.js'
 import { decodeCursor, paginate } from './cursor.js'
 import { iso } from './time.js'
@@ -92,6 +93,10 @@ export function bylinesService (store: Store) {
           if (patch[key] !== undefined) (fields as Record<string, unknown>)[key] = patch[key]
         }
         await store.bylines.update(id, fields)
+        // articles are found by their byline names: keep the search index in step with a rename
+        if (fields.name !== undefined && fields.name !== current.name) {
+          for (const articleId of await store.articles.idsWithByline(id)) await reindex(store, articleId)
+        }
         return { ...current, ...fields }
       }))
     },

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { BadRequest } from '../errors.js'
 
-type Kind = 'string' | 'number' | 'date' | 'date?'
-type Value<K extends Kind> = K extends 'string' ? string : K extends 'number' ? number : K extends 'date' ? Date : Date | null
+type Kind = 'string' | 'number' | 'float' | 'date' | 'date?'
+type Value<K extends Kind> = K extends 'string' ? string : K extends 'number' | 'float' ? number : K extends 'date' ? Date : Date | null
 type Values<K extends readonly Kind[]> = { -readonly [I in keyof K]: Value<K[I]> }
 
 const checksum = (scope: string, payload: string) =>
@@ -33,6 +33,7 @@ export function decodeCursor<const K extends readonly Kind[]> (scope: string, cu
     const v = raw[i]
     if (kind === 'string' && typeof v === 'string') return v
     if (kind === 'number' && Number.isSafeInteger(v)) return v
+    if (kind === 'float' && typeof v === 'number' && Number.isFinite(v)) return v
     if ((kind === 'date' || kind === 'date?') && Number.isSafeInteger(v)) return new Date(v)
     if (kind === 'date?' && v === null) return null
     throw invalid()

@@ -1,12 +1,14 @@
 import { eq, and, ne, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
-import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, bylines } from '../sqlite/schema.js'
+import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
 
 export type ArticleRow = typeof articles.$inferSelect
 export type ArticleInsert = typeof articles.$inferInsert
-export type ArticleSort = 'publishedAt' | '-publishedAt' | 'updatedAt' | '-updatedAt'
-export type ArticleKey = [Date | null, string]
+export type ArticleSort = 'publishedAt' | '-publishedAt' | 'updatedAt' | '-updatedAt' | 'relevance'
+export type ArticleKey = [Date | number | null, string]
+/** The text of an article the search index holds, one field per weighted column. */
+export interface SearchDocument { headline: string, summary: string, body: string, tags: string, bylines: string }
 export type RevisionRow = typeof articleRevisions.$inferSelect
 export interface ArticleBylineLink { bylineId: string, role: 'author' | 'contributor' | 'photographer' | 'agency' }
 export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
@@ -22,6 +24,8 @@ export interface ArticleListOptions {
   publishedAfter?: Date
   publishedBefore?: Date
   updatedSince?: Date
+  /** An FTS5 query (built by the service from what the reader typed). */
+  match?: string
   sort: ArticleSort
   after?: ArticleKey
   limit: number
@@ -57,7 +61,12 @@ export function articlesRepository (db: SqliteDb) {
       if (ids.length === 0) return new Set<string>()
       return new Set(db.select({ id: articles.id }).from(articles).where(inArray(articles.id, ids)).all().map((r) => r.id))
     },
-    async list (o: ArticleListOptions) {
+    /**
+     * One page of articles. With `match`, only articles the full-text index finds, each with its relevance
+     * (bm25 over the weighted columns: headline 10, bylines 4, tags 3, summary 2, body 1) and a snippet whose
+     * matches are wrapped in U+E000 / U+E001 (the service turns them into markup).
+     */
+    async list (o: ArticleListOptions): Promise<{ row: ArticleRow, rank: number | null, snippet: string | null }[]> {
       const where: (SQL | undefined)[] = []
       if (o.publicOnly) where.push(visible(o.now))
       if (o.status) where.push(eq(articles.status, o.status))
@@ -71,11 +80,48 @@ export function articlesRepository (db: SqliteDb) {
       if (o.publishedAfter) where.push(gte(articles.publishedAt, o.publishedAfter))
       if (o.publishedBefore) where.push(lt(articles.publishedAt, o.publishedBefore))
       if (o.updatedSince) where.push(gte(articles.updatedAt, o.updatedSince))
-      const descending = o.sort.startsWith('-')
-      const column = o.sort.endsWith('publishedAt') ? articles.publishedAt : articles.updatedAt
-      if (o.after) where.push(afterNullable(column, o.after, descending))
-      return db.select().from(articles).where(and(...where))
-        .orderBy(...orderBy([column, articles.id], descending)).limit(o.limit).all()
+      const rank = sql<number>`bm25(articles_fts, 10.0, 2.0, 1.0, 3.0, 4.0)`
+      if (o.sort === 'relevance') {
+        if (o.after) where.push(sql`(${rank}, ${articles.id}) > (${o.after[0]}, ${o.after[1]})`)
+      } else {
+        const descending = o.sort.startsWith('-')
+        const column = o.sort.endsWith('publishedAt') ? articles.publishedAt : articles.updatedAt
+        if (o.after) where.push(afterNullable(column, o.after as [Date | null, string], descending))
+      }
+      const order = o.sort === 'relevance'
+        ? [sql`${rank} asc`, sql`${articles.id} asc`]
+        : orderBy([o.sort.endsWith('publishedAt') ? articles.publishedAt : articles.updatedAt, articles.id], o.sort.startsWith('-'))
+      if (o.match === undefined) {
+        const rows = await db.select().from(articles).where(and(...where)).orderBy(...order).limit(o.limit).all()
+        return rows.map((row) => ({ row, rank: null, snippet: null }))
+      }
+      // the index drives the search (CROSS JOIN fixes the order): matches first, then their articles
+      const hits = db.all<{ id: string, rank: number, snippet: string }>(sql`
+        select ${articles.id} as id, ${rank} as rank,
+               snippet(articles_fts, -1, char(57344), char(57345), '…', 16) as snippet
+        from articles_fts
+        cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
+        cross join ${articles} on ${articles.id} = ${articleSearch.articleId}
+        where articles_fts match ${o.match} and ${and(...where) ?? sql`1`}
+        order by ${sql.join(order, sql`, `)}
+        limit ${o.limit}`)
+      const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
+      return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank, snippet: h.snippet }))
+    },
+    async findMany (ids: string[]) {
+      if (ids.length === 0) return []
+      return db.select().from(articles).where(inArray(articles.id, ids)).all()
+    },
+    /** Puts an article's text in the full-text index (replacing what was there), in the caller's transaction. */
+    async index (articleId: string, doc: SearchDocument) {
+      db.insert(articleSearch).values({ articleId }).onConflictDoNothing().run()
+      const { doc: rowid } = db.select({ doc: articleSearch.doc }).from(articleSearch).where(eq(articleSearch.articleId, articleId)).get()!
+      db.run(sql`delete from articles_fts where rowid = ${rowid}`)
+      db.run(sql`insert into articles_fts (rowid, headline, summary, body, tags, bylines)
+        values (${rowid}, ${doc.headline}, ${doc.summary}, ${doc.body}, ${doc.tags}, ${doc.bylines})`)
+    },
+    async idsWithByline (bylineId: string) {
+      return db.selectDistinct({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, bylineId)).all().map((r) => r.id)
     },
     async insert (row: ArticleInsert) {
       db.insert(articles).values(row).run()

@@ -13,7 +13,7 @@ const migrationsFolder = fileURLToPath(new URL('../../../migrations', import.met
 
 export interface OpenOptions {
   /** Called once per SQL statement the data layer runs (tests count them to catch N+1 queries). */
-  onQuery?: (sql: string) => void
+  onQuery?: (sql: string, params: unknown[]) => void
 }
 
 /**
@@ -31,7 +31,7 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.function('lower', { deterministic: true }, (text: unknown) => typeof text === 'string' ? text.toLowerCase() : text)
   const db = drizzle(client, {
     schema,
-    logger: options.onQuery ? { logQuery: (query) => options.onQuery!(query) } : false
+    logger: options.onQuery ? { logQuery: (query, params) => options.onQuery!(query, params) } : false
   })
   migrate(db, { migrationsFolder })
 

@@ -79,7 +79,8 @@ export const articles = sqliteTable('articles', {
   index('articles_published_idx').on(t.publishedAt, t.id),
   index('articles_status_published_idx').on(t.status, t.publishedAt, t.id),
   index('articles_section_published_idx').on(t.sectionId, t.publishedAt, t.id),
-  index('articles_updated_idx').on(t.updatedAt, t.id)
+  index('articles_updated_idx').on(t.updatedAt, t.id),
+  index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id)
 ])
 
 export const articleBylines = sqliteTable('article_bylines', {
@@ -147,4 +148,16 @@ export const articleRevisions = sqliteTable('article_revisions', {
   content: text('content', { mode: 'json' }).notNull()
 }, (t) => [
   primaryKey({ columns: [t.articleId, t.number] })
+])
+
+/**
+ * Full-text search: each article's search document number. The FTS5 index itself (articles_fts, whose rowid
+ * is `doc`) and the trigger that drops a document with its article are in a custom migration: drizzle-kit
+ * does not describe virtual tables.
+ */
+export const articleSearch = sqliteTable('article_search', {
+  doc: integer('doc').primaryKey({ autoIncrement: true }),
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' })
+}, (t) => [
+  uniqueIndex('article_search_article_uq').on(t.articleId)
 ])

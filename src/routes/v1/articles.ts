@@ -20,6 +20,12 @@ const optionalBody = async (request: FastifyRequest) => { request.body ??= {} }
 const RevisionParams = Type.Object({ id: Id, n: Type.Integer({ minimum: 1, maximum: 2147483647 }) }, { additionalProperties: false })
 
 export const ArticleListQuery = Type.Object({
+  q: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 500,
+    description: 'Full-text search over headline, summary, body, tags and byline names, ranked by relevance (headline weighs most). ' +
+      'Words must all match; `"gas deal"` matches the phrase, `Heilongjia*` the prefix. Each hit carries a `snippet`.'
+  })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Section id or slug' })),
   descendants: Type.Boolean({ default: false, description: 'With `section`, include articles of its subsections' }),
   byline: Type.Optional(Id),
@@ -29,8 +35,8 @@ export const ArticleListQuery = Type.Object({
   publishedBefore: Type.Optional(Timestamp),
   updatedSince: Type.Optional(Timestamp),
   sort: Type.Optional(Type.Union(
-    [Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('updatedAt')],
-    { description: 'Default `-publishedAt` (newest first; unpublished drafts last)' }
+    [Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('updatedAt'), Type.Literal('relevance')],
+    { description: 'Default `-publishedAt` (newest first; unpublished drafts last), or `relevance` when searching with `q`' }
   )),
   ...ListQuery
 }, { additionalProperties: false })

@@ -1,0 +1,67 @@
+import type { Store } from '../db/index.js'
+import type { ArticleRow, SearchDocument } from '../db/repositories/articles.js'
+import type { BlockInput } from '../schemas/articles.js'
+import { BadRequest } from '../errors.js'
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&nbsp;': ' ' }
+
+/** Body text is a sanitized HTML fragment: its words, without tags or entities. */
+const plain = (html: string) => html.replace(/<[^>]*>/g, '').replace(/&(?:amp|lt|gt|quot|nbsp|#39|#x27);/g, (e) => ENTITIES[e]!)
+
+function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
+  const body = (row.body as BlockInput[]).flatMap((b) => {
+    switch (b.type) {
+      case 'paragraph': case 'heading': return [plain(b.text)]
+      case 'quote': return [plain(b.text), b.attribution ?? '']
+      case 'list': return b.items.map(plain)
+      case 'embed': return [b.title ?? '']
+      case 'photo': return [b.caption ?? '']
+    }
+  })
+  return {
+    headline: row.headline,
+    summary: row.summary ?? '',
+    body: body.join('\n'),
+    tags: (row.tags as string[]).join(' '),
+    bylines: bylineNames.join(' ')
+  }
+}
+
+/** Rewrites an article's entry in the full-text index; runs inside the write's transaction. */
+export async function reindex (store: Store, articleId: string) {
+  const row = await store.articles.findById(articleId, false, new Date())
+  if (!row) return
+  const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
+  await store.articles.index(articleId, documentOf(row, names))
+}
+
+const MAX_TERMS = 32
+
+/**
+ * Turns what a reader typed into an FTS5 query that cannot fail: words are matched as words (AND),
+ * `"gas deal"` as a phrase, `Heilongjia*` as a prefix. Operators, brackets and other syntax are just text.
+ */
+export function ftsQuery (q: string): string {
+  const terms: string[] = []
+  const quote = (text: string) => `"${text.replace(/"/g, '""')}"`
+  for (const m of q.normalize('NFC').matchAll(/"([^"]*)"?|([^\s"]+)/g)) {
+    const phrase = m[1]
+    const word = m[2]
+    if (phrase !== undefined) {
+      if (/[\p{L}\p{N}]/u.test(phrase)) terms.push(quote(phrase))
+    } else if (word !== undefined && /[\p{L}\p{N}]/u.test(word)) {
+      const prefix = word.endsWith('*') && /[\p{L}\p{N}]{2}/u.test(word)
+      terms.push(prefix ? `${quote(word.replace(/\*+$/, ''))}*` : quote(word.replace(/\*/g, ' ')))
+    }
+    if (terms.length > MAX_TERMS) throw new BadRequest(`The search has more than ${MAX_TERMS} terms`)
+  }
+  if (terms.length === 0) throw new BadRequest('The search has no words to look for')
+  return terms.join(' ')
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/** The index's snippet as safe HTML: text escaped, matches in `<mark>`. */
+export function snippetHtml (raw: string): string {
+  return escapeHtml(raw).replace(/\uE000/g, '<mark>').replace(/\uE001/g, '</mark>')
+}
