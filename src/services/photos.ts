@@ -179,7 +179,11 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
           const source = await storage.get(row.storageKey)
           if (!source) throw new NotFound('File of photo', id)
           const bytes = await renderVariant(await buffer(source.stream), variant, options.maxPixels)
-          await storage.put(key, bytes)
+          // stored under the original's lock, and only while a record still uses it: a photo deleted or
+          // replaced during the render leaves no rendition behind
+          await withLock(row.storageKey, async () => {
+            if (await store.photos.storageKeyInUse(row.storageKey)) await storage.put(key, bytes)
+          })
           return bytes
         })().finally(() => rendering.delete(key))
         rendering.set(key, render)
