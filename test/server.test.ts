@@ -51,6 +51,11 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` }, body: '{"name":"News"}'
   })
   t.equal(created.status, 201, 'CMS_ADMIN_KEY is an admin key')
+  const section = await created.json() as { id: string }
+  const first = await fetch(`${url}/v1/sections/${section.id}`)
+  const again = await fetch(`${url}/v1/sections/${section.id}`, { headers: { 'if-none-match': first.headers.get('etag')! } })
+  t.equal(again.status, 304)
+  t.ok(Number(again.headers.get('content-length') ?? 0) === 0, 'a 304 announces no body (keep-alive clients would wait for it)')
   const logged = await server.waitFor((l) => l.res?.statusCode === 201)
   t.type(logged.reqId, 'string', 'request logs carry the request id')
 

@@ -45,6 +45,12 @@ export default fp(async (app) => {
       const vary = reply.getHeader('vary')
       reply.header('vary', vary ? `${vary}, Authorization` : 'Authorization')
     }
+    if (reply.statusCode === 304) {
+      // a 304 has no body: not a serialized "null" whose length would be announced (keep-alive clients
+      // would wait for it), nor a Content-Type describing one
+      reply.removeHeader('content-type')
+      return ''
+    }
     return payload
   })
 }, { name: 'http-cache', dependencies: ['services'] })

@@ -29,6 +29,19 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.pragma('busy_timeout = 5000')
   // SQLite's lower() folds ASCII only; case-insensitive matching must work for "Émile" and "Øystein" too
   client.function('lower', { deterministic: true }, (text: unknown) => typeof text === 'string' ? text.toLowerCase() : text)
+  // Drizzle prepares every query it runs; preparing is a large share of a read's cost in SQLite, and the
+  // service runs the same few statement shapes again and again, so prepared statements are kept by their SQL
+  const prepared = new Map<string, Database.Statement>()
+  const prepare = client.prepare.bind(client)
+  client.prepare = ((source: string) => {
+    let statement = prepared.get(source)
+    if (!statement) {
+      if (prepared.size >= 500) prepared.delete(prepared.keys().next().value!)
+      statement = prepare(source)
+      prepared.set(source, statement)
+    }
+    return statement
+  }) as typeof client.prepare
   const db = drizzle(client, {
     schema,
     logger: options.onQuery ? { logQuery: (query, params) => options.onQuery!(query, params) } : false

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench`: seeds a newsroom-sized database, starts the real server, loads it over HTTP with
+ * autocannon (50 connections) on the paths frontends and editors use, runs the same answers from a bare
+ * Fastify server (the ceiling) in the same run, and writes bench/RESULTS.md.
+ * BENCH_ARTICLES (default 100000) and BENCH_SECONDS (default 10) scale it down for a quick look.
+ */
+import { spawn, fork, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import autocannon from 'autocannon'
+import { seed } from './seed.js'
+import { openStore } from '../src/db/index.js'
+import { keysService } from '../src/services/keys.js'
+
+const ARTICLES = Number(process.env.BENCH_ARTICLES ?? 100_000)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const PORT = 3901
+const CEILING_PORT = 3902
+const root = new URL('..', import.meta.url).pathname
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-bench-'))
+const dbFile = path.join(dir, 'cms.sqlite')
+const log = (...args: unknown[]) => console.log(...args)
+
+// 1. seed
+let start = Date.now()
+const corpus = await seed(dbFile, { articles: ARTICLES, sections: 50, bylines: 2000, photos: 10_000 })
+const seedSeconds = (Date.now() - start) / 1000
+const store = openStore(dbFile)
+const { secret } = await keysService(store, {}).create({ name: 'bench editor', role: 'editor' })
+store.close()
+const dbBytes = () => ['', '-wal', '-shm'].reduce((n, s) => n + (fs.existsSync(dbFile + s) ? fs.statSync(dbFile + s).size : 0), 0)
+const seededSize = dbBytes()
+log(`seeded ${ARTICLES} articles in ${seedSeconds.toFixed(1)} s; database ${(seededSize / 2 ** 20).toFixed(0)} MiB`)
+
+// 2. the real server, and how long it takes to be ready on an existing database
+const base = `http://127.0.0.1:${PORT}`
+start = Date.now()
+const server = spawn(process.execPath, [path.join(root, 'dist/server.js')], {
+  env: { ...process.env, DATA_DIR: dir, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_ANONYMOUS: '1000000000', RATE_LIMIT_KEY: '1000000000' },
+  stdio: ['ignore', 'inherit', 'inherit']
+})
+for (;;) {
+  try { if ((await fetch(`${base}/readyz`)).ok) break } catch {}
+  await new Promise((resolve) => setTimeout(resolve, 10))
+}
+const readyMs = Date.now() - start
+log(`ready in ${readyMs} ms`)
+
+const rss = (child: ChildProcess) => {
+  const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024
+}
+
+// 3. the URLs each scenario rotates through, and their answers for the ceiling
+const sample = <T>(xs: T[], n: number) => Array.from({ length: Math.min(n, xs.length) }, (_, i) => xs[Math.floor(i * xs.length / Math.min(n, xs.length))]!)
+const words = ['harbin', 'gas deal', 'heilongjiang', 'festival', 'railway', 'minister summit', '"trade agreement"', 'innov*']
+const scenarios: { name: string, urls: string[], headers?: Record<string, string> }[] = [
+  { name: 'article page by slug (anonymous)', urls: sample(corpus.slugs, 1000).map((s) => `/v1/articles/slug/${s}`) },
+  { name: 'section front, 20 articles', urls: corpus.sectionIds.map((id) => `/v1/sections/${id}/articles?limit=20`) },
+  { name: 'search, 20 hits', urls: words.map((w) => `/v1/articles?q=${encodeURIComponent(w)}&limit=20`) },
+  { name: 'byline archive, 20 articles', urls: sample(corpus.bylineIds, 200).map((id) => `/v1/bylines/${id}/articles?limit=20`) }
+]
+const canned: Record<string, { status: number, type: string, etag?: string, body: string }> = {}
+for (const s of scenarios) {
+  for (const url of s.urls) {
+    const res = await fetch(base + url)
+    canned[url] = { status: res.status, type: res.headers.get('content-type')!, etag: res.headers.get('etag') ?? undefined, body: Buffer.from(await res.arrayBuffer()).toString('base64') }
+  }
+}
+const conditionalUrl = scenarios[0]!.urls[0]!
+scenarios.push({ name: 'conditional GET answered 304', urls: [conditionalUrl], headers: { 'if-none-match': canned[conditionalUrl]!.etag! } })
+const words600 = Array.from({ length: 600 }, (_, i) => ['economic', 'cooperation', 'harbin', 'trade', 'exposition', 'province'][i % 6]).join(' ')
+const articleBody = (n: number) => JSON.stringify({
+  headline: `Benchmark story ${n} ${Math.random().toString(36).slice(2)}`,
+  summary: 'A story written by the benchmark.',
+  sectionId: corpus.sectionIds[n % corpus.sectionIds.length],
+  bylines: [{ bylineId: corpus.bylineIds[n % corpus.bylineIds.length] }],
+  tags: ['bench'],
+  body: Array.from({ length: 10 }, (_, i) => ({ type: 'paragraph', text: words600.slice(i * 400, i * 400 + 400) }))
+})
+const createRes = await fetch(`${base}/v1/articles`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: articleBody(0) })
+canned['POST /v1/articles'] = { status: 201, type: 'application/json; charset=utf-8', body: Buffer.from(await createRes.arrayBuffer()).toString('base64') }
+const cannedFile = path.join(dir, 'ceiling.json')
+fs.writeFileSync(cannedFile, JSON.stringify(canned))
+
+const ceiling = fork(path.join(root, 'bench/ceiling.ts'), [cannedFile, String(CEILING_PORT)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+await new Promise((resolve) => ceiling.once('message', resolve))
+
+// 4. load
+interface Result { rps: number, p50: number, p99: number, errors: number, non2xx: number, rss: number }
+async function load (target: string, s: { urls: string[], headers?: Record<string, string> }, method: 'GET' | 'POST', child: ChildProcess): Promise<Result> {
+  let i = 0
+  let peak = 0
+  const timer = setInterval(() => { peak = Math.max(peak, rss(child)) }, 200)
+  const result = await autocannon({
+    url: target,
+    connections: 50,
+    duration: SECONDS,
+    requests: [{
+      method,
+      headers: method === 'POST' ? { authorization: `Bearer ${secret}`, 'content-type': 'application/json' } : s.headers,
+      setupRequest: (req: any) => method === 'POST'
+        ? { ...req, path: '/v1/articles', body: articleBody(++i) }
+        : { ...req, path: s.urls[i++ % s.urls.length] }
+    }]
+  })
+  clearInterval(timer)
+  const expected = method === 'POST' ? '2xx' : s.headers ? '3xx' : '2xx'
+  const wrong = result.non2xx - (expected === '3xx' ? result['3xx'] ?? 0 : 0)
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: wrong, rss: peak }
+}
+
+const rows: string[] = []
+let peakRss = 0
+for (const s of [...scenarios, { name: 'article creation as an editor (with revision and search index)', urls: [] }]) {
+  const method = s.urls.length ? 'GET' : 'POST'
+  const api = await load(base, s, method, server)
+  const top = await load(`http://127.0.0.1:${CEILING_PORT}`, s, method, ceiling)
+  peakRss = Math.max(peakRss, api.rss)
+  const row = `| ${s.name} | ${api.rps.toFixed(0)} | ${api.p50} | ${api.p99} | ${top.rps.toFixed(0)} | ${(100 * api.rps / top.rps).toFixed(0)}% | ${(api.rss / 2 ** 20).toFixed(0)} | ${api.errors + api.non2xx} |`
+  rows.push(row)
+  log(row)
+}
+
+server.kill('SIGTERM')
+ceiling.kill('SIGTERM')
+await new Promise((resolve) => server.once('exit', resolve))
+const finalSize = dbBytes()
+fs.rmSync(dir, { recursive: true, force: true })
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
+const report = `# Benchmark results
+
+\`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM,
+${os.type()} ${os.release()}, Node.js ${process.version}. Server and load generator share the machine's cores.
+
+**Corpus**: ${ARTICLES.toLocaleString('en')} published articles of ~600 words (10 paragraphs and a photo block) over 50 sections in a
+tree, 2,000 bylines, 10,000 photo records, 3 related links, 2 tags and a byline per article, all in the full-text index.
+Seeded straight into a fresh database in ${seedSeconds.toFixed(1)} s; the database is ${(seededSize / 2 ** 20).toFixed(0)} MiB
+(${(finalSize / 2 ** 20).toFixed(0)} MiB after the run's creations). Seeded articles have no revision rows; created ones do.
+
+**Time to ready** on that existing database (process start to the first 200 from /readyz): ${readyMs} ms.
+
+**Load**: autocannon, 50 connections, ${SECONDS} s per path, each path rotating through many URLs (1,000 article slugs,
+50 section fronts, 8 searches, 200 byline archives). The ceiling is a bare Fastify route answering the same URLs with the
+same pre-rendered bytes, run in the same session right after the API.
+
+| path | req/s | p50 ms | p99 ms | ceiling req/s | of ceiling | server RSS MiB (peak) | errors |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Peak server RSS under load: ${(peakRss / 2 ** 20).toFixed(0)} MiB.
+`
+fs.writeFileSync(new URL('./RESULTS.md', import.meta.url), report)
+log(report)
+process.exit(0)

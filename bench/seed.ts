@@ -1,0 +1,119 @@
+/**
+ * Seeds a realistic newsroom corpus straight into a fresh database (bypassing the API, in large
+ * transactions): sections in a tree, bylines, photo records, articles of ~600 words with bylines, tags,
+ * photos, related links and their full-text entries.
+ */
+import { randomUUID } from 'node:crypto'
+import Database from 'better-sqlite3'
+import { openStore } from '../src/db/index.js'
+
+export interface SeedOptions { articles: number, sections: number, bylines: number, photos: number }
+
+const WORDS = ('china russia economic cooperation exposition harbin heilongjiang province trade gas deal energy ' +
+  'market growth policy talent winter games website city council budget transport railway airport festival ice ' +
+  'snow culture museum university students research technology investment bank finance export import agriculture ' +
+  'harvest river bridge construction hospital health school teachers police court election minister president ' +
+  'summit delegation forum conference agreement partnership border logistics industry factory workers tourism ' +
+  'visitors hotel restaurant weather temperature record season development infrastructure digital innovation').split(' ')
+
+function rng (seed: number) {
+  let s = seed >>> 0
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0
+    return s / 2 ** 32
+  }
+}
+
+export async function seed (file: string, o: SeedOptions) {
+  openStore(file).close() // create the schema through the real migrations
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = OFF')
+  const rand = rng(42)
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!
+  const sentence = (n: number) => {
+    const w = Array.from({ length: n }, () => pick(WORDS))
+    return w[0]![0]!.toUpperCase() + w.join(' ').slice(1) + '.'
+  }
+  const now = Date.now()
+
+  const sectionIds: string[] = []
+  const insertSection = db.prepare('insert into sections (id, slug, name, description, parent_id, position, created_at, updated_at) values (?, ?, ?, null, ?, ?, ?, ?)')
+  db.transaction(() => {
+    for (let i = 0; i < o.sections; i++) {
+      const id = randomUUID()
+      const parent = i < 5 ? null : sectionIds[i % 5]!
+      insertSection.run(id, `section-${i}`, `Section ${i}`, parent, i, now, now)
+      sectionIds.push(id)
+    }
+  })()
+
+  const bylineIds: string[] = []
+  const bylineNames: string[] = []
+  const insertByline = db.prepare("insert into bylines (id, slug, name, kind, title, bio, url, photo_id, created_at, updated_at) values (?, ?, ?, 'person', 'Staff reporter', null, null, null, ?, ?)")
+  db.transaction(() => {
+    for (let i = 0; i < o.bylines; i++) {
+      const id = randomUUID()
+      const name = `${pick(['Li', 'Wang', 'Zhang', 'Liu', 'Chen', 'Yang', 'Anna', 'Ivan', 'Maria', 'Olga'])} ${pick(['Wei', 'Na', 'Jing', 'Petrov', 'Smirnova', 'Hong', 'Min', 'Lei'])} ${i}`
+      insertByline.run(id, `byline-${i}`, name, now, now)
+      bylineIds.push(id)
+      bylineNames.push(name)
+    }
+  })()
+
+  const photoIds: string[] = []
+  const insertPhoto = db.prepare('insert into photos (id, caption, credit, alt_text, width, height, mime_type, bytes, sha256, storage_key, focal_x, focal_y, original_filename, placeholder, dominant_color, created_at, updated_at) values (?, ?, ?, ?, 1600, 1067, \'image/jpeg\', 250000, ?, ?, null, null, null, ?, ?, ?, ?)')
+  db.transaction(() => {
+    for (let i = 0; i < o.photos; i++) {
+      const id = randomUUID()
+      const sha = i.toString(16).padStart(64, '0')
+      insertPhoto.run(id, sentence(12), 'Xinhua', sentence(6), sha, `${sha}.jpg`, 'FfYC9CiHd4gId4n3WBeIgIgIiA==', '#808080', now, now)
+      photoIds.push(id)
+    }
+  })()
+
+  const insertArticle = db.prepare(`insert into articles (id, slug, headline, summary, body, status, published_at, updated_at, created_at, revision,
+    section_id, lead_photo_id, tags, source, canonical_url, language) values (?, ?, ?, ?, ?, 'published', ?, ?, ?, 1, ?, ?, ?, 'Xinhua', null, 'en')`)
+  const insertByl = db.prepare('insert into article_bylines (article_id, position, byline_id, role) values (?, ?, ?, ?)')
+  const insertTag = db.prepare('insert into article_tags (article_id, tag) values (?, ?)')
+  const insertPh = db.prepare('insert or ignore into article_photos (article_id, photo_id) values (?, ?)')
+  const insertRel = db.prepare('insert into article_related (id, article_id, position, target_id, url, headline, summary) values (?, ?, ?, ?, null, null, null)')
+  const insertDoc = db.prepare('insert into article_search (article_id) values (?)')
+  const insertFts = db.prepare('insert into articles_fts (rowid, headline, summary, body, tags, bylines) values (?, ?, ?, ?, ?, ?)')
+  const ids: string[] = []
+  const slugs: string[] = []
+  const batch = 2000
+  for (let start = 0; start < o.articles; start += batch) {
+    db.transaction(() => {
+      for (let i = start; i < Math.min(o.articles, start + batch); i++) {
+        const id = randomUUID()
+        const headline = sentence(8).slice(0, -1)
+        const summary = sentence(20)
+        const paragraphs = Array.from({ length: 10 }, () => Array.from({ length: 3 }, () => sentence(20)).join(' '))
+        const photo = pick(photoIds)
+        const body = [
+          ...paragraphs.slice(0, 2).map((text) => ({ type: 'paragraph', text })),
+          { type: 'photo', photoId: photo },
+          ...paragraphs.slice(2).map((text) => ({ type: 'paragraph', text }))
+        ]
+        const tags = [pick(WORDS), pick(WORDS)].filter((t, j, a) => a.indexOf(t) === j)
+        const published = now - Math.floor(rand() * 5 * 365 * 86400_000)
+        const slug = `article-${i}`
+        insertArticle.run(id, slug, headline, summary, JSON.stringify(body), published, published, published,
+          pick(sectionIds), photo, JSON.stringify(tags))
+        const b1 = Math.floor(rand() * bylineIds.length)
+        insertByl.run(id, 0, bylineIds[b1], 'author')
+        for (const tag of tags) insertTag.run(id, tag)
+        insertPh.run(id, photo)
+        for (let r = 0; r < 3 && ids.length > 3; r++) insertRel.run(randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length])
+        const doc = insertDoc.run(id).lastInsertRowid
+        insertFts.run(doc, headline, summary, paragraphs.join('\n'), tags.join(' '), bylineNames[b1])
+        ids.push(id)
+        slugs.push(slug)
+      }
+    })()
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)')
+  db.close()
+  return { sectionIds, bylineIds, articleIds: ids, slugs }
+}
