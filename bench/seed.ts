@@ -113,6 +113,7 @@ export async function seed (file: string, o: SeedOptions) {
       }
     })()
   }
+  db.exec('ANALYZE') // a database in service has its statistics kept by PRAGMA optimize
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()
   return { sectionIds, bylineIds, articleIds: ids, slugs }

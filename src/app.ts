@@ -19,6 +19,7 @@ import services from './plugins/services.js'
 import security from './plugins/security.js'
 import auth from './plugins/auth.js'
 import httpCache from './plugins/http-cache.js'
+import responseCache from './plugins/response-cache.js'
 import serviceRoutes from './routes/service.js'
 import sectionRoutes from './routes/v1/sections.js'
 import bylineRoutes from './routes/v1/bylines.js'
@@ -80,6 +81,7 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFound)
   await app.register(auth)
   await app.register(httpCache)
+  await app.register(responseCache)
   await app.register(openapi)
 
   await app.register(serviceRoutes)

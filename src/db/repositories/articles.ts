@@ -72,10 +72,11 @@ export function articlesRepository (db: SqliteDb) {
       if (o.status) where.push(eq(articles.status, o.status))
       if (o.sectionIds) where.push(inArray(articles.sectionId, o.sectionIds))
       if (o.bylineId) {
-        where.push(sql`exists (select 1 from ${articleBylines} where ${articleBylines.articleId} = ${articles.id} and ${articleBylines.bylineId} = ${o.bylineId})`)
+        // driven from the byline's own rows (a few hundred at most), not by walking every article in date order
+        where.push(inArray(articles.id, db.select({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, o.bylineId))))
       }
       if (o.tag) {
-        where.push(sql`exists (select 1 from ${articleTags} where ${articleTags.articleId} = ${articles.id} and ${articleTags.tag} = ${o.tag})`)
+        where.push(inArray(articles.id, db.select({ id: articleTags.articleId }).from(articleTags).where(eq(articleTags.tag, o.tag))))
       }
       if (o.publishedAfter) where.push(gte(articles.publishedAt, o.publishedAfter))
       if (o.publishedBefore) where.push(lt(articles.publishedAt, o.publishedBefore))
@@ -96,17 +97,27 @@ export function articlesRepository (db: SqliteDb) {
         return rows.map((row) => ({ row, rank: null, snippet: null }))
       }
       // the index drives the search (CROSS JOIN fixes the order): matches first, then their articles
-      const hits = db.all<{ id: string, rank: number, snippet: string }>(sql`
-        select ${articles.id} as id, ${rank} as rank,
-               snippet(articles_fts, -1, char(57344), char(57345), '…', 16) as snippet
+      const hits = db.all<{ id: string, doc: number, rank: number }>(sql`
+        select ${articles.id} as id, ${articleSearch.doc} as doc, ${rank} as rank
         from articles_fts
         cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
         cross join ${articles} on ${articles.id} = ${articleSearch.articleId}
         where articles_fts match ${o.match} and ${and(...where) ?? sql`1`}
         order by ${sql.join(order, sql`, `)}
         limit ${o.limit}`)
+      // snippets only for the page, not for every match the ranking had to look at
+      const snippets = hits.length === 0 ? [] : db.all<{ doc: number, snippet: string }>(sql`
+        select rowid as doc, snippet(articles_fts, -1, char(57344), char(57345), '…', 16) as snippet
+        from articles_fts where articles_fts match ${o.match} and rowid in ${hits.map((h) => h.doc)}`)
+      const snippetOf = new Map(snippets.map((s) => [s.doc, s.snippet]))
       const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
-      return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank, snippet: h.snippet }))
+      return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank, snippet: snippetOf.get(h.doc) ?? '' }))
+    },
+    /** The next moment a scheduled article becomes visible to readers, if any. */
+    async nextPublication (now: Date): Promise<Date | null> {
+      const row = db.select({ at: sql<number | null>`min(${articles.publishedAt})` }).from(articles)
+        .where(and(eq(articles.status, 'published'), gt(articles.publishedAt, now))).get()
+      return row?.at ? new Date(row.at) : null
     },
     async findMany (ids: string[]) {
       if (ids.length === 0) return []

@@ -1,0 +1,68 @@
+import t from 'tap'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { build, create } from './helper.js'
+
+t.test('anonymous reads are answered from memory until anything they show may have changed', async (t) => {
+  const ctx = await build(t)
+  const { app, anon, queries } = ctx
+  const section = await create(app, '/v1/sections', { name: 'News' })
+  const a = await create(app, '/v1/articles', { headline: 'First headline', status: 'published', sectionId: section.id })
+  const url = `/v1/articles/${a.id}`
+
+  const first = await anon({ url })
+  t.equal(first.statusCode, 200)
+  t.not(first.headers['x-cache'], 'hit')
+  queries.length = 0
+  const second = await anon({ url })
+  t.equal(second.headers['x-cache'], 'hit', 'the second read is a hit')
+  t.equal(second.body, first.body)
+  t.equal(second.headers.etag, first.headers.etag)
+  t.match(second.headers['cache-control'], /^public/)
+  t.ok(queries.length <= 2, `a hit runs at most the version check (${queries.length} statements)`)
+  const notModified = await anon({ url, headers: { 'if-none-match': first.headers.etag as string } })
+  t.equal(notModified.statusCode, 304)
+  t.equal(notModified.body, '')
+
+  const keyed = await app.inject({ url })
+  t.not(keyed.headers['x-cache'], 'hit', 'keyed reads are never served from the cache')
+  t.equal(keyed.headers['cache-control'], 'private, no-store')
+
+  // a write through the API: the next read shows it
+  await app.inject({ method: 'PATCH', url: `/v1/sections/${section.id}`, payload: { name: 'World' } })
+  const afterWrite = await anon({ url })
+  t.not(afterWrite.headers['x-cache'], 'hit')
+  t.equal(afterWrite.json().section.name, 'World', 'a renamed section shows at once')
+
+  // a write by another process on the same database file: the next read shows it too
+  await anon({ url })
+  const other = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
+  other.prepare('update articles set headline = ? where id = ?').run('Changed elsewhere', a.id)
+  other.close()
+  const afterOther = await anon({ url })
+  t.not(afterOther.headers['x-cache'], 'hit')
+  t.equal(afterOther.json().headline, 'Changed elsewhere', 'a commit by another connection invalidates the cache')
+})
+
+t.test('a scheduled article appears on time even though nothing was written', async (t) => {
+  const { app, anon } = await build(t)
+  await create(app, '/v1/articles', { headline: 'Already out', status: 'published' })
+  const later = await create(app, '/v1/articles', { headline: 'Scheduled', status: 'published', publishedAt: new Date(Date.now() + 1200).toISOString() })
+  const before = await anon({ url: '/v1/articles' })
+  t.same(before.json().data.map((x: any) => x.headline), ['Already out'])
+  t.equal((await anon({ url: '/v1/articles' })).headers['x-cache'], 'hit')
+  await new Promise((resolve) => setTimeout(resolve, 1400))
+  const after = await anon({ url: '/v1/articles' })
+  t.not(after.headers['x-cache'], 'hit')
+  t.same(after.json().data.map((x: any) => x.id), [later.id, before.json().data[0].id], 'the scheduled story is listed once its time has come')
+  t.equal((await anon({ url: `/v1/articles/${later.id}` })).statusCode, 200)
+})
+
+t.test('errors and photo files are not cached', async (t) => {
+  const { anon } = await build(t)
+  const missing = '/v1/articles/00000000-0000-4000-8000-000000000000'
+  await anon({ url: missing })
+  const again = await anon({ url: missing })
+  t.equal(again.statusCode, 404)
+  t.not(again.headers['x-cache'], 'hit')
+})
