@@ -44,6 +44,7 @@ export const ConfigSchema = Type.Object({
     pattern: '^[1-9][0-9]{0,4}(,[1-9][0-9]{0,4}){0,29}$',
     description: 'The widths renditions snap to (comma-separated, at most 30)'
   }),
+  RESPONSE_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 64, description: 'Memory for anonymous answers kept in this process (0: none)' }),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 200 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 })
 })

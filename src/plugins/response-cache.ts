@@ -10,8 +10,6 @@ declare module 'fastify' {
 
 interface Entry { body: string, etag: string, type: string, version: string, size: number }
 
-const MAX_BYTES = 64 * 2 ** 20
-
 /**
  * Anonymous reads, answered from memory while nothing they could show has changed.
  * An answer is kept with the content version it was made under and reused only while the version is the
@@ -22,6 +20,8 @@ const MAX_BYTES = 64 * 2 ** 20
  */
 export default fp(async (app) => {
   const { store } = app
+  const maxBytes = app.config.RESPONSE_CACHE_MB * 2 ** 20
+  if (maxBytes === 0) return
   const entries = new Map<string, Entry>()
   let bytes = 0
   let state = { stored: '', version: '', until: 0 }
@@ -61,11 +61,12 @@ export default fp(async (app) => {
     if (typeof etag !== 'string') return payload
     const old = entries.get(request.url)
     if (old) { entries.delete(request.url); bytes -= old.size }
-    const size = payload.length * 2 + request.url.length * 2
+    // V8 keeps ASCII strings (JSON mostly is) at a byte a character
+    const size = payload.length + request.url.length + 200
     entries.set(request.url, { body: payload, etag, type: String(reply.getHeader('content-type')), version: request.cacheVersion, size })
     bytes += size
     for (const [url, entry] of entries) {
-      if (bytes <= MAX_BYTES) break
+      if (bytes <= maxBytes) break
       entries.delete(url)
       bytes -= entry.size
     }
