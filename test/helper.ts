@@ -132,3 +132,13 @@ export const paths = (body: any): string[] => (body.errors ?? []).map((e: any) =
 export const bodyField = (field: string) => new RegExp(`^${field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
 export const DAY = 24 * 3600 * 1000
 export const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString()
+
+/** Files holding photo bytes under the photo folder (originals and renditions), the temporary folder excluded. */
+export function storedFiles (dataDir: string): string[] {
+  const root = path.join(dataDir, 'photos')
+  if (!fs.existsSync(root)) return []
+  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => path.relative(root, path.join(d.parentPath ?? (d as any).path, d.name)).split(path.sep).join('/'))
+    .filter((p) => !p.split('/').includes('.tmp'))
+}

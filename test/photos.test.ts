@@ -4,7 +4,7 @@ import path from 'node:path'
 import { createHash } from 'node:crypto'
 import sharp from 'sharp'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { build, image, multipart, upload, create, problem } from './helper.js'
+import { build, image, multipart, upload, create, problem, storedFiles } from './helper.js'
 import type { App } from '../src/app.js'
 
 type Test = import('tap').Test
@@ -24,15 +24,6 @@ async function send (t: Test, app: App, options: InjectOptions): Promise<LightMy
   return res
 }
 
-/** Files holding photo bytes under the photo folder, the temporary folder excluded. */
-function storedFiles (dataDir: string): string[] {
-  const root = path.join(dataDir, 'photos')
-  if (!fs.existsSync(root)) return []
-  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[])
-    .filter((d) => d.isFile())
-    .map((d) => path.relative(root, path.join(d.parentPath ?? (d as any).path, d.name)))
-    .filter((p) => !p.split(path.sep).includes('.tmp'))
-}
 
 function tmpFiles (dataDir: string): string[] {
   const dir = path.join(dataDir, 'photos', '.tmp')

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream'
 import sharp from 'sharp'
 import { thumbHashToRGBA } from 'thumbhash'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { build, image, multipart, upload, create, problem } from './helper.js'
+import { build, image, multipart, upload, create, problem, storedFiles } from './helper.js'
 import type { App } from '../src/app.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -25,16 +25,6 @@ async function send (t: Test, call: (o: InjectOptions) => Promise<LightMyRequest
   return res
 }
 
-/** Files holding photo bytes under the photo folder (originals and renditions), the temporary folder excluded. */
-function storedFiles (dataDir: string): string[] {
-  const root = path.join(dataDir, 'photos')
-  if (!fs.existsSync(root)) return []
-  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[])
-    .filter((d) => d.isFile())
-    .map((d) => path.relative(root, path.join(d.parentPath ?? (d as any).path, d.name)).split(path.sep).join('/'))
-    .filter((p) => !p.split('/').includes('.tmp'))
-    .sort()
-}
 
 const renditionDir = (dataDir: string, sha: string) => path.join(dataDir, 'photos', 'r', sha)
 function renditionFiles (dataDir: string, sha: string): string[] {
