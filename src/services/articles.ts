@@ -16,7 +16,7 @@ import type { SectionsService } from './sections.js'
 import { breadcrumbs } from './sections.js'
 import { chooseSlug } from './slugs.js'
 import { sanitizeInline } from './sanitize.js'
-import { decodeCursor, paginate } from './cursor.js'
+import { decodeCursor, paginate, keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
 
 export const MAX_RELATED = 20
@@ -479,10 +479,14 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
 
     async listRevisions (id: string, query: { limit: number, cursor?: string }) {
       await getRow(id, staff)
-      const scope = `revisions:${id}`
-      const before = query.cursor ? decodeCursor(scope, query.cursor, ['number'] as const)[0] : undefined
-      const rows = await store.articles.listRevisions(id, { before, limit: query.limit + 1 })
-      const page = paginate(rows, query.limit, (r) => [r.number], scope)
+      const page = await keysetPage({
+        scope: `revisions:${id}`,
+        cursor: query.cursor,
+        limit: query.limit,
+        kinds: ['number'] as const,
+        fetch: (after, limit) => store.articles.listRevisions(id, { before: after?.[0], limit }),
+        key: (r) => [r.number]
+      })
       return { data: page.rows.map((r) => ({ ...r, action: r.action as RevisionAction, createdAt: iso(r.createdAt) })), next: page.next }
     },
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Store } from '../db/index.js'
-import type { BylineRow, BylineKey } from '../db/repositories/bylines.js'
+import type { BylineRow } from '../db/repositories/bylines.js'
 import type { Byline, BylineCreate, BylinePatch, BylineKind } from '../schemas/bylines.js'
 import { NotFound, Conflict, Unprocessable, Forbidden } from '../errors.js'
 import { chooseSlug } from './slugs.js'
 import { assertMatch } from './etag.js'
 import { reindex } from './search.js'
 import type { Write } from './context.js'
-import { decodeCursor, paginate } from './cursor.js'
+import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 
 export function bylinesService (store: Store) {
@@ -49,10 +49,14 @@ export function bylinesService (store: Store) {
     },
 
     async list (query: { kind?: BylineKind, q?: string, limit: number, cursor?: string }) {
-      const scope = `bylines:${query.kind ?? ''}:${query.q ?? ''}`
-      const afterKey: BylineKey | undefined = query.cursor ? decodeCursor(scope, query.cursor, ['string', 'string'] as const) : undefined
-      const rows = await store.bylines.list({ kind: query.kind, q: query.q, after: afterKey, limit: query.limit + 1 })
-      const page = paginate(rows, query.limit, (r) => [r.name, r.id], scope)
+      const page = await keysetPage({
+        scope: `bylines:${query.kind ?? ''}:${query.q ?? ''}`,
+        cursor: query.cursor,
+        limit: query.limit,
+        kinds: ['string', 'string'] as const,
+        fetch: (after, limit) => store.bylines.list({ kind: query.kind, q: query.q, after, limit }),
+        key: (r) => [r.name, r.id]
+      })
       return { data: page.rows.map(present), next: page.next }
     },
 

@@ -40,6 +40,22 @@ export function decodeCursor<const K extends readonly Kind[]> (scope: string, cu
   }) as Values<K>
 }
 
+/**
+ * One page of a keyset-paginated list: decodes the cursor (400 when it is not one of this list's), fetches
+ * limit + 1 rows after it, and encodes the next cursor from the last row kept.
+ */
+export async function keysetPage<const K extends readonly Kind[], R> (o: {
+  scope: string
+  cursor?: string
+  limit: number
+  kinds: K
+  fetch: (after: Values<K> | undefined, limit: number) => Promise<R[]>
+  key: (row: R) => (string | number | Date | null)[]
+}) {
+  const after = o.cursor === undefined ? undefined : decodeCursor(o.scope, o.cursor, o.kinds)
+  return paginate(await o.fetch(after, o.limit + 1), o.limit, o.key, o.scope)
+}
+
 /** One page of rows, fetched with limit + 1 to learn whether another page follows. */
 export function paginate<R, T> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string) {
   const more = rows.length > limit

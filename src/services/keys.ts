@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import type { Store } from '../db/index.js'
-import type { KeyRow, KeyKey } from '../db/repositories/keys.js'
+import type { KeyRow } from '../db/repositories/keys.js'
 import type { ApiKey, ApiKeyCreate, ApiKeyCreated, Role } from '../schemas/keys.js'
 import { NotFound } from '../errors.js'
-import { decodeCursor, paginate } from './cursor.js'
+import { keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
 
 /** Who is making a request: the key's id and name (recorded in revisions) and its role. */
@@ -55,10 +55,14 @@ export function keysService (store: Store, options: { adminSecret?: string }) {
     },
 
     async list (query: { limit: number, cursor?: string }) {
-      const scope = 'keys'
-      const afterKey: KeyKey | undefined = query.cursor ? decodeCursor(scope, query.cursor, ['date', 'string'] as const) : undefined
-      const rows = await store.keys.list({ after: afterKey, limit: query.limit + 1 })
-      const page = paginate(rows, query.limit, (r) => [r.createdAt, r.id], scope)
+      const page = await keysetPage({
+        scope: 'keys',
+        cursor: query.cursor,
+        limit: query.limit,
+        kinds: ['date', 'string'] as const,
+        fetch: (after, limit) => store.keys.list({ after, limit }),
+        key: (r) => [r.createdAt, r.id]
+      })
       return { data: page.rows.map(present), next: page.next }
     },
 

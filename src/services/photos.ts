@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Store } from '../db/index.js'
-import type { PhotoRow, PhotoKey } from '../db/repositories/photos.js'
+import type { PhotoRow } from '../db/repositories/photos.js'
 import type { Storage } from '../storage/index.js'
 import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
 import { NotFound, Conflict, BadRequest, Forbidden } from '../errors.js'
 import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
-import { decodeCursor, paginate } from './cursor.js'
+import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 import { assertMatch } from './etag.js'
 import type { Write } from './context.js'
@@ -193,10 +193,14 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     },
 
     async list (query: { limit: number, cursor?: string }) {
-      const scope = 'photos'
-      const afterKey: PhotoKey | undefined = query.cursor ? decodeCursor(scope, query.cursor, ['date', 'string'] as const) : undefined
-      const rows = await store.photos.list({ after: afterKey, limit: query.limit + 1 })
-      const page = paginate(rows, query.limit, (r) => [r.createdAt, r.id], scope)
+      const page = await keysetPage({
+        scope: 'photos',
+        cursor: query.cursor,
+        limit: query.limit,
+        kinds: ['date', 'string'] as const,
+        fetch: (after, limit) => store.photos.list({ after, limit }),
+        key: (r) => [r.createdAt, r.id]
+      })
       return { data: page.rows.map(present), next: page.next }
     },
 

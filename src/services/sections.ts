@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Store } from '../db/index.js'
-import type { SectionRow, SectionKey } from '../db/repositories/sections.js'
+import type { SectionRow } from '../db/repositories/sections.js'
 import type { Section, SectionCreate, SectionPatch, SectionRef } from '../schemas/sections.js'
 import { NotFound, Conflict, Unprocessable } from '../errors.js'
 import { chooseSlug } from './slugs.js'
 import { assertMatch } from './etag.js'
 import type { Write } from './context.js'
-import { decodeCursor, paginate } from './cursor.js'
+import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 
 type Lineage = Pick<SectionRow, 'id' | 'slug' | 'name' | 'parentId'>
@@ -79,11 +79,15 @@ export function sectionsService (store: Store) {
     },
 
     async list (query: { parent?: string, limit: number, cursor?: string }) {
-      const scope = `sections:${query.parent ?? ''}`
-      const afterKey: SectionKey | undefined = query.cursor ? decodeCursor(scope, query.cursor, ['number', 'string', 'string'] as const) : undefined
       const parentId = query.parent === undefined ? undefined : query.parent === 'root' ? null : query.parent
-      const rows = await store.sections.list({ parentId, after: afterKey, limit: query.limit + 1 })
-      const page = paginate(rows, query.limit, (r) => [r.position, r.name, r.id], scope)
+      const page = await keysetPage({
+        scope: `sections:${query.parent ?? ''}`,
+        cursor: query.cursor,
+        limit: query.limit,
+        kinds: ['number', 'string', 'string'] as const,
+        fetch: (after, limit) => store.sections.list({ parentId, after, limit }),
+        key: (r) => [r.position, r.name, r.id]
+      })
       return { data: await present(page.rows), next: page.next }
     },
 
