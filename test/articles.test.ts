@@ -1,5 +1,4 @@
 import t from 'tap'
-import type { InjectOptions } from 'fastify'
 import { build, upload, create, image, req, problem, paths, SLUG } from './helper.js'
 import type { App } from '../src/app.js'
 

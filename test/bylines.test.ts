@@ -1,6 +1,5 @@
-import t, { type Test } from 'tap'
-import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY, type Response } from './helper.js'
-import type { App } from '../src/app.js'
+import t from 'tap'
+import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY } from './helper.js'
 
 
 const GHOST = '00000000-0000-0000-0000-000000000000'

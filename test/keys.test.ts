@@ -340,7 +340,7 @@ t.test('/v1/keys is for admins only: editor and writer 403, anonymous 401, nothi
 
 t.test('CMS_ADMIN_KEY is accepted as an admin key; a wrong key of the same length is a 401', async (t) => {
   const secret = 'ops-' + 'A1b2C3d4'.repeat(5)
-  const { app, anon, dataDir } = await build(t, { CMS_ADMIN_KEY: secret })
+  const { anon, dataDir } = await build(t, { CMS_ADMIN_KEY: secret })
   const list = await anon({ method: 'GET', url: '/v1/keys', headers: bearer(secret) })
   t.equal(list.statusCode, 200, `CMS_ADMIN_KEY lists keys: ${list.body}`)
   t.match(list.headers['cache-control'], /private|no-store/)

@@ -1,6 +1,5 @@
-import t, { type Test } from 'tap'
-import { build, create, problem, ok, ISO, SLUG, bodyField, ago, DAY, type Response } from './helper.js'
-import type { App } from '../src/app.js'
+import t from 'tap'
+import { build, create, problem, ok, ISO, SLUG, bodyField, ago, DAY } from './helper.js'
 
 
 

@@ -12,6 +12,7 @@ const page = fs.readFileSync(new URL(seedFile, seedDir), 'utf8').trimEnd()
 const lines = page.split('\n')
 
 const [crumbLine, headline, updatedLine, bylineLine] = lines
+
 const firstDash = lines.indexOf('-')
 const bodyLines = lines.slice(4, firstDash - 2)
 const captionIndex = bodyLines.findIndex((l) => l.endsWith('[Photo/Xinhua]'))
@@ -38,6 +39,7 @@ function render (a: any): string {
 
 t.test('the seed page is rebuilt with curl-style requests and served in one response', async (t) => {
   t.equal(crumbLine, 'Home>Harbin Today')
+  t.equal(bylineLine, 'By ( Xinhua )')
   t.equal(captionIndex, 2, 'the photo sits between the second and third paragraph')
   const { app } = await build(t)
 

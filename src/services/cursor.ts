@@ -57,7 +57,7 @@ export async function keysetPage<const K extends readonly Kind[], R> (o: {
 }
 
 /** One page of rows, fetched with limit + 1 to learn whether another page follows. */
-export function paginate<R, T> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string) {
+export function paginate<R> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string) {
   const more = rows.length > limit
   const page = more ? rows.slice(0, limit) : rows
   const last = page[page.length - 1]
