@@ -78,7 +78,7 @@ export async function seed (file: string, o: SeedOptions) {
   const insertTag = db.prepare('insert into article_tags (article_id, tag) values (?, ?)')
   const insertPh = db.prepare('insert or ignore into article_photos (article_id, photo_id) values (?, ?)')
   const insertRel = db.prepare('insert into article_related (id, article_id, position, target_id, url, headline, summary) values (?, ?, ?, ?, null, null, null)')
-  const insertDoc = db.prepare('insert into article_search (article_id) values (?)')
+  const insertDoc = db.prepare('insert into article_search (article_id, status, published_at, updated_at, section_id) values (?, \'published\', ?, ?, ?)')
   const insertFts = db.prepare('insert into articles_fts (rowid, headline, summary, body, tags, bylines) values (?, ?, ?, ?, ?, ?)')
   const ids: string[] = []
   const slugs: string[] = []
@@ -99,14 +99,15 @@ export async function seed (file: string, o: SeedOptions) {
         const tags = [pick(WORDS), pick(WORDS)].filter((t, j, a) => a.indexOf(t) === j)
         const published = now - Math.floor(rand() * 5 * 365 * 86400_000)
         const slug = `article-${i}`
+        const sectionId = pick(sectionIds)
         insertArticle.run(id, slug, headline, summary, JSON.stringify(body), published, published, published,
-          pick(sectionIds), photo, JSON.stringify(tags))
+          sectionId, photo, JSON.stringify(tags))
         const b1 = Math.floor(rand() * bylineIds.length)
         insertByl.run(id, 0, bylineIds[b1], 'author')
         for (const tag of tags) insertTag.run(id, tag)
         insertPh.run(id, photo)
         for (let r = 0; r < 3 && ids.length > 3; r++) insertRel.run(randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length])
-        const doc = insertDoc.run(id).lastInsertRowid
+        const doc = insertDoc.run(id, published, published, sectionId).lastInsertRowid
         insertFts.run(doc, headline, summary, paragraphs.join('\n'), tags.join(' '), bylineNames[b1])
         ids.push(id)
         slugs.push(slug)

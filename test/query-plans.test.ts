@@ -15,7 +15,7 @@ async function plansOf (ctx: TestApp, url: string, anonymous = true) {
   const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'), { readonly: true })
   try {
     return ctx.statements
-      .filter((s) => /^select/i.test(s.sql.trim()) && /"articles"/.test(s.sql))
+      .filter((s) => /^select/i.test(s.sql.trim()) && /"articles"|"article_search"/.test(s.sql))
       .map((s) => ({
         sql: s.sql,
         plan: db.prepare(`explain query plan ${s.sql}`).all(...s.params.map((p) => p instanceof Date ? p.getTime() : p) as unknown[])
@@ -46,6 +46,9 @@ t.test('hot paths are served by indexes', async (t) => {
     `/v1/bylines/${byline.id}/articles`,
     '/v1/articles?tag=energy',
     '/v1/articles?q=gas',
+    '/v1/articles?q=gas&sort=-publishedAt',
+    `/v1/articles?q=gas&section=${leaf.id}`,
+    `/v1/articles?q=gas*&byline=${byline.id}`,
     `/v1/articles?sort=-updatedAt&updatedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}`
   ]
   for (const url of paths) {
@@ -56,6 +59,13 @@ t.test('hot paths are served by indexes', async (t) => {
       t.notMatch(text, /SCAN articles\b(?! USING)/, `${url}: no full scan of articles — ${text}`)
       if (/order by/i.test(sql) && /limit/i.test(sql) && !/articles_fts/.test(sql)) {
         t.notMatch(text, /TEMP B-TREE FOR ORDER BY/, `${url}: rows come in index order, no sort — ${text}`)
+      }
+      if (/articles_fts match/i.test(sql) && /article_search/.test(sql)) {
+        // a search walks the index's matches and reads each one's filter columns by its rowid: no join to
+        // articles, and the walk is not replaced by a scan of the search rows
+        t.match(text, /SCAN articles_fts VIRTUAL TABLE[^|]*\| SEARCH article_search USING INTEGER PRIMARY KEY/,
+          `${url}: the full-text index drives, one lookup per match — ${text}`)
+        t.notMatch(text, /SCAN article_search|\barticles\b/, `${url}: nothing else walked or joined — ${text}`)
       }
     }
   }

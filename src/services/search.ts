@@ -32,7 +32,7 @@ export async function reindex (store: Store, articleId: string) {
   const row = await store.articles.findById(articleId, false, new Date())
   if (!row) return
   const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
-  await store.articles.index(articleId, documentOf(row, names))
+  await store.articles.index(row, documentOf(row, names))
 }
 
 const MAX_TERMS = 32

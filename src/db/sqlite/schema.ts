@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 
 const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' })
@@ -155,9 +156,18 @@ export const articleRevisions = sqliteTable('article_revisions', {
  * is `doc`) and the trigger that drops a document with its article are in a custom migration: drizzle-kit
  * does not describe virtual tables.
  */
+/**
+ * An article's row in the full-text index (`doc` is its FTS5 rowid), with copies of the article's columns
+ * that searches filter and sort on: a search walks the index's matches and reads these from one row per
+ * match instead of joining each match to its article. Rewritten in every article write's transaction.
+ */
 export const articleSearch = sqliteTable('article_search', {
   doc: integer('doc').primaryKey({ autoIncrement: true }),
-  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' })
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  status: text('status', { enum: ['draft', 'published', 'archived'] }).notNull().default('draft'),
+  publishedAt: timestamp('published_at'),
+  updatedAt: timestamp('updated_at').notNull().default(sql`0`),
+  sectionId: text('section_id')
 }, (t) => [
   uniqueIndex('article_search_article_uq').on(t.articleId)
 ])
