@@ -18,6 +18,7 @@ export function openStore (databaseFile: string, options: OpenOptions = {}) {
     articles: articlesRepository(handle.db),
     keys: keysRepository(handle.db),
     transaction: handle.transaction,
+    afterWrites: handle.afterWrites,
     version: handle.version,
     ping: handle.ping,
     close: handle.close

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from './ids.js'
 import type { Store } from '../db/index.js'
 import type { ArticleRow, ArticleKey, ArticleSort, ArticleBylineLink, RelatedInsert } from '../db/repositories/articles.js'
 import type {
@@ -24,6 +24,9 @@ const PUBLICATION_FIELDS = new Set(['status', 'publishedAt', 'updatedAt'])
 
 
 const staff: Viewer = { publicOnly: false }
+
+/** An article row as stored, with its bylines. */
+interface Stored { row: ArticleRow, bylines: ArticleBylineLink[] }
 
 export interface ArticleListQuery {
   q?: string
@@ -210,7 +213,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     if (kept.length + links.length > MAX_RELATED) errors.push({ path: '', message: `An article has at most ${MAX_RELATED} related links` })
     if (errors.length) throw new Unprocessable('The related links are not valid', errors)
     return links.map((l): RelatedInsert => ({
-      id: randomUUID(),
+      id: newId(),
       targetId: l.articleId ?? null,
       url: l.url ?? null,
       headline: l.headline ?? null,
@@ -236,10 +239,12 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     return current
   }
 
-  /** Stores the article as it now stands as revision number `revision`, and refreshes its search entry. */
-  async function snapshot (id: string, actor: Principal, action: RevisionAction) {
-    const row = await getRow(id, staff)
-    const bylines = (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
+  /**
+   * Stores the article as it now stands as revision number `revision`, and refreshes its search entry.
+   * A write that has just stored the row and bylines passes them (`known`) instead of reading them back.
+   */
+  async function snapshot (id: string, actor: Principal, action: RevisionAction, known?: Stored, related?: RevisionContent['related']) {
+    const { row, bylines } = known ?? await stored(id)
     const content: RevisionContent = {
       slug: row.slug,
       headline: row.headline,
@@ -255,17 +260,22 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       source: row.source,
       canonicalUrl: row.canonicalUrl,
       language: row.language,
-      related: await store.articles.relatedLinks(id)
+      related: related ?? await store.articles.relatedLinks(id)
     }
     await store.articles.insertRevision({
       articleId: id, number: row.revision, createdAt: new Date(), keyId: actor.keyId, keyName: actor.name, action, content
     })
-    await reindex(store, id)
+    reindex(store, id)
     return row
   }
 
+  async function stored (id: string): Promise<Stored> {
+    const row = await getRow(id, staff)
+    return { row, bylines: (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role })) }
+  }
+
   /** Applies a merge patch to the stored article (one new revision number), keeping its link tables in step. */
-  async function applyPatch (current: ArticleRow, patch: ArticlePatch, now: Date): Promise<ArticleRow> {
+  async function applyPatch (current: ArticleRow, patch: ArticlePatch, now: Date): Promise<Stored> {
     const id = current.id
     const body = patch.body ? cleanBody(patch.body) : undefined
     // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
@@ -294,7 +304,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     const { id: _id, createdAt: _createdAt, ...fields } = next
     await store.articles.update(id, fields)
     await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds })
-    return next
+    return { row: next, bylines }
   }
 
   /** A write that changes only related links still makes a new revision of the article. */
@@ -373,7 +383,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const row = await store.transaction(async () => {
         const status = input.status ?? 'draft'
         const row: ArticleRow = {
-          id: randomUUID(),
+          id: newId(),
           slug: await chooseSlug(input.slug, input.headline, (s) => store.articles.slugTaken(s), 'article'),
           headline: input.headline,
           summary: input.summary ?? null,
@@ -392,9 +402,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         }
         const bylines = bylineLinks(input.bylines ?? [])
         const photoIds = await checkReferences({ ...row, body, bylines })
-        await store.articles.insert(row)
-        await store.articles.replaceLinks(row.id, { bylines, tags: row.tags as string[], photoIds })
-        await snapshot(row.id, w.actor, 'create')
+        await store.articles.insert(row, { bylines, tags: row.tags as string[], photoIds })
+        await snapshot(row.id, w.actor, 'create', { row, bylines }, [])
         return row
       })
       return presentOne(row)
@@ -404,8 +413,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const row = await store.transaction(async () => {
         const current = await forWrite(id, w)
         assertMayChange(w.actor, current, patch.status)
-        await applyPatch(current, patch, new Date())
-        return snapshot(id, w.actor, 'update')
+        return snapshot(id, w.actor, 'update', await applyPatch(current, patch, new Date()))
       })
       return presentOne(row)
     },
@@ -415,8 +423,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const row = await store.transaction(async () => {
         const current = await forWrite(id, w)
         const now = new Date()
-        await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? now.toISOString() }, now)
-        return snapshot(id, w.actor, 'publish')
+        const next = await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? now.toISOString() }, now)
+        return snapshot(id, w.actor, 'publish', next)
       })
       return presentOne(row)
     },
@@ -425,8 +433,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     async unpublish (id: string, w: Write) {
       const row = await store.transaction(async () => {
         const current = await forWrite(id, w)
-        await applyPatch(current, { status: 'draft', publishedAt: null }, new Date())
-        return snapshot(id, w.actor, 'unpublish')
+        return snapshot(id, w.actor, 'unpublish', await applyPatch(current, { status: 'draft', publishedAt: null }, new Date()))
       })
       return presentOne(row)
     },
@@ -516,7 +523,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         const revision = await store.articles.findRevision(id, number)
         if (!revision) throw new NotFound(`Revision ${number} of article`, id)
         const c = revision.content as RevisionContent
-        await applyPatch(current, {
+        const next = await applyPatch(current, {
           headline: c.headline, summary: c.summary, body: c.body, sectionId: c.sectionId, bylines: c.bylines,
           leadPhotoId: c.leadPhotoId, tags: c.tags, source: c.source, canonicalUrl: c.canonicalUrl, language: c.language
         }, new Date())
@@ -529,7 +536,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
             ...(l.summary !== null ? { summary: l.summary } : {})
           }))
         await store.articles.replaceRelated(id, await validateRelated(id, links, [], (i) => `/related/${i}`))
-        return snapshot(id, w.actor, 'restore')
+        return snapshot(id, w.actor, 'restore', next)
       })
       return presentOne(row)
     }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from './ids.js'
 import type { Store } from '../db/index.js'
 import type { BylineRow } from '../db/repositories/bylines.js'
 import type { Byline, BylineCreate, BylinePatch, BylineKind } from '../schemas/bylines.js'
@@ -65,7 +65,7 @@ export function bylinesService (store: Store) {
         await checkPhoto(input.photoId)
         const now = new Date()
         const row: BylineRow = {
-          id: randomUUID(),
+          id: newId(),
           slug: await chooseSlug(input.slug, input.name, (s) => store.bylines.slugTaken(s), 'byline'),
           name: input.name,
           kind: input.kind ?? 'person',
@@ -99,7 +99,7 @@ export function bylinesService (store: Store) {
         await store.bylines.update(id, fields)
         // articles are found by their byline names: keep the search index in step with a rename
         if (fields.name !== undefined && fields.name !== current.name) {
-          for (const articleId of await store.articles.idsWithByline(id)) await reindex(store, articleId)
+          for (const articleId of await store.articles.idsWithByline(id)) reindex(store, articleId)
         }
         return { ...current, ...fields }
       }))

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { newId } from './ids.js'
 import type { Store } from '../db/index.js'
 import type { KeyRow } from '../db/repositories/keys.js'
 import type { ApiKey, ApiKeyCreate, ApiKeyCreated, Role } from '../schemas/keys.js'
@@ -36,7 +37,7 @@ export function keysService (store: Store, options: { adminSecret?: string }) {
     async create (input: ApiKeyCreate): Promise<ApiKeyCreated> {
       const secret = `cms_${randomBytes(32).toString('base64url')}`
       const row: KeyRow = {
-        id: randomUUID(),
+        id: newId(),
         name: input.name,
         role: input.role,
         prefix: secret.slice(0, 12),

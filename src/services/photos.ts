@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from './ids.js'
 import { Readable } from 'node:stream'
 import type { Store } from '../db/index.js'
 import type { PhotoRow } from '../db/repositories/photos.js'
@@ -121,7 +121,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       const info = await inspectImage(file.data, options.maxPixels)
       const now = new Date()
       const row: PhotoRow = {
-        id: randomUUID(),
+        id: newId(),
         caption: fields.caption ?? null,
         credit: fields.credit ?? null,
         altText: fields.altText ?? null,

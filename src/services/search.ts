@@ -27,12 +27,17 @@ function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
   }
 }
 
-/** Rewrites an article's entry in the full-text index; runs inside the write's transaction. */
-export async function reindex (store: Store, articleId: string) {
-  const row = await store.articles.findById(articleId, false, new Date())
-  if (!row) return
-  const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
-  await store.articles.index(row, documentOf(row, names))
+/**
+ * Rewrites an article's entry in the full-text index as the article stands when the write commits.
+ * Called inside the write's transaction; the index is written once for the whole commit group.
+ */
+export function reindex (store: Store, articleId: string) {
+  store.afterWrites(`search:${articleId}`, async () => {
+    const row = await store.articles.findById(articleId, false, new Date())
+    if (!row) return
+    const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
+    await store.articles.index(row, documentOf(row, names))
+  })
 }
 
 const MAX_TERMS = 32

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { newId } from './ids.js'
 import type { Store } from '../db/index.js'
 import type { SectionRow } from '../db/repositories/sections.js'
 import type { Section, SectionCreate, SectionPatch, SectionRef } from '../schemas/sections.js'
@@ -96,7 +96,7 @@ export function sectionsService (store: Store) {
         await checkParent(undefined, input.parentId)
         const now = new Date()
         const row: SectionRow = {
-          id: randomUUID(),
+          id: newId(),
           slug: await chooseSlug(input.slug, input.name, (s) => store.sections.slugTaken(s), 'section'),
           name: input.name,
           description: input.description ?? null,

@@ -11,6 +11,8 @@ export type ArticleKey = [Date | number | null, string]
 export interface SearchDocument { headline: string, summary: string, body: string, tags: string, bylines: string }
 export type RevisionRow = typeof articleRevisions.$inferSelect
 export interface ArticleBylineLink { bylineId: string, role: 'author' | 'contributor' | 'photographer' | 'agency' }
+/** The rows that index an article's bylines, tags and photos. */
+export interface ArticleLinks { bylines: ArticleBylineLink[], tags: string[], photoIds: string[] }
 export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
 
 /** How many of the newest matches a relevance search ranks (see rankedMatches). */
@@ -68,6 +70,14 @@ export function articlesRepository (db: SqliteDb) {
       ${after ? sql`where (rank, id) > (${after[0]}, ${after[1]})` : sql``}
       order by rank, id
       limit ${limit}`)
+  }
+
+  function insertLinks (articleId: string, links: ArticleLinks) {
+    if (links.bylines.length) {
+      db.insert(articleBylines).values(links.bylines.map((b, position) => ({ articleId, position, ...b }))).run()
+    }
+    if (links.tags.length) db.insert(articleTags).values(links.tags.map((tag) => ({ articleId, tag }))).run()
+    if (links.photoIds.length) db.insert(articlePhotos).values(links.photoIds.map((photoId) => ({ articleId, photoId }))).run()
   }
 
   return {
@@ -162,8 +172,10 @@ export function articlesRepository (db: SqliteDb) {
     async idsWithByline (bylineId: string) {
       return db.selectDistinct({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, bylineId)).all().map((r) => r.id)
     },
-    async insert (row: ArticleInsert) {
+    /** A new article with the rows that index its bylines, tags and photos. */
+    async insert (row: ArticleInsert, links: ArticleLinks) {
       db.insert(articles).values(row).run()
+      insertLinks(row.id, links)
     },
     async update (id: string, fields: Partial<ArticleInsert>) {
       db.update(articles).set(fields).where(eq(articles.id, id)).run()
@@ -172,15 +184,11 @@ export function articlesRepository (db: SqliteDb) {
       db.delete(articles).where(eq(articles.id, id)).run()
     },
     /** Replaces the rows that index an article's bylines, tags and photos. */
-    async replaceLinks (articleId: string, links: { bylines: ArticleBylineLink[], tags: string[], photoIds: string[] }) {
+    async replaceLinks (articleId: string, links: ArticleLinks) {
       db.delete(articleBylines).where(eq(articleBylines.articleId, articleId)).run()
       db.delete(articleTags).where(eq(articleTags.articleId, articleId)).run()
       db.delete(articlePhotos).where(eq(articlePhotos.articleId, articleId)).run()
-      if (links.bylines.length) {
-        db.insert(articleBylines).values(links.bylines.map((b, position) => ({ articleId, position, ...b }))).run()
-      }
-      if (links.tags.length) db.insert(articleTags).values(links.tags.map((tag) => ({ articleId, tag }))).run()
-      if (links.photoIds.length) db.insert(articlePhotos).values(links.photoIds.map((photoId) => ({ articleId, photoId }))).run()
+      insertLinks(articleId, links)
     },
     /** The bylines of many articles, with the byline's own fields, in one statement. */
     async bylinesOf (articleIds: string[]) {

@@ -53,33 +53,91 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.pragma('optimize = 0x10002')
   const optimizer = setInterval(() => { if (client.open) client.pragma('optimize') }, 3_600_000).unref()
 
-  let queue: Promise<unknown> = Promise.resolve()
   let commits = 0
   const dataVersion = client.prepare('pragma data_version').pluck()
+
+  /**
+   * Group commit. Writes queue up; at the end of the event-loop turn every write queued so far runs in one
+   * SQLite transaction, each inside its own savepoint: a write that throws is rolled back alone, the others
+   * stand, and every caller hears back only once COMMIT has returned. Committing (flushing the full-text
+   * index's new segment, appending to the WAL) is the largest part of a small write's cost; under load it is
+   * paid once for many writes instead of once each.
+   */
+  interface Write { fn: () => Promise<unknown>, resolve: (value: unknown) => void, reject: (err: unknown) => void }
+  const queued: Write[] = []
+  let scheduled = false
+  const MAX_GROUP = 64
+  /** Work the running write left for the end of its group (see afterWrites), by key. */
+  let deferred: Map<string, () => Promise<void>> | null = null
+
+  async function commitGroups () {
+    while (queued.length) {
+      const group = queued.splice(0, MAX_GROUP)
+      const outcomes = new Map<Write, { ok: boolean, value: unknown }>()
+      const work = new Map<string, () => Promise<void>>()
+      let failed: { err: unknown } | null = null
+      try {
+        client.exec('BEGIN IMMEDIATE')
+        for (const write of group) {
+          client.exec('SAVEPOINT write')
+          deferred = new Map()
+          try {
+            outcomes.set(write, { ok: true, value: await write.fn() })
+            client.exec('RELEASE write')
+            for (const [key, fn] of deferred) work.set(key, fn)
+          } catch (err) {
+            // SQLite ends the whole transaction itself on some errors (disk full, I/O): then nothing stands
+            if (!client.inTransaction) throw err
+            client.exec('ROLLBACK TO write; RELEASE write')
+            outcomes.set(write, { ok: false, value: err })
+          } finally {
+            deferred = null
+          }
+        }
+        for (const fn of work.values()) await fn()
+        client.exec('COMMIT')
+        commits++
+      } catch (err) {
+        failed = { err }
+        if (client.inTransaction) client.exec('ROLLBACK')
+      }
+      for (const write of group) {
+        const outcome = outcomes.get(write)
+        if (failed) write.reject(failed.err)
+        else if (outcome!.ok) write.resolve(outcome!.value)
+        else write.reject(outcome!.value)
+      }
+    }
+    scheduled = false
+  }
 
   return {
     db,
     /**
-     * Runs `fn` as one atomic, isolated write. Writers are queued in this process (one connection),
-     * BEGIN IMMEDIATE takes SQLite's write lock up front (other processes wait up to busy_timeout),
-     * and any throw rolls everything back. `fn` must only use the data layer: no network or file I/O
-     * inside a transaction, so that reads from other requests never see uncommitted rows.
+     * Runs `fn` as one atomic, isolated write: any throw undoes all it did. Writes are serialized in this
+     * process (one connection) and committed in groups (see commitGroups); BEGIN IMMEDIATE takes SQLite's
+     * write lock up front (other processes wait up to busy_timeout). `fn` must only use the data layer: no
+     * network or file I/O inside a transaction, so that reads from other requests never see uncommitted rows.
      */
     transaction<T> (fn: () => Promise<T>): Promise<T> {
-      const run = queue.then(async () => {
-        db.run(sql`BEGIN IMMEDIATE`)
-        try {
-          const result = await fn()
-          db.run(sql`COMMIT`)
-          commits++
-          return result
-        } catch (err) {
-          db.run(sql`ROLLBACK`)
-          throw err
+      return new Promise<T>((resolve, reject) => {
+        queued.push({ fn, resolve: resolve as (value: unknown) => void, reject })
+        if (!scheduled) {
+          scheduled = true
+          // once the requests that arrived in this turn of the event loop have queued their writes too
+          setImmediate(() => { void commitGroups() })
         }
       })
-      queue = run.catch(() => undefined)
-      return run
+    },
+    /**
+     * Leaves work for the end of the running write's group, before it commits, once per key however many
+     * writes in the group ask; dropped if the write is rolled back, and a failure fails the whole group.
+     * Used for the full-text index: FTS5 writes its pending entries to disk at every savepoint, so entries
+     * written inside each write's savepoint would cost a segment each instead of one for the group.
+     */
+    afterWrites (key: string, fn: () => Promise<void>): void {
+      if (!deferred) throw new Error('afterWrites is only for work inside a transaction')
+      deferred.set(key, fn)
     },
     /**
      * Changes whenever the database may have changed: on every commit of this process, and (SQLite's

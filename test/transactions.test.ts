@@ -1,0 +1,97 @@
+import t from 'tap'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { openStore } from '../src/db/index.js'
+import { build, create, ok } from './helper.js'
+
+type Tap = { teardown: (fn: () => unknown) => void }
+
+/** Writes are committed in groups (src/db/sqlite/client.ts): each still stands or falls on its own. */
+function tempStore (t: Tap) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-tx-'))
+  const file = path.join(dir, 'cms.sqlite')
+  const store = openStore(file)
+  t.teardown(() => { store.close(); fs.rmSync(dir, { recursive: true, force: true }) })
+  return { store, file }
+}
+
+const section = (id: string) => ({ id, slug: id, name: id, description: null, parentId: null, position: 0, createdAt: new Date(), updatedAt: new Date() })
+const names = (file: string) => {
+  const db = new Database(file, { readonly: true })
+  try { return db.prepare('select id from sections order by id').pluck().all() } finally { db.close() }
+}
+
+t.test('writes queued together commit together, and one that throws is undone alone', async (t) => {
+  const { store, file } = tempStore(t)
+  const before = await store.version()
+  const results = await Promise.allSettled([
+    store.transaction(async () => { await store.sections.insert(section('a')) }),
+    store.transaction(async () => { await store.sections.insert(section('b')); throw new Error('b fails') }),
+    store.transaction(async () => { await store.sections.insert(section('c')) })
+  ])
+  t.same(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
+  t.equal((results[1] as PromiseRejectedResult).reason.message, 'b fails', 'the failing write hears its own error')
+  t.same(names(file), ['a', 'c'], 'a second connection sees the two that stood, committed, and nothing of the one that failed')
+  const [, commitsBefore] = before.split(':').map(Number)
+  const [, commitsAfter] = (await store.version()).split(':').map(Number)
+  t.equal(commitsAfter! - commitsBefore!, 1, 'three writes queued in one turn of the event loop: one commit')
+})
+
+t.test('a caller hears back only once its write is committed', async (t) => {
+  const { store, file } = tempStore(t)
+  await store.transaction(async () => { await store.sections.insert(section('x')) })
+  t.same(names(file), ['x'], 'visible to another connection as soon as the promise settles')
+})
+
+t.test('work left for the end of the group runs once per key, for writes that stood', async (t) => {
+  const { store } = tempStore(t)
+  const ran: string[] = []
+  await Promise.allSettled([
+    store.transaction(async () => { store.afterWrites('k1', async () => { ran.push('k1 from first') }) }),
+    store.transaction(async () => { store.afterWrites('k1', async () => { ran.push('k1 from second') }) }),
+    store.transaction(async () => { store.afterWrites('k2', async () => { ran.push('k2') }); throw new Error('rolled back') }),
+    store.transaction(async () => { store.afterWrites('k3', async () => { ran.push('k3') }) })
+  ])
+  t.same(ran, ['k1 from second', 'k3'], 'one run per key (the latest), none for the write that was undone')
+  t.throws(() => store.afterWrites('k', async () => {}), /only for work inside a transaction/)
+})
+
+t.test('when the work at the end fails, the whole group fails and nothing of it stands', async (t) => {
+  const { store, file } = tempStore(t)
+  const results = await Promise.allSettled([
+    store.transaction(async () => { await store.sections.insert(section('p')) }),
+    store.transaction(async () => {
+      await store.sections.insert(section('q'))
+      store.afterWrites('boom', async () => { throw new Error('index failed') })
+    })
+  ])
+  t.same(results.map((r) => r.status), ['rejected', 'rejected'], 'every write in the group is told it failed')
+  t.same(names(file), [], 'nothing was committed')
+  await store.transaction(async () => { await store.sections.insert(section('r')) })
+  t.same(names(file), ['r'], 'the next write works')
+})
+
+t.test('many concurrent article writes over HTTP: invalid ones fail alone, valid ones are stored and searchable', async (t) => {
+  const { app } = await build(t)
+  const sectionId = (await create(app, '/v1/sections', { name: 'News' })).id
+  const writes = Array.from({ length: 30 }, (_, i) => app.inject({
+    method: 'POST',
+    url: '/v1/articles',
+    payload: {
+      headline: `Concurrent zebra story ${i}`,
+      status: 'published',
+      // every third one refers to a section that does not exist: a 422 from inside its transaction
+      sectionId: i % 3 === 0 ? '00000000-0000-7000-8000-000000000000' : sectionId
+    }
+  }))
+  const responses = await Promise.all(writes)
+  t.same(responses.map((r) => r.statusCode), Array.from({ length: 30 }, (_, i) => i % 3 === 0 ? 422 : 201))
+  const found = ok(t, await app.inject({ url: '/v1/articles?q=zebra&limit=100' }))
+  t.same(found.data.map((a: any) => a.headline).sort(),
+    Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 !== 0).map((i) => `Concurrent zebra story ${i}`).sort(),
+    'exactly the stored articles are in the search index')
+  const listed = ok(t, await app.inject({ url: '/v1/articles?limit=100' }))
+  t.equal(listed.data.length, 20, 'and in the list')
+})
