@@ -66,3 +66,28 @@ t.test('errors and photo files are not cached', async (t) => {
   t.equal(again.statusCode, 404)
   t.not(again.headers['x-cache'], 'hit')
 })
+
+t.test('concurrent misses for the same page wait for one answer instead of each making it', async (t) => {
+  const ctx = await build(t)
+  const { app, anon, queries } = ctx
+  for (let i = 0; i < 3; i++) await create(app, '/v1/articles', { headline: `Story ${i}`, status: 'published' })
+  const url = '/v1/articles?limit=10'
+  queries.length = 0
+  const alone = await anon({ url })
+  const statementsForOne = queries.length
+  await create(app, '/v1/articles', { headline: 'Story 3', status: 'published' })
+
+  queries.length = 0
+  const answers = await Promise.all(Array.from({ length: 8 }, () => anon({ url })))
+  t.same(answers.map((r) => r.statusCode), Array(8).fill(200))
+  t.equal(answers.filter((r) => r.headers['x-cache'] === undefined).length, 1, 'one request made the answer')
+  t.equal(answers.filter((r) => r.headers['x-cache'] === 'shared').length, 7, 'the others were handed it')
+  t.equal(new Set(answers.map((r) => r.body)).size, 1, 'all got the same body')
+  t.equal(new Set(answers.map((r) => r.headers.etag)).size, 1, 'and the same ETag')
+  t.not(answers[0]!.headers.etag, alone.headers.etag, 'the new answer, made after the write')
+  t.ok(queries.length <= statementsForOne + 7, `the page was made once (${queries.length} statements: one making takes ${statementsForOne}, and each other request checks the version once)`)
+
+  // a waiting request whose maker fails or answers something uncacheable makes its own answer
+  const missing = await Promise.all(Array.from({ length: 3 }, () => anon({ url: '/v1/articles/slug/nope' })))
+  t.same(missing.map((r) => r.statusCode), [404, 404, 404], 'errors are not shared, each request gets its own')
+})

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { noneMatch } from '../services/etag.js'
 
 declare module 'fastify' {
@@ -9,6 +10,13 @@ declare module 'fastify' {
 }
 
 interface Entry { body: string, etag: string, type: string, version: string, size: number }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set on the one request making an answer that others asked for at the same time: it hands it to them. */
+    cacheLeader: ((entry: Entry | null) => void) | null
+  }
+}
 
 /**
  * Anonymous reads, answered from memory while nothing they could show has changed.
@@ -37,7 +45,21 @@ export default fp(async (app) => {
     return state.version
   }
 
+  /**
+   * Answers being made right now, by URL and version: concurrent misses for the same URL wait for the one
+   * request making it instead of each running the same queries (a cold front page under load, a popular
+   * search right after a publish).
+   */
+  const making = new Map<string, { version: string, answer: Promise<Entry | null> }>()
+
   app.decorateRequest('cacheVersion', null)
+  app.decorateRequest('cacheLeader', null)
+
+  function answer (request: FastifyRequest, reply: FastifyReply, entry: Entry, how: 'hit' | 'shared') {
+    reply.header('etag', entry.etag).header('x-cache', how)
+    if (noneMatch(request.headers['if-none-match'], entry.etag)) return reply.code(304).send('')
+    return reply.type(entry.type).send(entry.body)
+  }
 
   app.addHook('preHandler', async (request, reply) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return
@@ -48,12 +70,29 @@ export default fp(async (app) => {
     if (hit && hit.version === current) {
       entries.delete(request.url)
       entries.set(request.url, hit)
-      reply.header('etag', hit.etag).header('x-cache', 'hit')
-      if (noneMatch(request.headers['if-none-match'], hit.etag)) return reply.code(304).send('')
-      return reply.type(hit.type).send(hit.body)
+      return answer(request, reply, hit, 'hit')
+    }
+    const pending = making.get(request.url)
+    if (pending && pending.version === current) {
+      const shared = await pending.answer
+      if (shared) return answer(request, reply, shared, 'shared')
+    } else {
+      let lead!: (entry: Entry | null) => void
+      const slot = { version: current, answer: new Promise<Entry | null>((resolve) => { lead = resolve }) }
+      making.set(request.url, slot)
+      request.cacheLeader = (entry) => {
+        request.cacheLeader = null
+        if (making.get(request.url) === slot) making.delete(request.url)
+        lead(entry)
+      }
     }
     request.cacheVersion = current
   })
+
+  // whatever became of the request (an error, a 404, a client gone), those waiting on it are let go
+  const release = async (request: FastifyRequest) => { request.cacheLeader?.(null) }
+  app.addHook('onResponse', release)
+  app.addHook('onRequestAbort', release)
 
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.cacheVersion === null || reply.statusCode !== 200 || typeof payload !== 'string') return payload
@@ -63,7 +102,9 @@ export default fp(async (app) => {
     if (old) { entries.delete(request.url); bytes -= old.size }
     // V8 keeps ASCII strings (JSON mostly is) at a byte a character
     const size = payload.length + request.url.length + 200
-    entries.set(request.url, { body: payload, etag, type: String(reply.getHeader('content-type')), version: request.cacheVersion, size })
+    const entry = { body: payload, etag, type: String(reply.getHeader('content-type')), version: request.cacheVersion, size }
+    entries.set(request.url, entry)
+    request.cacheLeader?.(entry)
     bytes += size
     for (const [url, entry] of entries) {
       if (bytes <= maxBytes) break
