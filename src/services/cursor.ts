@@ -31,10 +31,11 @@ export function decodeCursor<const K extends readonly Kind[]> (scope: string, cu
   if (!Array.isArray(raw) || raw.length !== kinds.length) throw invalid()
   return kinds.map((kind, i) => {
     const v = raw[i]
-    if (kind === 'string' && typeof v === 'string') return v
+    if (kind === 'string' && typeof v === 'string' && v.length <= 500) return v
     if (kind === 'number' && Number.isSafeInteger(v)) return v
     if (kind === 'float' && typeof v === 'number' && Number.isFinite(v)) return v
-    if ((kind === 'date' || kind === 'date?') && Number.isSafeInteger(v)) return new Date(v)
+    // a time JavaScript can represent (±8.64e15 ms), not any integer
+    if ((kind === 'date' || kind === 'date?') && Number.isSafeInteger(v) && Math.abs(v as number) <= 8.64e15) return new Date(v as number)
     if (kind === 'date?' && v === null) return null
     throw invalid()
   }) as Values<K>

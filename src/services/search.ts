@@ -8,6 +8,19 @@ const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>
 /** Body text is a sanitized HTML fragment: its words, without tags or entities. */
 const plain = (html: string) => html.replace(/<[^>]*>/g, '').replace(/&(?:amp|lt|gt|quot|nbsp|#39|#x27);/g, (e) => ENTITIES[e]!)
 
+/**
+ * Snippets come back with matches wrapped in U+E000 / U+E001 and blocks parted by U+E002 (private-use
+ * characters, see snippetHtml): the same characters typed into an article are left out of its indexed text,
+ * so they cannot fake a match or a boundary.
+ */
+const unmarked = (text: string) => text.replace(/[\uE000-\uE002]/g, '')
+
+/**
+ * Between blocks, tags and names: a private-use character is a token to FTS5's tokenizer, so it takes a
+ * position and a phrase cannot match across two paragraphs ("…of gas" / "Deal or…") or two tags.
+ */
+const BOUNDARY = ' \uE002 '
+
 function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
   const body = (row.body as BlockInput[]).flatMap((b) => {
     switch (b.type) {
@@ -19,11 +32,11 @@ function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
     }
   })
   return {
-    headline: row.headline,
-    summary: row.summary ?? '',
-    body: body.join('\n'),
-    tags: (row.tags as string[]).join(' '),
-    bylines: bylineNames.join(' ')
+    headline: unmarked(row.headline),
+    summary: unmarked(row.summary ?? ''),
+    body: body.map(unmarked).join(BOUNDARY),
+    tags: (row.tags as string[]).map(unmarked).join(BOUNDARY),
+    bylines: bylineNames.map(unmarked).join(BOUNDARY)
   }
 }
 
@@ -49,7 +62,8 @@ const MAX_TERMS = 32
 export function ftsQuery (q: string): string {
   const terms: string[] = []
   const quote = (text: string) => `"${text.replace(/"/g, '""')}"`
-  for (const m of q.normalize('NFC').matchAll(/"([^"]*)"?|([^\s"]+)/g)) {
+  // control characters are not text (a NUL would even end the query early inside SQLite's parser)
+  for (const m of q.normalize('NFC').replace(/\p{Cc}/gu, ' ').matchAll(/"([^"]*)"?|([^\s"]+)/g)) {
     const phrase = m[1]
     const word = m[2]
     if (phrase !== undefined) {
@@ -68,5 +82,5 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 
 /** The index's snippet as safe HTML: text escaped, matches in `<mark>`. */
 export function snippetHtml (raw: string): string {
-  return escapeHtml(raw).replace(/\uE000/g, '<mark>').replace(/\uE001/g, '</mark>')
+  return escapeHtml(raw).replace(/\uE000/g, '<mark>').replace(/\uE001/g, '</mark>').replace(/ ?\uE002 ?/g, ' ')
 }
