@@ -24,6 +24,41 @@ function rng (seed: number) {
   }
 }
 
+/**
+ * Words follow Zipf's law, as in real text: a word's frequency is proportional to 1 / rank^1.07. The news
+ * words above are the most frequent (each in most articles, like "said" in a real archive: the worst case
+ * for a search), followed by 30,000 generated words down to ones that occur in a handful of articles.
+ */
+function vocabulary (rand: () => number) {
+  const syllables = ('ba be bi bo bu da de di do du ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu ' +
+    'ra re ri ro ru sa se si so su ta te ti to tu va ve vi vo vu zan ler mon tis par dor vel kin').split(' ')
+  const words = [...WORDS]
+  const seen = new Set(words)
+  while (words.length < WORDS.length + 30_000) {
+    const n = 2 + Math.floor(rand() * 3)
+    const w = Array.from({ length: n }, () => syllables[Math.floor(rand() * syllables.length)]).join('')
+    if (!seen.has(w)) { seen.add(w); words.push(w) }
+  }
+  const cumulative = new Float64Array(words.length)
+  let total = 0
+  words.forEach((_, i) => { total += 1 / Math.pow(i + 1, 1.07); cumulative[i] = total })
+  return {
+    words,
+    /** A word drawn by its frequency (binary search over the cumulative weights). */
+    draw () {
+      const x = rand() * total
+      let lo = 0
+      let hi = words.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (cumulative[mid]! < x) lo = mid + 1
+        else hi = mid
+      }
+      return words[lo]!
+    }
+  }
+}
+
 export async function seed (file: string, o: SeedOptions) {
   openStore(file).close() // create the schema through the real migrations
   const db = new Database(file)
@@ -31,8 +66,9 @@ export async function seed (file: string, o: SeedOptions) {
   db.pragma('synchronous = OFF')
   const rand = rng(42)
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!
+  const vocab = vocabulary(rand)
   const sentence = (n: number) => {
-    const w = Array.from({ length: n }, () => pick(WORDS))
+    const w = Array.from({ length: n }, () => vocab.draw())
     return w[0]![0]!.toUpperCase() + w.join(' ').slice(1) + '.'
   }
   const now = Date.now()
@@ -117,5 +153,5 @@ export async function seed (file: string, o: SeedOptions) {
   db.exec('ANALYZE') // a database in service has its statistics kept by PRAGMA optimize
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()
-  return { sectionIds, bylineIds, articleIds: ids, slugs }
+  return { sectionIds, bylineIds, articleIds: ids, slugs, words: vocab.words }
 }

@@ -5,6 +5,7 @@ import type { InjectOptions } from 'fastify'
 import { build, create, upload, problem, paths, type TestApp, type Response } from './helper.js'
 import type { App } from '../src/app.js'
 import { encodeCursor } from '../src/services/cursor.js'
+import { SEARCH_CANDIDATES } from '../src/db/repositories/articles.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -885,10 +886,10 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
   t.equal(again.data.length, 2, 'the cursor is valid with the query it came from')
 })
 
-t.test('the candidate bound: relevance ranks only the newest 1,000 matches, so the oldest match (a headline hit among 1,003) is left out unfiltered, and ranked first once a filter narrows the candidates', async (t) => {
+t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES} matches, so the oldest match (a headline hit among ${SEARCH_CANDIDATES + 3}) is left out unfiltered, and ranked first once a filter narrows the candidates`, async (t) => {
   const ctx = await build(t)
   const { app } = ctx
-  const TOTAL = 1003
+  const TOTAL = SEARCH_CANDIDATES + 3
   // created first, so the oldest match: the word in its headline, the strongest signal
   const oldest = await create(app, '/v1/articles', {
     headline: 'Pipeline deal signed', body: [p('Archive text.')], tags: ['pipeline-archive'], status: 'published', publishedAt: '2010-01-01T00:00:00Z'
@@ -901,9 +902,9 @@ t.test('the candidate bound: relevance ranks only the newest 1,000 matches, so t
     const a = await create(app, '/v1/articles', { headline: `Story ${i}`, body: [p('An update on the pipeline project.')], status: 'published', publishedAt })
     ids.push(a.id)
   }
-  const newest = new Set(ids.slice(TOTAL - 1000))
+  const newest = new Set(ids.slice(TOTAL - SEARCH_CANDIDATES))
 
-  // unfiltered, by relevance: exactly the newest 1,000 matches, the oldest (headline) match not among them
+  // unfiltered, by relevance: exactly the newest SEARCH_CANDIDATES matches, the oldest (headline) match not among them
   const seen: string[] = []
   let cursor: string | null = null
   let pages = 0
@@ -912,9 +913,9 @@ t.test('the candidate bound: relevance ranks only the newest 1,000 matches, so t
     seen.push(...res.data.map((a: any) => a.id))
     cursor = res.next
   } while (cursor && ++pages < 20)
-  t.equal(seen.length, 1000, 'relevance ranks 1,000 matches, not all 1,003')
-  t.equal(new Set(seen).size, 1000, 'each once')
-  t.ok(seen.every((id) => newest.has(id)), 'all of them among the newest 1,000')
+  t.equal(seen.length, SEARCH_CANDIDATES, `relevance ranks ${SEARCH_CANDIDATES} matches, not all ${TOTAL}`)
+  t.equal(new Set(seen).size, SEARCH_CANDIDATES, 'each once')
+  t.ok(seen.every((id) => newest.has(id)), `all of them among the newest ${SEARCH_CANDIDATES}`)
   t.notOk(seen.includes(oldest.id), 'the oldest match, though a headline hit, is not in the ranking')
 
   // a filter that narrows the candidates brings it back, ranked first

@@ -16,7 +16,7 @@ export interface ArticleLinks { bylines: ArticleBylineLink[], tags: string[], ph
 export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
 
 /** How many of the newest matches a relevance search ranks (see rankedMatches). */
-export const SEARCH_CANDIDATES = 1000
+export const SEARCH_CANDIDATES = 500
 
 export interface ArticleListOptions {
   /** Only articles readers may see: published, with a publication time not in the future. */
