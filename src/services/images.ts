@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto'
-import sharp, { type Metadata } from 'sharp'
-import { fileTypeFromBuffer } from 'file-type'
-import { rgbaToThumbHash } from 'thumbhash'
+import type { Metadata } from 'sharp'
 import { BadRequest, UnsupportedMediaType } from '../errors.js'
 
-// Renditions are kept in storage, so libvips' own operation cache would only hold memory: turn it off
-sharp.cache(false)
+/** The image libraries (sharp with libvips, file-type: ~0.15 s to load) are loaded by the first upload or rendition, not at startup. */
+let libraries: ReturnType<typeof load> | undefined
+async function load () {
+  const [{ default: sharp }, { fileTypeFromBuffer }, { rgbaToThumbHash }] = await Promise.all([import('sharp'), import('file-type'), import('thumbhash')])
+  // Renditions are kept in storage, so libvips' own operation cache would only hold memory: turn it off
+  sharp.cache(false)
+  return { sharp, fileTypeFromBuffer, rgbaToThumbHash }
+}
+const imaging = () => (libraries ??= load())
 
 /** The image types a newsroom uploads, by the type sniffed from the bytes, and their file extensions. */
 export const ACCEPTED_TYPES: Record<string, string> = {
@@ -40,6 +45,7 @@ const hex = (n: number) => Math.round(n).toString(16).padStart(2, '0')
  */
 export async function inspectImage (data: Buffer, maxPixels: number): Promise<ImageInfo> {
   if (data.length === 0) throw new BadRequest('The upload is empty: send the image bytes')
+  const { sharp, fileTypeFromBuffer, rgbaToThumbHash } = await imaging()
   const type = await fileTypeFromBuffer(data)
   const ext = type && ACCEPTED_TYPES[type.mime]
   if (!type || !ext) {
@@ -155,6 +161,7 @@ export function variantKey (sha256: string, v: Variant): string {
  * camera, comments) is not carried over: sharp writes none unless asked.
  */
 export async function renderVariant (source: Buffer, v: Variant, maxPixels: number): Promise<Buffer> {
+  const { sharp } = await imaging()
   let image = sharp(source, { limitInputPixels: maxPixels }).rotate()
   if (v.crop) image = image.extract(v.crop)
   image = image.resize(v.width, v.height, { fit: 'fill' })

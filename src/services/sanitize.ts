@@ -1,6 +1,11 @@
-import sanitizeHtml from 'sanitize-html'
+import { createRequire } from 'node:module'
+import type SanitizeHtml from 'sanitize-html'
 
-const options: sanitizeHtml.IOptions = {
+const require = createRequire(import.meta.url)
+/** sanitize-html (with htmlparser2 and postcss, ~0.05 s to load) is loaded by the first write with body text, not at startup. */
+let sanitizeHtml: typeof SanitizeHtml | undefined
+
+const options: SanitizeHtml.IOptions = {
   allowedTags: ['b', 'i', 'em', 'strong', 'a'],
   allowedAttributes: { a: ['href'] },
   allowedSchemes: ['http', 'https', 'mailto'],
@@ -13,5 +18,6 @@ const options: sanitizeHtml.IOptions = {
  * links). Other tags are dropped with their text kept; script and style are dropped with their contents.
  */
 export function sanitizeInline (text: string): string {
+  sanitizeHtml ??= require('sanitize-html') as typeof SanitizeHtml
   return sanitizeHtml(text.normalize('NFC'), options).trim()
 }

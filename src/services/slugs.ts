@@ -1,8 +1,16 @@
-import { slugify as transliterate } from 'transliteration'
+import { createRequire } from 'node:module'
 import { Conflict } from '../errors.js'
+
+const require = createRequire(import.meta.url)
+/**
+ * transliteration (its tables are large: ~0.06 s to load) is loaded by the first slug made, on a write, not at
+ * startup. Synchronously: slugs are chosen inside transactions, which must not wait on anything.
+ */
+let transliterate: typeof import('transliteration').slugify | undefined
 
 /** A URL slug from any text: non-Latin scripts are transliterated ("哈尔滨" -> "ha-er-bin"). */
 export function slugify (text: string): string {
+  transliterate ??= (require('transliteration') as typeof import('transliteration')).slugify
   const slug = transliterate(text, { lowercase: true, separator: '-', trim: true })
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
