@@ -55,3 +55,8 @@ t.test('GET /docs serves the interactive reference', async (t) => {
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /text\/html/)
 })
+
+t.test('every route schema compiles (startup leaves them to their first request)', async (t) => {
+  const { app } = await build(t)
+  t.doesNotThrow(() => app.compileSchemas())
+})

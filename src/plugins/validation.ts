@@ -5,23 +5,43 @@ import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Compiles every route schema not compiled yet (they otherwise compile on first use); throws if one cannot be. */
+    compileSchemas: () => void
+  }
+}
+
+type Compiled = ((...args: any[]) => any) & { errors?: unknown, schemaEnv?: unknown }
+
 /**
- * One compiled function per distinct schema. Fastify compiles every route's schemas, each status and content
- * type on its own, though most are the same few (the problem document is declared by every route for several
- * statuses): the same schema compiles to the same function, so it is compiled once. Keyed by content, as the
- * same schema often arrives as different objects (`Type.Ref(Article)` in each route, header schemas rebuilt
- * per route).
+ * Compiling every route's validators and serializers at startup took most of the time to ready, for routes
+ * that may not be called for a while: each schema is compiled when a request first needs it, once per
+ * distinct schema. Fastify compiles each route's schemas on their own (every status, content type and request
+ * part), though most are the same few: the problem document, declared by every route for several statuses,
+ * `Type.Ref(Article)` in each route, header schemas rebuilt per route. So they are keyed by content.
  */
-function once<T extends { schema?: unknown }, F> (compile: (route: T) => F) {
+function compiler<T extends { schema?: unknown }, F extends Compiled> (compile: (route: T) => F, all: Array<() => unknown>) {
   const compiled = new Map<string, F>()
-  return (route: T) => {
+  return (route: T): F => {
     const key = JSON.stringify(route.schema)
-    let fn = compiled.get(key)
-    if (!fn) {
-      fn = compile(route)
-      compiled.set(key, fn)
+    let lazy = compiled.get(key)
+    if (!lazy) {
+      let fn: F | undefined
+      // from the content as it was at startup: nothing that reads the route schemas later can change what is compiled
+      const get = () => (fn ??= compile({ ...route, schema: JSON.parse(key) }))
+      lazy = function (this: unknown, ...args: unknown[]) { return get().apply(this, args) } as F
+      // what Fastify reads off an Ajv validator: its errors after a failure, and schemaEnv, which makes Fastify
+      // pass the parent object so that the root value itself can be coerced (read before the call: a schema
+      // that cannot compile fails in the call, where Fastify answers the error)
+      Object.defineProperties(lazy, {
+        errors: { get: () => get().errors },
+        schemaEnv: { get: () => { try { return get().schemaEnv } catch { return undefined } } }
+      })
+      compiled.set(key, lazy)
+      all.push(get)
     }
-    return fn
+    return lazy
   }
 }
 
@@ -39,16 +59,19 @@ export default fp(async (app) => {
     body.addSchema(schema as object)
     url.addSchema(schema as object)
   }
-  const compileBody = once(({ schema }: { schema: object }) => body.compile(schema))
-  const compileUrl = once(({ schema }: { schema: object }) => url.compile(schema))
+  const all: Array<() => unknown> = []
+  const bodyValidator = compiler(({ schema }: { schema: object }) => body.compile(schema), all)
+  const urlValidator = compiler(({ schema }: { schema: object }) => url.compile(schema), all)
   // multipart and raw image bodies are documented with a schema but checked by their handler (bytes are sniffed)
   const handlerChecked = () => true
   app.setValidatorCompiler(({ schema, httpPart, contentType }) => {
-    if (httpPart !== 'body') return compileUrl({ schema })
+    if (httpPart !== 'body') return urlValidator({ schema })
     if (contentType && !contentType.endsWith('json')) return handlerChecked
-    return compileBody({ schema })
+    return bodyValidator({ schema })
   })
 
-  const serializer = SerializerSelector()(schemas, {})
-  app.setSerializerCompiler(once((route) => serializer(route as Parameters<typeof serializer>[0])))
+  const serialize = SerializerSelector()(schemas, {})
+  app.setSerializerCompiler(compiler((route) => serialize(route as Parameters<typeof serialize>[0]), all))
+
+  app.decorate('compileSchemas', () => { for (const get of all) get() })
 }, { name: 'validation' })
