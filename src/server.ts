@@ -24,3 +24,5 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
 })
 
 await app.listen({ port: config.PORT, host: config.HOST })
+// ready without having compiled the route schemas: compile them now, between the first requests, rather than in them
+app.compileSchemas().catch((err) => app.log.error({ err }, 'a route schema does not compile'))

@@ -7,16 +7,19 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Compiles every route schema not compiled yet (they otherwise compile on first use); throws if one cannot be. */
-    compileSchemas: () => void
+    /**
+     * Compiles every route schema not compiled yet (they otherwise compile on first use), one per turn of the
+     * event loop so that requests are served in between; rejects if one cannot be compiled.
+     */
+    compileSchemas: () => Promise<void>
   }
 }
 
 type Compiled = ((...args: any[]) => any) & { errors?: unknown, schemaEnv?: unknown }
 
 /**
- * Compiling every route's validators and serializers at startup took most of the time to ready, for routes
- * that may not be called for a while: each schema is compiled when a request first needs it, once per
+ * Compiling every route's validators and serializers at startup took most of the time to ready: each schema is
+ * compiled when a request first needs it, or by compileSchemas() (the server runs it once listening), once per
  * distinct schema. Fastify compiles each route's schemas on their own (every status, content type and request
  * part), though most are the same few: the problem document, declared by every route for several statuses,
  * `Type.Ref(Article)` in each route, header schemas rebuilt per route. So they are keyed by content.
@@ -81,5 +84,13 @@ export default fp(async (app) => {
   const serialize = SerializerSelector()(schemas, {})
   app.setSerializerCompiler(compiler((route) => serialize(route as Parameters<typeof serialize>[0]), all))
 
-  app.decorate('compileSchemas', () => { for (const get of all) get() })
+  let closing = false
+  app.addHook('onClose', async () => { closing = true })
+  app.decorate('compileSchemas', async () => {
+    for (const get of all) {
+      await new Promise(setImmediate)
+      if (closing) return
+      get()
+    }
+  })
 }, { name: 'validation' })
