@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
+import helmet from 'helmet'
 import rateLimit from '@fastify/rate-limit'
 
 /**
@@ -16,8 +16,9 @@ export default fp(async (app) => {
   // docs are a page): a JSON API has nothing to run and nothing to frame, and photos may be shown by pages
   // on other origins. Helmet's headers for HTML documents (opener policy, DNS prefetch, IE download options,
   // Flash policies, XSS auditor, origin-keyed agent clusters) say nothing about JSON and would be sent, and
-  // cached, with every answer.
-  await app.register(helmet, {
+  // cached, with every answer. Helmet's middleware is built once here: @fastify/helmet builds it again for
+  // every request (re-parsing the policy), which was ~4% of a cached read's time.
+  const secure = helmet({
     contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     frameguard: { action: 'deny' },
@@ -29,6 +30,7 @@ export default fp(async (app) => {
     xPermittedCrossDomainPolicies: false,
     xXssProtection: false
   })
+  app.addHook('onRequest', (request, reply, done) => { secure(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)) })
 
   const origins = CORS_ORIGINS === '' ? false : CORS_ORIGINS === '*' ? '*' : CORS_ORIGINS.split(',')
   await app.register(cors, {

@@ -1,7 +1,8 @@
-import { eq, and, ne, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
+import { eq, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
 import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
+import { inIds, idList, placeholders, encode } from '../prepared.js'
 
 export type ArticleRow = typeof articles.$inferSelect
 export type ArticleInsert = typeof articles.$inferInsert
@@ -37,7 +38,35 @@ export interface ArticleListOptions {
 }
 
 export function articlesRepository (db: SqliteDb) {
-  const visible = (now: Date) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now))
+  const visible = (now: Date | SQL) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now as Date))
+
+  // the statements every read and write runs, built and prepared once (see ../prepared.ts)
+  const now = sql`${sql.placeholder('now')}`
+  const prepared = {
+    byId: db.select().from(articles).where(eq(articles.id, sql.placeholder('id'))).prepare(),
+    byIdVisible: db.select().from(articles).where(and(eq(articles.id, sql.placeholder('id')), visible(now))).prepare(),
+    bySlug: db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare(),
+    bySlugVisible: db.select().from(articles).where(and(eq(articles.slug, sql.placeholder('slug')), visible(now))).prepare(),
+    slugTaken: db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare(),
+    existing: db.select({ id: articles.id }).from(articles).where(inIds(articles.id)).prepare(),
+    many: db.select().from(articles).where(inIds(articles.id)).prepare(),
+    bylinesOf: db.select({
+      articleId: articleBylines.articleId,
+      role: articleBylines.role,
+      bylineId: bylines.id,
+      slug: bylines.slug,
+      name: bylines.name,
+      kind: bylines.kind,
+      title: bylines.title
+    }).from(articleBylines).innerJoin(bylines, eq(bylines.id, articleBylines.bylineId))
+      .where(inIds(articleBylines.articleId))
+      .orderBy(asc(articleBylines.articleId), asc(articleBylines.position)).prepare(),
+    insert: db.insert(articles).values(placeholders(articles)).prepare(),
+    insertByline: db.insert(articleBylines).values(placeholders(articleBylines)).prepare(),
+    insertTag: db.insert(articleTags).values(placeholders(articleTags)).prepare(),
+    insertPhoto: db.insert(articlePhotos).values(placeholders(articlePhotos)).prepare(),
+    insertRevision: db.insert(articleRevisions).values(placeholders(articleRevisions)).prepare()
+  }
 
   /** Keyset condition for a sort on a column that may be NULL; NULLs sort lowest, as SQLite orders them. */
   function afterNullable (column: AnyColumn, idColumn: AnyColumn, key: ArticleKey, descending: boolean): SQL {
@@ -73,27 +102,25 @@ export function articlesRepository (db: SqliteDb) {
   }
 
   function insertLinks (articleId: string, links: ArticleLinks) {
-    if (links.bylines.length) {
-      db.insert(articleBylines).values(links.bylines.map((b, position) => ({ articleId, position, ...b }))).run()
-    }
-    if (links.tags.length) db.insert(articleTags).values(links.tags.map((tag) => ({ articleId, tag }))).run()
-    if (links.photoIds.length) db.insert(articlePhotos).values(links.photoIds.map((photoId) => ({ articleId, photoId }))).run()
+    links.bylines.forEach((b, position) => prepared.insertByline.run(encode(articleBylines, { articleId, position, ...b })))
+    for (const tag of links.tags) prepared.insertTag.run(encode(articleTags, { articleId, tag }))
+    for (const photoId of links.photoIds) prepared.insertPhoto.run(encode(articlePhotos, { articleId, photoId }))
   }
 
   return {
     async findById (id: string, publicOnly: boolean, now: Date) {
-      return db.select().from(articles).where(and(eq(articles.id, id), publicOnly ? visible(now) : undefined)).get()
+      return publicOnly ? prepared.byIdVisible.get({ id, now: now.getTime() }) : prepared.byId.get({ id })
     },
     async findBySlug (slug: string, publicOnly: boolean, now: Date) {
-      return db.select().from(articles).where(and(eq(articles.slug, slug), publicOnly ? visible(now) : undefined)).get()
+      return publicOnly ? prepared.bySlugVisible.get({ slug, now: now.getTime() }) : prepared.bySlug.get({ slug })
     },
     async slugTaken (slug: string, exceptId?: string) {
-      const where = exceptId ? and(eq(articles.slug, slug), ne(articles.id, exceptId)) : eq(articles.slug, slug)
-      return db.select({ id: articles.id }).from(articles).where(where).get() !== undefined
+      const taken = prepared.slugTaken.get({ slug })
+      return taken !== undefined && taken.id !== exceptId
     },
     async existing (ids: string[]) {
       if (ids.length === 0) return new Set<string>()
-      return new Set(db.select({ id: articles.id }).from(articles).where(inArray(articles.id, ids)).all().map((r) => r.id))
+      return new Set(prepared.existing.all({ ids: idList(ids) }).map((r) => r.id))
     },
     /**
      * One page of articles. With `match`, only articles the full-text index finds, each with its relevance
@@ -155,7 +182,7 @@ export function articlesRepository (db: SqliteDb) {
     },
     async findMany (ids: string[]) {
       if (ids.length === 0) return []
-      return db.select().from(articles).where(inArray(articles.id, ids)).all()
+      return prepared.many.all({ ids: idList(ids) })
     },
     /**
      * Puts an article in the full-text index (replacing what was there) with the columns searches filter on,
@@ -174,7 +201,7 @@ export function articlesRepository (db: SqliteDb) {
     },
     /** A new article with the rows that index its bylines, tags and photos. */
     async insert (row: ArticleInsert, links: ArticleLinks) {
-      db.insert(articles).values(row).run()
+      prepared.insert.run(encode(articles, row))
       insertLinks(row.id, links)
     },
     async update (id: string, fields: Partial<ArticleInsert>) {
@@ -193,17 +220,7 @@ export function articlesRepository (db: SqliteDb) {
     /** The bylines of many articles, with the byline's own fields, in one statement. */
     async bylinesOf (articleIds: string[]) {
       if (articleIds.length === 0) return []
-      return db.select({
-        articleId: articleBylines.articleId,
-        role: articleBylines.role,
-        bylineId: bylines.id,
-        slug: bylines.slug,
-        name: bylines.name,
-        kind: bylines.kind,
-        title: bylines.title
-      }).from(articleBylines).innerJoin(bylines, eq(bylines.id, articleBylines.bylineId))
-        .where(inArray(articleBylines.articleId, articleIds))
-        .orderBy(asc(articleBylines.articleId), asc(articleBylines.position)).all()
+      return prepared.bylinesOf.all({ ids: idList(articleIds) })
     },
     /**
      * The related links of many articles, each joined to its target, in one statement.
@@ -257,7 +274,7 @@ export function articlesRepository (db: SqliteDb) {
         .from(articleRelated).where(eq(articleRelated.articleId, articleId)).orderBy(asc(articleRelated.position)).all()
     },
     async insertRevision (row: RevisionRow) {
-      db.insert(articleRevisions).values(row).run()
+      prepared.insertRevision.run(encode(articleRevisions, row))
     },
     /** Newest first, without their content. */
     async listRevisions (articleId: string, options: { before?: number, limit: number }) {

@@ -1,12 +1,17 @@
-import { eq, and, ne, sql, inArray, type SQL } from 'drizzle-orm'
+import { eq, and, ne, sql, type SQL } from 'drizzle-orm'
 import { bylines, articleBylines, articles } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
+import { inIds, idList } from '../prepared.js'
 import { after, orderBy, likeContains } from '../keyset.js'
 
 export type BylineRow = typeof bylines.$inferSelect
 export type BylineKey = [string, string]
 
 export function bylinesRepository (db: SqliteDb) {
+  // built and prepared once (see ../prepared.ts)
+  const prepared = {
+    existing: db.select({ id: bylines.id }).from(bylines).where(inIds(bylines.id)).prepare(),
+  }
   return {
     async findById (id: string) {
       return db.select().from(bylines).where(eq(bylines.id, id)).get()
@@ -29,7 +34,7 @@ export function bylinesRepository (db: SqliteDb) {
     },
     async existing (ids: string[]) {
       if (ids.length === 0) return new Set<string>()
-      return new Set(db.select({ id: bylines.id }).from(bylines).where(inArray(bylines.id, ids)).all().map((r) => r.id))
+      return new Set(prepared.existing.all({ ids: idList(ids) }).map((r) => r.id))
     },
     async inUse (id: string) {
       return db.select({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, id)).limit(1).get() !== undefined

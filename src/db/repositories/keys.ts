@@ -1,4 +1,4 @@
-import { eq, and, isNull } from 'drizzle-orm'
+import { eq, and, isNull, sql } from 'drizzle-orm'
 import { apiKeys } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
@@ -7,11 +7,13 @@ export type KeyRow = typeof apiKeys.$inferSelect
 export type KeyKey = [Date, string]
 
 export function keysRepository (db: SqliteDb) {
+  // every keyed request looks its key up: built and prepared once (see ../prepared.ts)
+  const activeByHash = db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
+    .where(and(eq(apiKeys.hash, sql.placeholder('hash')), isNull(apiKeys.revokedAt))).prepare()
   return {
     /** The live (not revoked) key with this secret hash. */
     async findActiveByHash (hash: string) {
-      return db.select({ id: apiKeys.id, name: apiKeys.name, role: apiKeys.role }).from(apiKeys)
-        .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt))).get()
+      return activeByHash.get({ hash })
     },
     async findById (id: string) {
       return db.select().from(apiKeys).where(eq(apiKeys.id, id)).get()

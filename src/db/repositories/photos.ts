@@ -1,19 +1,25 @@
-import { eq, and, inArray, type SQL } from 'drizzle-orm'
+import { eq, and, type SQL } from 'drizzle-orm'
 import { photos, articlePhotos, articles, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
+import { inIds, idList } from '../prepared.js'
 import { after, orderBy } from '../keyset.js'
 
 export type PhotoRow = typeof photos.$inferSelect
 export type PhotoKey = [Date, string]
 
 export function photosRepository (db: SqliteDb) {
+  // built and prepared once (see ../prepared.ts)
+  const prepared = {
+    existing: db.select({ id: photos.id }).from(photos).where(inIds(photos.id)).prepare(),
+    many: db.select().from(photos).where(inIds(photos.id)).prepare(),
+  }
   return {
     async findById (id: string) {
       return db.select().from(photos).where(eq(photos.id, id)).get()
     },
     async findMany (ids: string[]) {
       if (ids.length === 0) return []
-      return db.select().from(photos).where(inArray(photos.id, ids)).all()
+      return prepared.many.all({ ids: idList(ids) })
     },
     /** Newest first. */
     async list (options: { after?: PhotoKey, limit: number }) {
@@ -24,7 +30,7 @@ export function photosRepository (db: SqliteDb) {
     },
     async existing (ids: string[]) {
       if (ids.length === 0) return new Set<string>()
-      return new Set(db.select({ id: photos.id }).from(photos).where(inArray(photos.id, ids)).all().map((r) => r.id))
+      return new Set(prepared.existing.all({ ids: idList(ids) }).map((r) => r.id))
     },
     /** What still shows the photo: an article (lead or body) or a byline's portrait. */
     async usedBy (id: string): Promise<'article' | 'byline' | undefined> {

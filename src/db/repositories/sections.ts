@@ -1,12 +1,17 @@
-import { eq, and, ne, sql, isNull, inArray, type SQL } from 'drizzle-orm'
+import { eq, and, ne, sql, isNull, type SQL } from 'drizzle-orm'
 import { sections, articles } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
+import { inIds, idList } from '../prepared.js'
 import { after, orderBy } from '../keyset.js'
 
 export type SectionRow = typeof sections.$inferSelect
 export type SectionKey = [number, string, string]
 
 export function sectionsRepository (db: SqliteDb) {
+  // built and prepared once (see ../prepared.ts)
+  const prepared = {
+    existing: db.select({ id: sections.id }).from(sections).where(inIds(sections.id)).prepare(),
+  }
   return {
     async findById (id: string) {
       return db.select().from(sections).where(eq(sections.id, id)).get()
@@ -59,7 +64,7 @@ export function sectionsRepository (db: SqliteDb) {
     },
     async existing (ids: string[]) {
       if (ids.length === 0) return new Set<string>()
-      return new Set(db.select({ id: sections.id }).from(sections).where(inArray(sections.id, ids)).all().map((r) => r.id))
+      return new Set(prepared.existing.all({ ids: idList(ids) }).map((r) => r.id))
     },
     async insert (row: typeof sections.$inferInsert) {
       db.insert(sections).values(row).run()

@@ -55,6 +55,7 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
 
   let commits = 0
   const dataVersion = client.prepare('pragma data_version').pluck()
+  let otherCommits: number | null = null
 
   /**
    * Group commit. Writes queue up; at the end of the event-loop turn every write queued so far runs in one
@@ -144,7 +145,13 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
      * data_version) on every commit by any other connection to the same file.
      */
     async version (): Promise<string> {
-      return `${dataVersion.get() as number}:${commits}`
+      // SQLite is asked once per turn of the event loop (the requests handled in one turn share the answer:
+      // a commit elsewhere during the turn is seen by the next); this process's own commits count at once
+      if (otherCommits === null) {
+        otherCommits = dataVersion.get() as number
+        setImmediate(() => { otherCommits = null })
+      }
+      return `${otherCommits}:${commits}`
     },
     async ping (): Promise<void> {
       db.get(sql`select 1`)
