@@ -143,8 +143,7 @@ t.test('rate limits: anonymous requests per address', async (t) => {
   for (let i = 1; i <= 5; i++) {
     const res = await anon({ method: 'GET', url: '/v1/sections' })
     t.equal(res.statusCode, 200, `request ${i} of 5`)
-    t.equal(res.headers['x-ratelimit-limit'], '5')
-    t.equal(res.headers['x-ratelimit-remaining'], String(5 - i))
+    t.equal(res.headers['x-ratelimit-remaining'], undefined, 'no counters on an answer a CDN may replay to others')
   }
   const sixth = await anon({ method: 'GET', url: '/v1/articles' })
   limited(t, sixth, 5, '6th anonymous request')
@@ -154,7 +153,6 @@ t.test('rate limits: anonymous requests per address', async (t) => {
 
   const elsewhere = await anon({ method: 'GET', url: '/v1/sections', remoteAddress: '203.0.113.7' })
   t.equal(elsewhere.statusCode, 200, 'another address has its own budget')
-  t.equal(elsewhere.headers['x-ratelimit-remaining'], '4')
   // a spoofed X-Forwarded-For does not buy a new budget when no proxy is trusted
   const spoofed = await anon({ method: 'GET', url: '/v1/sections', headers: { 'x-forwarded-for': '198.51.100.1' } })
   t.equal(spoofed.statusCode, 429, 'X-Forwarded-For is ignored without TRUST_PROXY')
@@ -176,7 +174,6 @@ t.test('rate limits: requests with a key are counted per key', async (t) => {
   for (let i = 1; i <= 8; i++) {
     const res = await app.inject({ method: i % 2 ? 'GET' : 'POST', url: '/v1/sections', ...(i % 2 ? {} : { payload: { name: `S${i}` } }) })
     t.ok(res.statusCode === 200 || res.statusCode === 201, `editor request ${i}: ${res.statusCode}`)
-    t.equal(res.headers['x-ratelimit-limit'], '8', 'the key budget')
   }
   limited(t, await app.inject({ method: 'GET', url: '/v1/sections' }), 8, "editor's 9th request")
   const blockedWrite = await app.inject({ method: 'POST', url: '/v1/sections', payload: { name: 'Late' } })
@@ -185,11 +182,13 @@ t.test('rate limits: requests with a key are counted per key', async (t) => {
 
   const writer = await app.inject({ method: 'GET', url: '/v1/sections?limit=100', headers: bearer(keys.writer) })
   t.equal(writer.statusCode, 200, 'the writer, from the same address, still has its budget')
-  t.equal(writer.headers['x-ratelimit-remaining'], '7')
+  for (let i = 2; i <= 8; i++) await app.inject({ method: 'GET', url: '/v1/sections', headers: bearer(keys.writer) })
+  limited(t, await app.inject({ method: 'GET', url: '/v1/sections', headers: bearer(keys.writer) }), 8, "the writer's 9th request: its own budget of 8")
   t.notOk(writer.json().data.some((s: any) => s.name === 'Late'), 'the refused write did not happen')
   const reader = await anon({ method: 'GET', url: '/v1/sections' })
   t.equal(reader.statusCode, 200, 'anonymous readers at the same address are not charged for the key')
-  t.equal(reader.headers['x-ratelimit-limit'], '5')
+  for (let i = 2; i <= 5; i++) await anon({ method: 'GET', url: '/v1/sections' })
+  limited(t, await anon({ method: 'GET', url: '/v1/sections' }), 5, 'the address budget is the anonymous one (5)')
 })
 
 t.test('rate limits: refused keys are counted against the address, so keys cannot be guessed', async (t) => {

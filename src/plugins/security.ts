@@ -46,6 +46,9 @@ export default fp(async (app) => {
     timeWindow: 60_000,
     keyGenerator: (request) => request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
     max: (_request, key) => key.startsWith('key:') ? RATE_LIMIT_KEY : RATE_LIMIT_ANONYMOUS,
+    // the counters go out with the 429 only: on an anonymous answer, which CDNs cache and replay to everyone,
+    // one client's remaining budget would be shown to all (and setting them was ~10% of a cached read)
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_request, context) => Object.assign(
       new Error(`Too many requests: at most ${context.max} a minute; retry in ${Math.ceil(context.ttl / 1000)} s`),
       { statusCode: 429, code: 'CMS_RATE_LIMITED' }
