@@ -42,14 +42,20 @@ function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
 
 /**
  * Rewrites an article's entry in the full-text index as the article stands when the write commits.
- * Called inside the write's transaction; the index is written once for the whole commit group.
+ * Called inside the write's transaction; the index is written once for the whole commit group, in two
+ * passes over its articles: first the search rows (ordinary writes), then every FTS5 entry one after the
+ * other, since any other write statement between two of them makes FTS5 flush what it holds to disk.
  */
 export function reindex (store: Store, articleId: string) {
-  store.afterWrites(`search:${articleId}`, async () => {
+  let entry: { doc: number, text: SearchDocument } | null = null
+  store.afterWrites(`search:1:${articleId}`, async () => {
     const row = await store.articles.findById(articleId, false, new Date())
     if (!row) return
     const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
-    await store.articles.index(row, documentOf(row, names))
+    entry = { doc: await store.articles.searchRow(row), text: documentOf(row, names) }
+  })
+  store.afterWrites(`search:2:${articleId}`, async () => {
+    if (entry) await store.articles.index(entry.doc, entry.text)
   })
 }
 

@@ -1,4 +1,5 @@
 import { eq, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
+import { alias } from 'drizzle-orm/sqlite-core'
 import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
@@ -40,6 +41,28 @@ export interface ArticleListOptions {
 export function articlesRepository (db: SqliteDb) {
   const visible = (now: Date | SQL) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now as Date))
 
+  /**
+   * The related links of many articles, each joined to its target; with `publicOnly`, links to articles
+   * readers cannot see are left out.
+   */
+  function relatedQuery (publicOnly: boolean) {
+    const target = alias(articles, 'target')
+    return db.select({
+      id: articleRelated.id,
+      articleId: articleRelated.articleId,
+      targetId: articleRelated.targetId,
+      url: articleRelated.url,
+      headline: articleRelated.headline,
+      summary: articleRelated.summary,
+      target: { slug: target.slug, headline: target.headline, summary: target.summary, publishedAt: target.publishedAt }
+    }).from(articleRelated).leftJoin(target, eq(target.id, articleRelated.targetId))
+      .where(and(
+        inIds(articleRelated.articleId),
+        publicOnly ? or(isNull(articleRelated.targetId), and(eq(target.status, 'published'), lte(target.publishedAt, sql`${sql.placeholder('now')}` as unknown as Date))) : undefined
+      ))
+      .orderBy(asc(articleRelated.articleId), asc(articleRelated.position)).prepare()
+  }
+
   // the statements every read and write runs, built and prepared once (see ../prepared.ts)
   const now = sql`${sql.placeholder('now')}`
   const prepared = {
@@ -61,6 +84,8 @@ export function articlesRepository (db: SqliteDb) {
     }).from(articleBylines).innerJoin(bylines, eq(bylines.id, articleBylines.bylineId))
       .where(inIds(articleBylines.articleId))
       .orderBy(asc(articleBylines.articleId), asc(articleBylines.position)).prepare(),
+    related: relatedQuery(false),
+    relatedVisible: relatedQuery(true),
     insert: db.insert(articles).values(placeholders(articles)).prepare(),
     insertByline: db.insert(articleBylines).values(placeholders(articleBylines)).prepare(),
     insertTag: db.insert(articleTags).values(placeholders(articleTags)).prepare(),
@@ -185,16 +210,19 @@ export function articlesRepository (db: SqliteDb) {
       return prepared.many.all({ ids: idList(ids) })
     },
     /**
-     * Puts an article in the full-text index (replacing what was there) with the columns searches filter on,
-     * in the caller's transaction.
+     * Writes the article's search row (the columns searches filter on) and answers its document number in the
+     * full-text index, in the caller's transaction.
      */
-    async index (row: Pick<ArticleRow, 'id' | 'status' | 'publishedAt' | 'updatedAt' | 'sectionId'>, doc: SearchDocument) {
+    async searchRow (row: Pick<ArticleRow, 'id' | 'status' | 'publishedAt' | 'updatedAt' | 'sectionId'>) {
       const columns = { status: row.status, publishedAt: row.publishedAt, updatedAt: row.updatedAt, sectionId: row.sectionId }
-      const { doc: rowid } = db.insert(articleSearch).values({ articleId: row.id, ...columns })
-        .onConflictDoUpdate({ target: articleSearch.articleId, set: columns }).returning({ doc: articleSearch.doc }).get()
-      db.run(sql`delete from articles_fts where rowid = ${rowid}`)
+      return db.insert(articleSearch).values({ articleId: row.id, ...columns })
+        .onConflictDoUpdate({ target: articleSearch.articleId, set: columns }).returning({ doc: articleSearch.doc }).get()!.doc
+    },
+    /** Puts a document in the full-text index (replacing what was there), in the caller's transaction. */
+    async index (doc: number, text: SearchDocument) {
+      db.run(sql`delete from articles_fts where rowid = ${doc}`)
       db.run(sql`insert into articles_fts (rowid, headline, summary, body, tags, bylines)
-        values (${rowid}, ${doc.headline}, ${doc.summary}, ${doc.body}, ${doc.tags}, ${doc.bylines})`)
+        values (${doc}, ${text.headline}, ${text.summary}, ${text.body}, ${text.tags}, ${text.bylines})`)
     },
     async idsWithByline (bylineId: string) {
       return db.selectDistinct({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, bylineId)).all().map((r) => r.id)
@@ -228,30 +256,10 @@ export function articlesRepository (db: SqliteDb) {
      */
     async relatedOf (articleIds: string[], publicOnly: boolean, now: Date) {
       if (articleIds.length === 0) return []
-      const target = sql`target`
-      const rows = db.all<{
-        id: string, article_id: string, target_id: string | null, url: string | null, headline: string | null, summary: string | null,
-        t_slug: string | null, t_headline: string | null, t_summary: string | null, t_published_at: number | null, t_status: string | null
-      }>(sql`
-        select r.id, r.article_id, r.target_id, r.url, r.headline, r.summary,
-               ${target}.slug as t_slug, ${target}.headline as t_headline, ${target}.summary as t_summary,
-               ${target}.published_at as t_published_at, ${target}.status as t_status
-        from ${articleRelated} r
-        left join ${articles} ${target} on ${target}.id = r.target_id
-        where r.article_id in ${articleIds}
-        ${publicOnly ? sql`and (r.target_id is null or (${target}.status = 'published' and ${target}.published_at <= ${now.getTime()}))` : sql``}
-        order by r.article_id, r.position`)
-      return rows.map((r) => ({
-        id: r.id,
-        articleId: r.article_id,
-        targetId: r.target_id,
-        url: r.url,
-        headline: r.headline,
-        summary: r.summary,
-        target: r.target_id === null
-          ? null
-          : { slug: r.t_slug!, headline: r.t_headline!, summary: r.t_summary, publishedAt: r.t_published_at === null ? null : new Date(r.t_published_at) }
-      }))
+      const rows = publicOnly
+        ? prepared.relatedVisible.all({ ids: idList(articleIds), now: now.getTime() })
+        : prepared.related.all({ ids: idList(articleIds) })
+      return rows.map(({ target, ...r }) => ({ ...r, target: r.targetId === null ? null : target! }))
     },
     async relatedCount (articleId: string) {
       return db.select({ n: sql<number>`count(*)` }).from(articleRelated).where(eq(articleRelated.articleId, articleId)).get()!.n

@@ -27,6 +27,11 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.pragma('synchronous = NORMAL')
   client.pragma('foreign_keys = ON')
   client.pragma('busy_timeout = 5000')
+  // checkpoint the WAL into the database every 4,000 pages (16 MiB) rather than SQLite's 1,000: pages written
+  // again and again (index roots, the full-text index's structure) are copied once per checkpoint, so a
+  // sustained stream of article writes ran ~23% faster; the file is cut back to 64 MiB after a checkpoint
+  client.pragma('wal_autocheckpoint = 4000')
+  client.pragma('journal_size_limit = 67108864')
   // keep the planner's statistics current (SQLite's advice for long-lived connections), within a bounded time:
   // with them it drives a byline archive from the byline's rows instead of walking every article
   client.pragma('analysis_limit = 1000')
@@ -95,7 +100,7 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
             deferred = null
           }
         }
-        for (const fn of work.values()) await fn()
+        for (const key of [...work.keys()].sort()) await work.get(key)!()
         client.exec('COMMIT')
         commits++
       } catch (err) {
@@ -132,9 +137,11 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
     },
     /**
      * Leaves work for the end of the running write's group, before it commits, once per key however many
-     * writes in the group ask; dropped if the write is rolled back, and a failure fails the whole group.
-     * Used for the full-text index: FTS5 writes its pending entries to disk at every savepoint, so entries
-     * written inside each write's savepoint would cost a segment each instead of one for the group.
+     * writes in the group ask (the last one asking wins); dropped if the write is rolled back, and a failure
+     * fails the whole group. The group's work runs in the order of its keys. Used for the full-text index:
+     * FTS5 writes its pending entries to disk at every savepoint, including the one SQLite opens around each
+     * later write statement, so entries written inside each write would cost a segment each instead of one
+     * for the group.
      */
     afterWrites (key: string, fn: () => Promise<void>): void {
       if (!deferred) throw new Error('afterWrites is only for work inside a transaction')
