@@ -62,7 +62,8 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     frameworkErrors: (error, request, reply) => sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code })
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
+  // hooks on every request are callbacks, not async functions: no promise per request for work that never waits
+  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
   for (const schema of schemas) app.addSchema(schema)
   // JSON in, JSON out: merge patches are JSON; plain text is not accepted anywhere (415)
   app.removeContentTypeParser('text/plain')

@@ -44,17 +44,19 @@ export default fp(async (app) => {
   app.decorateRequest('principal', null)
   app.decorateRequest('authFailure', null)
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.authorization
-    if (header === undefined) return
+    if (header === undefined) return done()
     const match = BEARER.exec(header)
     if (!match) {
       request.authFailure = 'Send the API key as "Authorization: Bearer <key>"'
-      return
+      return done()
     }
-    const principal = await app.services.keys.authenticate(match[1]!)
-    if (principal) request.principal = principal
-    else request.authFailure = 'Unknown or revoked API key'
+    app.services.keys.authenticate(match[1]!).then((principal) => {
+      if (principal) request.principal = principal
+      else request.authFailure = 'Unknown or revoked API key'
+      done()
+    }, done)
   })
 
   // route-level hooks run after the app-level ones above, and after the rate limiter's (registered earlier)

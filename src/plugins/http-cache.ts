@@ -33,7 +33,7 @@ export default fp(async (app) => {
     return payload
   })
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (!isRead(request.method) || reply.statusCode >= 400 || request.routeOptions.config?.cache === 'no-store') {
       reply.header('cache-control', 'no-store')
     } else if (request.principal || request.headers.authorization) {
@@ -49,8 +49,8 @@ export default fp(async (app) => {
       // a 304 has no body: not a serialized "null" whose length would be announced (keep-alive clients
       // would wait for it), nor a Content-Type describing one
       reply.removeHeader('content-type')
-      return ''
+      return done(null, '')
     }
-    return payload
+    done(null, payload)
   })
 }, { name: 'http-cache', dependencies: ['services'] })

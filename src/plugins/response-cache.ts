@@ -90,14 +90,13 @@ export default fp(async (app) => {
   })
 
   // whatever became of the request (an error, a 404, a client gone), those waiting on it are let go
-  const release = async (request: FastifyRequest) => { request.cacheLeader?.(null) }
-  app.addHook('onResponse', release)
-  app.addHook('onRequestAbort', release)
+  app.addHook('onResponse', (request, _reply, done) => { request.cacheLeader?.(null); done() })
+  app.addHook('onRequestAbort', (request, done) => { request.cacheLeader?.(null); done() })
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.cacheVersion === null || reply.statusCode !== 200 || typeof payload !== 'string') return payload
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.cacheVersion === null || reply.statusCode !== 200 || typeof payload !== 'string') return done(null, payload)
     const etag = reply.getHeader('etag')
-    if (typeof etag !== 'string') return payload
+    if (typeof etag !== 'string') return done(null, payload)
     const old = entries.get(request.url)
     if (old) { entries.delete(request.url); bytes -= old.size }
     // kept as bytes, outside the JavaScript heap: the collector neither walks them nor sizes the heap by them,
@@ -113,6 +112,6 @@ export default fp(async (app) => {
       entries.delete(url)
       bytes -= entry.size
     }
-    return body
+    done(null, body)
   })
 }, { name: 'response-cache', dependencies: ['services', 'auth', 'http-cache'] })
