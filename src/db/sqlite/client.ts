@@ -105,7 +105,8 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
         commits++
       } catch (err) {
         failed = { err }
-        if (client.inTransaction) client.exec('ROLLBACK')
+        // if even the rollback fails the connection is unusable: every write of the group is still told below
+        try { if (client.inTransaction) client.exec('ROLLBACK') } catch {}
       }
       for (const write of group) {
         const outcome = outcomes.get(write)
