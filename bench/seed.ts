@@ -144,12 +144,15 @@ export async function seed (file: string, o: SeedOptions) {
         insertPh.run(id, photo)
         for (let r = 0; r < 3 && ids.length > 3; r++) insertRel.run(randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length])
         const doc = insertDoc.run(id, published, published, sectionId).lastInsertRowid
-        insertFts.run(doc, headline, summary, paragraphs.join('\n'), tags.join(' '), bylineNames[b1])
+        // blocks and tags parted as the service parts them (see BOUNDARY in src/services/search.ts)
+        insertFts.run(doc, headline, summary, paragraphs.join(' \uE002 '), tags.join(' \uE002 '), bylineNames[b1])
         ids.push(id)
         slugs.push(slug)
       }
     })()
   }
+  // as after any bulk load, the full-text index is merged into one segment (the server keeps it so, hourly)
+  db.exec("insert into articles_fts (articles_fts) values ('optimize')")
   db.exec('ANALYZE') // a database in service has its statistics kept by PRAGMA optimize
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()

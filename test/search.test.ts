@@ -934,3 +934,37 @@ t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES
   const newestFirst = await page(t, ctx, 'q=pipeline&sort=-publishedAt&limit=1', 'anon')
   t.same(newestFirst.data.map((a: any) => a.id), [ids[TOTAL - 1]], 'sort=-publishedAt starts with the newest')
 })
+
+t.test('merging the full-text index: writes over time leave many segments; the merge leaves one, and every search answers as before', async (t) => {
+  const ctx = await build(t)
+  const segments = () => {
+    const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'), { readonly: true })
+    try { return (db.prepare('select count(distinct segid) as n from articles_fts_idx').get() as any).n as number } finally { db.close() }
+  }
+  // one write at a time: each commit flushes a segment of its own, and FTS5 merges only level by level
+  for (let i = 0; i < 12; i++) {
+    await create(ctx.app, '/v1/articles', { headline: `Harbin ice festival day ${i}`, status: 'published', body: [p(`Sculptors carve block ${i} of river ice`)] })
+  }
+  const edited = await create(ctx.app, '/v1/articles', { headline: 'Ferry timetable', status: 'published', body: [p('Boats leave hourly')] })
+  await write(t, ctx.app, { method: 'PATCH', url: `/v1/articles/${edited.id}`, payload: { headline: 'Ferry timetable for winter' } })
+  const queries = ['q=harbin', 'q=%22river%20ice%22', 'q=sculpt*', 'q=ferry%20winter', 'q=timetable&sort=-publishedAt']
+  const before = await Promise.all(queries.map((q) => ranked(t, ctx, q)))
+  t.ok(segments() > 1, `writes one by one left ${segments()} segments`)
+  t.same(before.map((r) => r.length), [12, 12, 12, 1, 1], 'the searches find what was written')
+
+  await ctx.app.store.mergeSearchIndex()
+  t.equal(segments(), 1, 'one segment once merged')
+  t.same(await Promise.all(queries.map((q) => ranked(t, ctx, q))), before, 'every search answers the same, in the same order')
+  assertIndexInStep(t, ctx.dataDir, 'after the merge')
+  await ctx.app.store.mergeSearchIndex()
+  t.equal(segments(), 1, 'merging a merged index does nothing')
+
+  // writes go on while a merge runs: each step is a write of its own through the same queue
+  for (let i = 0; i < 6; i++) await create(ctx.app, '/v1/articles', { headline: `Harbin tram line ${i}`, status: 'published' })
+  const merging = ctx.app.store.mergeSearchIndex()
+  const during = await Promise.all([0, 1, 2].map((i) => create(ctx.app, '/v1/articles', { headline: `Harbin airport gate ${i}`, status: 'published' })))
+  await merging
+  t.equal(during.length, 3, 'writes made during the merge stood')
+  t.equal((await found(t, ctx, 'q=harbin')).length, 21, 'every article written before and during the merge is found')
+  assertIndexInStep(t, ctx.dataDir, 'after writes during a merge')
+})

@@ -48,5 +48,12 @@ export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
     articles: articlesService(store, photos, sections),
     keys: keysService(store, { adminSecret: config.CMS_ADMIN_KEY })
   })
-  app.addHook('onClose', async () => store.close())
+  // every hour, the full-text index is merged back into one segment: searches slow down as writes add segments
+  const upkeep = setInterval(() => {
+    store.mergeSearchIndex().catch((err: unknown) => app.log.warn({ err }, 'merging the full-text index failed; tried again in an hour'))
+  }, 3_600_000).unref()
+  app.addHook('onClose', async () => {
+    clearInterval(upkeep)
+    store.close()
+  })
 }, { name: 'services' })
