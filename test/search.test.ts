@@ -791,6 +791,13 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
     '-updatedAt': (x, y) => ascBy('updatedAt')(y, x),
     updatedAt: ascBy('updatedAt')
   }
+  /** Phrase relevance among equal fields: newest published first, never published last, then by id. */
+  const newestFirst = (x: typeof made[number], y: typeof made[number]) => {
+    const a = x.publishedAt
+    const b = y.publishedAt
+    if (a !== b) return a === null ? 1 : b === null ? -1 : a < b ? 1 : -1
+    return byId(x, y)
+  }
 
   /** Follows Link headers from the first page; checks each page's cursor and Link; answers the headlines in order. */
   async function walk (first: string, who: Who, limit: number) {
@@ -832,8 +839,11 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
         t.same(await walk(`/v1/articles?q=walrus&limit=2&sort=relevance`, who, 2), expected, `${who}: explicit sort=relevance`)
       }
       // a phrase with spaces survives the round trip through the Link header
+      // (a phrase ranks by the fields it is in, then newest published first: here it is only ever in bodies)
       const phrase = await walk(`/v1/articles?q=${enc('"walrus walrus"')}&limit=2${sortParam}`, who, 2)
-      t.same(phrase, expected.filter((h) => made.find((a) => a.headline === h)!.k >= 2), `${who} sort=${sort}: a phrase query pages through its matches`)
+      const phraseOrder = sort === 'relevance' ? newestFirst : order
+      const phraseExpected = made.filter((a) => (who === 'editor' || visible(a)) && a.k >= 2).sort(phraseOrder).map((a) => a.headline)
+      t.same(phrase, phraseExpected, `${who} sort=${sort}: a phrase query pages through its matches`)
     }
   }
   t.same(await ranked(t, ctx, 'q=walrus', 'anon'), made.filter(visible).sort(orders.relevance).map((a) => a.headline), 'q alone sorts by relevance')
@@ -967,4 +977,57 @@ t.test('merging the full-text index: writes over time leave many segments; the m
   t.equal(during.length, 3, 'writes made during the merge stood')
   t.equal((await found(t, ctx, 'q=harbin')).length, 21, 'every article written before and during the merge is found')
   assertIndexInStep(t, ctx.dataDir, 'after writes during a merge')
+})
+
+t.test('phrase relevance: ranked by the fields the phrase is in (headline, byline, tags, summary), then newest; a byline or tag, small or large, narrows it to exactly its own matches', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const desk = await create(app, '/v1/bylines', { name: 'Gas Deal Desk', kind: 'organization' })
+  const small = await create(app, '/v1/bylines', { name: 'Ann Small', kind: 'person' })
+  const large = await create(app, '/v1/bylines', { name: 'Lars Large', kind: 'person' })
+  const at = (day: number) => `2015-01-${String(day).padStart(2, '0')}T00:00:00Z`
+  const art = (headline: string, day: number, extra: Record<string, unknown> = {}) =>
+    create(app, '/v1/articles', { headline, status: 'published', publishedAt: at(day), body: [p('Nothing here')], ...extra })
+  await art('Gas deal in the headline', 1)
+  await art('By the desk', 2, { bylines: [{ bylineId: desk.id }] })
+  await art('Tagged', 3, { tags: ['gas deal'] })
+  await art('Summarised', 4, { summary: 'A gas deal, in short' })
+  await art('Body, older', 5, { body: [p('They signed the gas deal')], bylines: [{ bylineId: small.id }] })
+  await art('Body, newer', 6, { body: [p('The gas deal holds')], bylines: [{ bylineId: small.id }], tags: ['energy'] })
+  await art('Words apart', 7, { body: [p('A deal on gas')], bylines: [{ bylineId: small.id }] })
+  await art('Across paragraphs', 8, { body: [p('We buy gas'), p('Deal or not')] })
+  const order = ['Gas deal in the headline', 'By the desk', 'Tagged', 'Summarised', 'Body, newer', 'Body, older']
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}`, 'anon'), order, 'headline, byline, tags, summary, then body-only matches newest first')
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&byline=${small.id}`, 'anon'), ['Body, newer', 'Body, older'], 'a small byline: only its articles with the phrase')
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&tag=energy`, 'anon'), ['Body, newer'], 'a small tag: only its articles with the phrase')
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&tag=gas%20deal`, 'anon'), ['Tagged'], 'the tag itself')
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal" signed')}`, 'anon'), ['Body, older'], 'a phrase and a word: both must match')
+  t.same(await ranked(t, ctx, `q=${enc('"deal gas"')}`, 'anon'), [], 'words in another order are not the phrase')
+
+  // a byline with more articles than are checked one by one (300): the search walks the phrase's matches instead
+  const many = Array.from({ length: 310 }, (_, i) => i)
+  for (let i = 0; i < many.length; i += 40) {
+    await Promise.all(many.slice(i, i + 40).map((n) => art(`Large ${String(n).padStart(3, '0')}`, 10 + (n % 15), {
+      bylines: [{ bylineId: large.id }], tags: n % 2 ? ['bulk'] : [], body: [p(n % 3 === 0 ? 'Another gas deal' : 'No such phrase')]
+    })))
+  }
+  const expected = many.filter((n) => n % 3 === 0)
+    .sort((a, b) => (10 + (b % 15)) - (10 + (a % 15)) || 0)
+    .map((n) => `Large ${String(n).padStart(3, '0')}`)
+  /** Every hit of a search, following its cursors, in order. */
+  async function every (query: string) {
+    const all: string[] = []
+    let url: string | null = `/v1/articles?${query}&limit=100`
+    while (url) {
+      const body: any = (await get(ctx, url, 'anon')).json()
+      all.push(...heads(body.data))
+      url = body.next ? `/v1/articles?${query}&limit=100&cursor=${body.next}` : null
+    }
+    return all
+  }
+  const day = (h: string) => 10 + (Number(h.slice(6)) % 15)
+  const found = await every(`q=${enc('"gas deal"')}&byline=${large.id}`)
+  t.same(sorted(found), sorted(expected), `a large byline: every one of its ${expected.length} articles with the phrase`)
+  t.same(found.map(day), expected.map(day), 'newest first')
+  t.same(sorted(await every(`q=${enc('"gas deal"')}&tag=bulk`)), sorted(expected.filter((h) => Number(h.slice(6)) % 2)), 'a large tag: exactly its articles with the phrase')
 })
