@@ -7,7 +7,23 @@ import { PreconditionFailed } from '../errors.js'
  * bookkeeping to forget.
  */
 export function etagOf (representation: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(representation)).digest('base64url').slice(0, 27)}"`
+  return `"${createHash('sha256').update(jsonOf(representation)).digest('base64url').slice(0, 27)}"`
+}
+
+const made = new WeakMap<object, string>()
+
+/**
+ * The JSON text of a value, made once per object: the ETag of an answer hashes its JSON, and answers written
+ * with plain JSON.stringify (articles, see the validation plugin) are then sent as that same text.
+ */
+export function jsonOf (value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)
+  let json = made.get(value)
+  if (json === undefined) {
+    json = JSON.stringify(value)
+    made.set(value, json)
+  }
+  return json
 }
 
 const tags = (header: string) => header.split(',').map((t) => t.trim()).filter(Boolean)
