@@ -979,7 +979,7 @@ t.test('merging the full-text index: writes over time leave many segments; the m
   assertIndexInStep(t, ctx.dataDir, 'after writes during a merge')
 })
 
-t.test('phrase relevance: ranked by the fields the phrase is in (headline, byline, tags, summary), then newest; a byline or tag, small or large, narrows it to exactly its own matches', async (t) => {
+t.test('phrase and prefix relevance: ranked by the fields the query is in (headline, byline, tags, summary), then newest; a byline or tag, small or large, narrows it to exactly its own matches', async (t) => {
   const ctx = await build(t)
   const { app } = ctx
   const desk = await create(app, '/v1/bylines', { name: 'Gas Deal Desk', kind: 'organization' })
@@ -1003,6 +1003,8 @@ t.test('phrase relevance: ranked by the fields the phrase is in (headline, bylin
   t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&tag=gas%20deal`, 'anon'), ['Tagged'], 'the tag itself')
   t.same(await ranked(t, ctx, `q=${enc('"gas deal" signed')}`, 'anon'), ['Body, older'], 'a phrase and a word: both must match')
   t.same(await ranked(t, ctx, `q=${enc('"deal gas"')}`, 'anon'), [], 'words in another order are not the phrase')
+  t.same(await ranked(t, ctx, 'q=ga*', 'anon'), [...order.slice(0, 4), 'Across paragraphs', 'Words apart', 'Body, newer', 'Body, older'],
+    'a prefix ranks the same way: the fields it is found in, then newest')
 
   // a byline with more articles than are checked one by one (300): the search walks the phrase's matches instead
   const many = Array.from({ length: 310 }, (_, i) => i)
@@ -1030,4 +1032,19 @@ t.test('phrase relevance: ranked by the fields the phrase is in (headline, bylin
   t.same(sorted(found), sorted(expected), `a large byline: every one of its ${expected.length} articles with the phrase`)
   t.same(found.map(day), expected.map(day), 'newest first')
   t.same(sorted(await every(`q=${enc('"gas deal"')}&tag=bulk`)), sorted(expected.filter((h) => Number(h.slice(6)) % 2)), 'a large tag: exactly its articles with the phrase')
+})
+
+t.test('snippets are made for the documents of the page only, one or many, prefix or not (FTS5 ignores a rowid bound given as a float)', async (t) => {
+  const ctx = await build(t)
+  for (let i = 0; i < 30; i++) await create(ctx.app, '/v1/articles', { headline: `Tundra report ${i}`, status: 'published', body: [p(`The tundra thaws, day ${i}`)] })
+  const docs = stored(ctx.dataDir).index.map((e: any) => e.doc as number).sort((a, b) => a - b)
+  const { articles } = ctx.app.store
+  for (const match of ['"tundra"', '"tundra thaws"', '"tun"*']) {
+    for (const asked of [[docs[3]!], [docs[0]!, docs[29]!], docs.slice(10, 15)]) {
+      const made = await articles.snippets(match, asked)
+      t.same(made.map((s) => s.doc).sort((a, b) => a - b), asked, `${match}: a snippet for each of ${asked.length} documents asked for, and no other`)
+      t.ok(made.every((s) => s.snippet.includes('\uE000')), `${match}: each marks its match`)
+    }
+  }
+  t.same(await articles.snippets('"tundra"', []), [], 'none asked, none made')
 })

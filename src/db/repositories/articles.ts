@@ -40,8 +40,10 @@ export interface ArticleListOptions {
 
 /** An FTS5 query (as the service builds them: every term quoted) with a term of two words or more. */
 const PHRASE = /"(?:[^"]|"")*[\p{L}\p{N}][^\p{L}\p{N}"]+[\p{L}\p{N}](?:[^"]|"")*"/u
+/** An FTS5 query with a prefix term (`"heilongjia"*`). */
+const PREFIX = /\*(?= |$)/
 
-/** A byline or tag with at most this many articles drives a phrase search (see phraseMatches). */
+/** A byline or tag with at most this many articles drives a phrase search (see fieldMatches). */
 const NARROW = 300
 
 export function articlesRepository (db: SqliteDb) {
@@ -133,17 +135,18 @@ export function articlesRepository (db: SqliteDb) {
   }
 
   /**
-   * Relevance for a query with a phrase ("gas deal", or a hyphenated word, which FTS5 reads as one): bm25
-   * would first count every article holding the phrase (its weight), checking word positions in each article
-   * that has all its words — ~70 ms when the words are in nearly every article, whatever the filters. Here
+   * Relevance for a query with a phrase ("gas deal", or a hyphenated word, which FTS5 reads as one) or a
+   * prefix: bm25 would first count every article holding the phrase (its weight), checking word positions in
+   * each article that has all its words — ~70 ms when the words are in nearly every article, whatever the
+   * filters — or merge again the whole lists of every word the prefix stands for (as long as the walk). Here
    * the same newest candidates are ranked by the fields the query matches in, with bm25's weights (headline
    * 10, bylines 4, tags 3, summary 2; the body counts for nothing, being where nearly every match is), then by
    * publication, newest first. FTS5 marks the matches in those short fields as it walks; no count is needed.
-   * When a byline or tag narrows the search to a few hundred articles, their entries are checked one by one
-   * instead of walking every match of the phrase (in rowid order: FTS5 looks a rowid up ~50 times slower in
-   * a descending scan, so the sort is left to SQLite).
+   * When a byline or tag narrows a phrase search to a few hundred articles, their entries are checked one by
+   * one instead of walking every match of the phrase, in rowid order (FTS5 looks a rowid up ~50 times slower
+   * in a descending scan, so the sort is left to SQLite); not for a prefix, which would cost a merge each.
    */
-  function phraseMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number) {
+  function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number) {
     const marked = (column: number) => sql.raw(`highlight(articles_fts, ${column}, char(57344), '')`)
     const rows = db.all<{ id: string, doc: number, publishedAt: number | null, headline: string, summary: string, tags: string, bylines: string }>(sql`
       select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${articleSearch.publishedAt} as publishedAt,
@@ -233,26 +236,37 @@ export function articlesRepository (db: SqliteDb) {
       }
       // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
       const hits = o.sort === 'relevance'
-        ? (PHRASE.test(o.match) ? phraseMatches(o.match, where, narrowTo(o), o.after, o.limit) : rankedMatches(o.match, where, o.after, o.limit))
+        ? PREFIX.test(o.match) ? fieldMatches(o.match, where, undefined, o.after, o.limit)
+          : PHRASE.test(o.match) ? fieldMatches(o.match, where, narrowTo(o), o.after, o.limit)
+            : rankedMatches(o.match, where, o.after, o.limit)
         : db.all<{ id: string, doc: number, rank: null }>(sql`
         select ${articleSearch.articleId} as id, ${articleSearch.doc} as doc, null as rank
         from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
         where articles_fts match ${o.match} and ${and(...where) ?? sql`1`}
         order by ${sql.join(order, sql`, `)}
         limit ${o.limit}`)
-      // snippets only for the page, not for every match the ranking had to look at. FTS5 evaluates the query
-      // once per rowid asked for; a prefix query merges every term it expands to each time (~6 ms at 100k
-      // articles), so with a prefix term one pass over the page's rowid range is cheaper than a lookup each
-      const docs = hits.map((h) => h.doc)
-      const rows = /\*(?= |$)/.test(o.match)
-        ? sql`rowid between ${Math.min(...docs)} and ${Math.max(...docs)} and +rowid in ${docs}`
-        : sql`rowid in ${docs}`
-      const snippets = hits.length === 0 ? [] : db.all<{ doc: number, snippet: string }>(sql`
-        select rowid as doc, snippet(articles_fts, -1, char(57344), char(57345), '…', 16) as snippet
-        from articles_fts where articles_fts match ${o.match} and ${rows}`)
+      const snippets = await this.snippets(o.match, hits.map((h) => h.doc))
       const snippetOf = new Map(snippets.map((s) => [s.doc, s.snippet]))
       const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
       return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank, snippet: snippetOf.get(h.doc) ?? '' }))
+    },
+    /**
+     * The snippets of the given documents for a query, matches wrapped in U+E000 / U+E001: only for a page, not
+     * for every match the ranking looked at. FTS5 evaluates the query once per rowid asked for; a prefix query
+     * merges every term it expands to each time (~6 ms at 100k articles), so with a prefix term one pass over
+     * the page's rowid range is cheaper than a lookup each. Rowids go to FTS5 as integers (json_each, BigInt):
+     * it ignores a rowid bound given as a floating-point number, which is how a JavaScript number is bound,
+     * and would walk every match of the query instead.
+     */
+    async snippets (match: string, docs: number[]): Promise<{ doc: number, snippet: string }[]> {
+      if (docs.length === 0) return []
+      const listed = sql`rowid in (select value from json_each(${JSON.stringify(docs)}))`
+      const rows = PREFIX.test(match)
+        ? sql`rowid between ${BigInt(Math.min(...docs))} and ${BigInt(Math.max(...docs))} and +${listed}`
+        : listed
+      return db.all<{ doc: number, snippet: string }>(sql`
+        select rowid as doc, snippet(articles_fts, -1, char(57344), char(57345), '…', 16) as snippet
+        from articles_fts where articles_fts match ${match} and ${rows}`)
     },
     /** The next moment a scheduled article becomes visible to readers, if any. */
     async nextPublication (now: Date): Promise<Date | null> {
