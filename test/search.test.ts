@@ -1001,6 +1001,8 @@ t.test('phrase and prefix relevance: ranked by the fields the query is in (headl
   t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&byline=${small.id}`, 'anon'), ['Body, newer', 'Body, older'], 'a small byline: only its articles with the phrase')
   t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&tag=energy`, 'anon'), ['Body, newer'], 'a small tag: only its articles with the phrase')
   t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&tag=gas%20deal`, 'anon'), ['Tagged'], 'the tag itself')
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&byline=${small.id}&sort=publishedAt`, 'anon'), ['Body, older', 'Body, newer'], 'a small byline, by date')
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&tag=energy&sort=-updatedAt`, 'anon'), ['Body, newer'], 'a small tag, by date')
   t.same(await ranked(t, ctx, `q=${enc('"gas deal" signed')}`, 'anon'), ['Body, older'], 'a phrase and a word: both must match')
   t.same(await ranked(t, ctx, `q=${enc('"deal gas"')}`, 'anon'), [], 'words in another order are not the phrase')
   t.same(await ranked(t, ctx, 'q=ga*', 'anon'), [...order.slice(0, 4), 'Across paragraphs', 'Words apart', 'Body, newer', 'Body, older'],
@@ -1032,6 +1034,14 @@ t.test('phrase and prefix relevance: ranked by the fields the query is in (headl
   t.same(sorted(found), sorted(expected), `a large byline: every one of its ${expected.length} articles with the phrase`)
   t.same(found.map(day), expected.map(day), 'newest first')
   t.same(sorted(await every(`q=${enc('"gas deal"')}&tag=bulk`)), sorted(expected.filter((h) => Number(h.slice(6)) % 2)), 'a large tag: exactly its articles with the phrase')
+  for (const sort of ['-publishedAt', 'publishedAt']) {
+    const bylined = await every(`q=${enc('"gas deal"')}&byline=${large.id}&sort=${sort}`)
+    t.same(sorted(bylined), sorted(expected), `a large byline by ${sort}: the same articles`)
+    const tagged = await every(`q=${enc('"gas deal"')}&tag=bulk&sort=${sort}`)
+    t.same(sorted(tagged), sorted(expected.filter((h) => Number(h.slice(6)) % 2)), `a small tag (155 articles) by ${sort}: the same articles`)
+    const days = tagged.map(day)
+    t.same(days, [...days].sort((a, b) => sort === 'publishedAt' ? a - b : b - a), `a small tag by ${sort}: in date order`)
+  }
 })
 
 t.test('snippets are made for the documents of the page only, one or many, prefix or not (FTS5 ignores a rowid bound given as a float)', async (t) => {

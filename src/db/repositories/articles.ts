@@ -142,9 +142,10 @@ export function articlesRepository (db: SqliteDb) {
    * the same newest candidates are ranked by the fields the query matches in, with bm25's weights (headline
    * 10, bylines 4, tags 3, summary 2; the body counts for nothing, being where nearly every match is), then by
    * publication, newest first. FTS5 marks the matches in those short fields as it walks; no count is needed.
-   * When a byline or tag narrows a phrase search to a few hundred articles, their entries are checked one by
-   * one instead of walking every match of the phrase, in rowid order (FTS5 looks a rowid up ~50 times slower
-   * in a descending scan, so the sort is left to SQLite); not for a prefix, which would cost a merge each.
+   * When a byline or tag narrows a phrase search to a few hundred articles (in any sort), their entries are
+   * checked one by one instead of walking every match of the phrase, in rowid order (FTS5 looks a rowid up
+   * ~50 times slower in a descending scan, so the sort is left to SQLite); not for a prefix, which would cost
+   * a merge each.
    */
   function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number) {
     const marked = (column: number) => sql.raw(`highlight(articles_fts, ${column}, char(57344), '')`)
@@ -152,7 +153,7 @@ export function articlesRepository (db: SqliteDb) {
       select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${articleSearch.publishedAt} as publishedAt,
         ${marked(0)} as headline, ${marked(1)} as summary, ${marked(3)} as tags, ${marked(4)} as bylines
       from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-      where articles_fts match ${match} and ${narrowTo ? sql`articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${articleSearch.articleId} in ${narrowTo})` : sql`1`}
+      where articles_fts match ${match} and ${narrowTo ? narrowedRows(narrowTo) : sql`1`}
         and ${and(...where) ?? sql`1`}
       order by ${narrowTo ? sql`+articles_fts.rowid` : sql`articles_fts.rowid`} desc
       limit ${SEARCH_CANDIDATES}`)
@@ -168,6 +169,9 @@ export function articlesRepository (db: SqliteDb) {
       .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))
       .slice(0, limit)
   }
+
+  /** The full-text entries of the given articles, as a condition FTS5 answers by looking each one up. */
+  const narrowedRows = (ids: SQL) => sql`articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${articleSearch.articleId} in ${ids})`
 
   /** The articles of the filter's byline or tag, when it has few enough to be checked one by one. */
   function narrowTo (o: ArticleListOptions): SQL | undefined {
@@ -235,14 +239,13 @@ export function articlesRepository (db: SqliteDb) {
         return rows.map((row) => ({ row, rank: null, snippet: null }))
       }
       // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
+      const narrow = !PREFIX.test(o.match) && PHRASE.test(o.match) ? narrowTo(o) : undefined
       const hits = o.sort === 'relevance'
-        ? PREFIX.test(o.match) ? fieldMatches(o.match, where, undefined, o.after, o.limit)
-          : PHRASE.test(o.match) ? fieldMatches(o.match, where, narrowTo(o), o.after, o.limit)
-            : rankedMatches(o.match, where, o.after, o.limit)
+        ? PREFIX.test(o.match) || PHRASE.test(o.match) ? fieldMatches(o.match, where, narrow, o.after, o.limit) : rankedMatches(o.match, where, o.after, o.limit)
         : db.all<{ id: string, doc: number, rank: null }>(sql`
         select ${articleSearch.articleId} as id, ${articleSearch.doc} as doc, null as rank
         from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-        where articles_fts match ${o.match} and ${and(...where) ?? sql`1`}
+        where articles_fts match ${o.match} and ${narrow ? narrowedRows(narrow) : sql`1`} and ${and(...where) ?? sql`1`}
         order by ${sql.join(order, sql`, `)}
         limit ${o.limit}`)
       const snippets = await this.snippets(o.match, hits.map((h) => h.doc))
