@@ -32,6 +32,13 @@ export default fp(async (app) => {
   if (maxBytes === 0) return
   const entries = new Map<string, Entry>()
   let bytes = 0
+  /**
+   * URLs answered once and not kept. An answer is kept the second time its URL is asked for (or at once when
+   * an older answer for it is kept): a URL asked for once — a long tail of searches, a crawler walking cursors —
+   * would otherwise push out the front pages everyone reads. Forgotten all at once when they fill 1 MiB.
+   */
+  let seen = new Set<string>()
+  let seenChars = 0
   let state = { stored: '', version: '', until: 0 }
 
   /** The current content version: the database's, plus the epoch of the next scheduled publication. */
@@ -97,15 +104,22 @@ export default fp(async (app) => {
     if (request.cacheVersion === null || reply.statusCode !== 200 || typeof payload !== 'string') return done(null, payload)
     const etag = reply.getHeader('etag')
     if (typeof etag !== 'string') return done(null, payload)
-    const old = entries.get(request.url)
-    if (old) { entries.delete(request.url); bytes -= old.size }
     // kept as bytes, outside the JavaScript heap: the collector neither walks them nor sizes the heap by them,
     // and a hit is written to the socket as it is, with no string to encode
     const body = Buffer.from(payload, 'utf8')
     const size = body.length + request.url.length + 200
     const entry = { body, etag, type: String(reply.getHeader('content-type')), version: request.cacheVersion, size }
-    entries.set(request.url, entry)
     request.cacheLeader?.(entry)
+    const old = entries.get(request.url)
+    if (!old && !seen.has(request.url)) {
+      if (seenChars > 2 ** 20) { seen = new Set(); seenChars = 0 }
+      seen.add(request.url)
+      seenChars += request.url.length
+      return done(null, body)
+    }
+    if (old) { entries.delete(request.url); bytes -= old.size }
+    seen.delete(request.url)
+    entries.set(request.url, entry)
     bytes += size
     for (const [url, entry] of entries) {
       if (bytes <= maxBytes) break
