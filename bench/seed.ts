@@ -116,8 +116,10 @@ export async function seed (file: string, o: SeedOptions) {
   const insertRel = db.prepare('insert into article_related (id, article_id, position, target_id, url, headline, summary) values (?, ?, ?, ?, null, null, null)')
   const insertDoc = db.prepare('insert into article_search (article_id, status, published_at, updated_at, section_id) values (?, \'published\', ?, ?, ?)')
   const insertFts = db.prepare('insert into articles_fts (rowid, headline, summary, body, tags, bylines) values (?, ?, ?, ?, ?, ?)')
+  const insertShort = db.prepare('insert into articles_fts_short (rowid, headline, summary, tags, bylines) values (?, ?, ?, ?, ?)')
   const ids: string[] = []
   const slugs: string[] = []
+  const docs: [number | bigint, string, string, string, string][] = []
   const batch = 2000
   for (let start = 0; start < o.articles; start += batch) {
     db.transaction(() => {
@@ -146,13 +148,17 @@ export async function seed (file: string, o: SeedOptions) {
         const doc = insertDoc.run(id, published, published, sectionId).lastInsertRowid
         // blocks and tags parted as the service parts them (see BOUNDARY in src/services/search.ts)
         insertFts.run(doc, headline, summary, paragraphs.join(' \uE002 '), tags.join(' \uE002 '), bylineNames[b1])
+        docs.push([doc, headline, summary, tags.join(' \uE002 '), bylineNames[b1]!])
         ids.push(id)
         slugs.push(slug)
       }
     })()
   }
-  // as after any bulk load, the full-text index is merged into one segment (the server keeps it so, hourly)
+  // the short fields' index written after the full one, each in one run (FTS5 flushes when writes interleave)
+  for (let i = 0; i < docs.length; i += batch) db.transaction(() => { for (const d of docs.slice(i, i + batch)) insertShort.run(...d) })()
+  // as after any bulk load, the full-text indexes are merged into one segment (the server keeps them so, hourly)
   db.exec("insert into articles_fts (articles_fts) values ('optimize')")
+  db.exec("insert into articles_fts_short (articles_fts_short) values ('optimize')")
   db.exec('ANALYZE') // a database in service has its statistics kept by PRAGMA optimize
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()

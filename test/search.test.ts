@@ -76,9 +76,12 @@ function stored (dataDir: string) {
       articles: db.prepare(`select id, slug, headline, summary, body, status, published_at, updated_at, revision, section_id, tags
         from articles order by id`).all() as any[],
       index: db.prepare(`select s.doc, s.article_id, s.status, s.published_at, s.updated_at, s.section_id,
-          f.rowid as fts_rowid, f.headline, f.summary, f.body, f.tags, f.bylines
-        from article_search s left join articles_fts f on f.rowid = s.doc order by s.article_id`).all() as any[],
+          f.rowid as fts_rowid, f.headline, f.summary, f.body, f.tags, f.bylines,
+          json_array(sf.headline, sf.summary, sf.tags, sf.bylines) as short_fields
+        from article_search s left join articles_fts f on f.rowid = s.doc left join articles_fts_short sf on sf.rowid = s.doc
+        order by s.article_id`).all() as any[],
       ftsRows: (db.prepare('select count(*) as n from articles_fts').get() as any).n as number,
+      shortRows: (db.prepare('select count(*) as n from articles_fts_short').get() as any).n as number,
       schema: db.prepare("select type, name, sql from sqlite_master order by type, name").all() as any[]
     }
   } finally {
@@ -91,6 +94,9 @@ function assertIndexInStep (t: Tap, dataDir: string, what: string) {
   const s = stored(dataDir)
   t.equal(s.index.length, s.articles.length, `${what}: one search entry per article`)
   t.equal(s.ftsRows, s.articles.length, `${what}: one full-text row per article (none left behind)`)
+  t.equal(s.shortRows, s.articles.length, `${what}: one row of short fields per article (none left behind)`)
+  t.ok(s.index.every((e) => e.short_fields === JSON.stringify([e.headline, e.summary, e.tags, e.bylines])),
+    `${what}: the short fields' index holds each article's headline, summary, tags and byline names as the full index does`)
   const byId = new Map(s.index.map((e) => [e.article_id, e]))
   for (const a of s.articles) {
     const e = byId.get(a.id)
@@ -947,9 +953,9 @@ t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES
 
 t.test('merging the full-text index: writes over time leave many segments; the merge leaves one, and every search answers as before', async (t) => {
   const ctx = await build(t)
-  const segments = () => {
+  const segments = (table = 'articles_fts') => {
     const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'), { readonly: true })
-    try { return (db.prepare('select count(distinct segid) as n from articles_fts_idx').get() as any).n as number } finally { db.close() }
+    try { return (db.prepare(`select count(distinct segid) as n from ${table}_idx`).get() as any).n as number } finally { db.close() }
   }
   // one write at a time: each commit flushes a segment of its own, and FTS5 merges only level by level
   for (let i = 0; i < 12; i++) {
@@ -962,8 +968,10 @@ t.test('merging the full-text index: writes over time leave many segments; the m
   t.ok(segments() > 1, `writes one by one left ${segments()} segments`)
   t.same(before.map((r) => r.length), [12, 12, 12, 1, 1], 'the searches find what was written')
 
+  t.ok(segments('articles_fts_short') > 1, `and ${segments('articles_fts_short')} in the short fields' index`)
   await ctx.app.store.mergeSearchIndex()
   t.equal(segments(), 1, 'one segment once merged')
+  t.equal(segments('articles_fts_short'), 1, 'one in the short fields\' index too')
   t.same(await Promise.all(queries.map((q) => ranked(t, ctx, q))), before, 'every search answers the same, in the same order')
   assertIndexInStep(t, ctx.dataDir, 'after the merge')
   await ctx.app.store.mergeSearchIndex()

@@ -42,9 +42,10 @@ function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
 
 /**
  * Rewrites an article's entry in the full-text index as the article stands when the write commits.
- * Called inside the write's transaction; the index is written once for the whole commit group, in two
+ * Called inside the write's transaction; the index is written once for the whole commit group, in three
  * passes over its articles: first the search rows (ordinary writes), then every FTS5 entry one after the
- * other, since any other write statement between two of them makes FTS5 flush what it holds to disk.
+ * other, then every entry of the short fields' index, since any other write statement between two entries
+ * of one FTS5 table (a write to the other included) makes it flush what it holds to disk.
  */
 export function reindex (store: Store, articleId: string) {
   let entry: { doc: number, text: SearchDocument } | null = null
@@ -56,6 +57,9 @@ export function reindex (store: Store, articleId: string) {
   })
   store.afterWrites(`search:2:${articleId}`, async () => {
     if (entry) await store.articles.index(entry.doc, entry.text)
+  })
+  store.afterWrites(`search:3:${articleId}`, async () => {
+    if (entry) await store.articles.indexShortFields(entry.doc, entry.text)
   })
 }
 
