@@ -204,7 +204,7 @@ ${os.type()} ${os.release()}, Node.js ${process.version}. Server and load genera
 **Corpus**: ${ARTICLES.toLocaleString('en')} published articles of ~600 words (10 paragraphs and a photo block) over 50 sections in a
 tree, 2,000 bylines, 10,000 photo records, 3 related links, 2 tags and a byline per article, all in the full-text index.
 Words follow Zipf's law over a 30,000-word vocabulary whose most frequent words (china, harbin, trade, gas, deal…) are in
-nearly every article. Seeded straight into a fresh database, its full-text index then merged into one segment as after
+nearly every article. Seeded straight into a fresh database, its full-text indexes then merged into one segment each as after
 any bulk import, in ${seedSeconds.toFixed(1)} s; the database is ${(seededSize / 2 ** 20).toFixed(0)} MiB
 (${(finalSize / 2 ** 20).toFixed(0)} MiB after the run's creations). Seeded articles have no revision rows; created ones do.
 
