@@ -45,6 +45,17 @@ const PREFIX = /\*(?= |$)/
 /** One term of an FTS5 query as the service builds them: a quoted string, perhaps a prefix. */
 const TERM = /"(?:[^"]|"")*"\*?/g
 
+/**
+ * A condition on an FTS5 table's rowid: exactly these documents, each looked up, or (`inOnePass`) found in one
+ * walk over their rowid range, cheaper when each lookup is costly. Rowids go to FTS5 as integers (json_each,
+ * BigInt): FTS5 ignores a rowid bound given as a floating-point number, which is how a JavaScript number is
+ * bound, and would walk every match of the query instead.
+ */
+function rowsOf (docs: number[], inOnePass: boolean): SQL {
+  const listed = sql`rowid in (select value from json_each(${JSON.stringify(docs)}))`
+  return inOnePass ? sql`rowid between ${BigInt(Math.min(...docs))} and ${BigInt(Math.max(...docs))} and +${listed}` : listed
+}
+
 /** A byline or tag with at most this many articles drives a phrase search (see fieldMatches). */
 const NARROW = 300
 
@@ -160,15 +171,12 @@ export function articlesRepository (db: SqliteDb) {
       limit ${SEARCH_CANDIDATES}`)
     if (candidates.length === 0) return []
     // the fields each candidate matches in, from the short fields' own index (articles_fts_short): any of the
-    // query's terms, marked by FTS5 over the candidates' rowid range (as integers, see snippets)
-    const docs = candidates.map((c) => c.doc)
+    // query's terms, marked by FTS5 in one pass over the candidates' rowid range
     const marked = (column: number) => sql.raw(`highlight(articles_fts_short, ${column}, char(57344), '')`)
     const fields = db.all<{ doc: number, headline: string, summary: string, tags: string, bylines: string }>(sql`
       select rowid as doc, ${marked(0)} as headline, ${marked(1)} as summary, ${marked(2)} as tags, ${marked(3)} as bylines
       from articles_fts_short
-      where articles_fts_short match ${(match.match(TERM) ?? []).join(' OR ')}
-        and rowid between ${BigInt(Math.min(...docs))} and ${BigInt(Math.max(...docs))}
-        and +rowid in (select value from json_each(${JSON.stringify(docs)}))`)
+      where articles_fts_short match ${(match.match(TERM) ?? []).join(' OR ')} and ${rowsOf(candidates.map((c) => c.doc), true)}`)
     const hit = (text: string) => text.includes('\uE000') ? 1 : 0
     const weight = new Map(fields.map((f) => [f.doc, 10 * hit(f.headline) + 4 * hit(f.bylines) + 3 * hit(f.tags) + 2 * hit(f.summary)]))
     // one number that orders by weight, then publication (ms), like bm25 lower is better; ties part by id
@@ -248,9 +256,11 @@ export function articlesRepository (db: SqliteDb) {
         return rows.map((row) => ({ row, rank: null, snippet: null }))
       }
       // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
-      const narrow = !PREFIX.test(o.match) && PHRASE.test(o.match) ? narrowTo(o) : undefined
+      const prefix = PREFIX.test(o.match)
+      const phrase = PHRASE.test(o.match)
+      const narrow = phrase && !prefix ? narrowTo(o) : undefined
       const hits = o.sort === 'relevance'
-        ? PREFIX.test(o.match) || PHRASE.test(o.match) ? fieldMatches(o.match, where, narrow, o.after, o.limit) : rankedMatches(o.match, where, o.after, o.limit)
+        ? prefix || phrase ? fieldMatches(o.match, where, narrow, o.after, o.limit) : rankedMatches(o.match, where, o.after, o.limit)
         : db.all<{ id: string, doc: number, rank: null }>(sql`
         select ${articleSearch.articleId} as id, ${articleSearch.doc} as doc, null as rank
         from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
@@ -266,19 +276,13 @@ export function articlesRepository (db: SqliteDb) {
      * The snippets of the given documents for a query, matches wrapped in U+E000 / U+E001: only for a page, not
      * for every match the ranking looked at. FTS5 evaluates the query once per rowid asked for; a prefix query
      * merges every term it expands to each time (~6 ms at 100k articles), so with a prefix term one pass over
-     * the page's rowid range is cheaper than a lookup each. Rowids go to FTS5 as integers (json_each, BigInt):
-     * it ignores a rowid bound given as a floating-point number, which is how a JavaScript number is bound,
-     * and would walk every match of the query instead.
+     * the page's rowid range is cheaper than a lookup each.
      */
     async snippets (match: string, docs: number[]): Promise<{ doc: number, snippet: string }[]> {
       if (docs.length === 0) return []
-      const listed = sql`rowid in (select value from json_each(${JSON.stringify(docs)}))`
-      const rows = PREFIX.test(match)
-        ? sql`rowid between ${BigInt(Math.min(...docs))} and ${BigInt(Math.max(...docs))} and +${listed}`
-        : listed
       return db.all<{ doc: number, snippet: string }>(sql`
         select rowid as doc, snippet(articles_fts, -1, char(57344), char(57345), '…', 16) as snippet
-        from articles_fts where articles_fts match ${match} and ${rows}`)
+        from articles_fts where articles_fts match ${match} and ${rowsOf(docs, PREFIX.test(match))}`)
     },
     /** The next moment a scheduled article becomes visible to readers, if any. */
     async nextPublication (now: Date): Promise<Date | null> {
