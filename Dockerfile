@@ -23,5 +23,5 @@ VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# the README's start command; npm forwards SIGTERM so in-flight requests finish before exit
-CMD ["node", "dist/server.js"]
+# package.json's start script (node flags included; a test holds them equal), run by node itself so SIGTERM reaches it
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/server.js"]

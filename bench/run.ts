@@ -4,7 +4,7 @@
  * Fastify server (the ceiling) in the same run, and writes bench/RESULTS.md.
  * BENCH_ARTICLES (default 100000) and BENCH_SECONDS (default 10) scale it down for a quick look.
  */
-import { spawn, fork, type ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -12,6 +12,7 @@ import autocannon from 'autocannon'
 import { seed } from './seed.js'
 import { openStore } from '../src/db/index.js'
 import { keysService } from '../src/services/keys.js'
+import { startServer } from './server.js'
 
 /** A small seeded generator, so every run asks the same queries. */
 function rng (seed: number) {
@@ -30,7 +31,7 @@ const dbFile = path.join(dir, 'cms.sqlite')
 const log = (...args: unknown[]) => console.log(...args)
 
 // 1. seed
-let start = Date.now()
+const start = Date.now()
 const corpus = await seed(dbFile, { articles: ARTICLES, sections: 50, bylines: 2000, photos: 10_000 })
 const seedSeconds = (Date.now() - start) / 1000
 const store = openStore(dbFile)
@@ -42,17 +43,8 @@ log(`seeded ${ARTICLES} articles in ${seedSeconds.toFixed(1)} s; database ${(see
 
 // 2. the real server, and how long it takes to be ready on an existing database
 const base = `http://127.0.0.1:${PORT}`
-start = Date.now()
-const server = spawn(process.execPath, [path.join(root, 'dist/server.js')], {
-  env: { ...process.env, DATA_DIR: dir, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_ANONYMOUS: '1000000000', RATE_LIMIT_KEY: '1000000000' },
-  stdio: ['ignore', 'inherit', 'inherit']
-})
-for (;;) {
-  try { if ((await fetch(`${base}/readyz`)).ok) break } catch {}
-  await new Promise((resolve) => setTimeout(resolve, 10))
-}
-const readyMs = Date.now() - start
-log(`ready in ${readyMs} ms`)
+const { server, readyMs } = await startServer({ DATA_DIR: dir, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_ANONYMOUS: '1000000000', RATE_LIMIT_KEY: '1000000000' })
+log(`ready in ${readyMs.toFixed(0)} ms`)
 
 const rss = (child: ChildProcess) => {
   const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8')
@@ -208,7 +200,7 @@ nearly every article. Seeded straight into a fresh database, its full-text index
 any bulk import, in ${seedSeconds.toFixed(1)} s; the database is ${(seededSize / 2 ** 20).toFixed(0)} MiB
 (${(finalSize / 2 ** 20).toFixed(0)} MiB after the run's creations). Seeded articles have no revision rows; created ones do.
 
-**Time to ready** on that existing database (process start to the first 200 from /readyz): ${readyMs} ms.
+**Time to ready** on that existing database (process start to the first 200 from /readyz): ${readyMs.toFixed(0)} ms.
 
 **Load**: autocannon, 50 connections, ${SECONDS} s per path, each path rotating through many URLs (1,000 article slugs,
 50 section fronts, 8 searches, 200 byline archives). The ceiling is a bare Fastify route answering the same URLs with the

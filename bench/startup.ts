@@ -1,13 +1,13 @@
 /**
  * Time to ready: `npm run bench:startup -- DATA_DIR [RUNS]`.
- * Starts the built server (dist/server.js, as `npm start` does) on an existing data folder RUNS times (default 7),
+ * Starts the built server as `npm start` does on an existing data folder RUNS times (default 7),
  * polls /readyz every 10 ms, and prints each time from process start to the first 200, and their median.
  * The server only reads and migrates the database; point it at a copy of a large one (e.g. one `npm run bench`
  * seeded) to see what a restart of a full newsroom costs.
  */
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import { startServer } from './server.js'
 
 const [dataDir, runs = '7'] = process.argv.slice(2)
 if (!dataDir || !fs.existsSync(path.join(dataDir, 'cms.sqlite'))) {
@@ -15,21 +15,12 @@ if (!dataDir || !fs.existsSync(path.join(dataDir, 'cms.sqlite'))) {
   process.exit(2)
 }
 const PORT = 3903
-const root = new URL('..', import.meta.url).pathname
 
 const times: number[] = []
 for (let i = 0; i < Number(runs); i++) {
-  const start = performance.now()
-  const server = spawn(process.execPath, [path.join(root, 'dist/server.js')], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit']
-  })
-  const exited = new Promise((resolve) => server.on('exit', resolve))
-  for (;;) {
-    try { if ((await fetch(`http://127.0.0.1:${PORT}/readyz`)).ok) break } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  times.push(performance.now() - start)
+  const { server, readyMs } = await startServer({ DATA_DIR: dataDir, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn' })
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  times.push(readyMs)
   server.kill('SIGTERM')
   await exited
 }

@@ -5,10 +5,25 @@ import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
 
-/** Starts src/server.ts as `npm start` would run it (from source), and returns its JSON log lines as they come. */
+const root = new URL('..', import.meta.url).pathname
+/** package.json's start script, split: node, its flags, the built server. */
+const startScript = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start as string).split(/\s+/)
+const nodeFlags = startScript.slice(1, -1)
+
+t.test('the container runs the server as npm start does, node flags included', async (t) => {
+  t.strictSame(startScript.slice(0, 1).concat(startScript.slice(-1)), ['node', 'dist/server.js'])
+  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'))
+  t.ok(cmd, 'the Dockerfile has an exec-form CMD')
+  t.strictSame(JSON.parse(cmd![1]!), startScript)
+})
+
+/**
+ * Starts src/server.ts as `npm start` would run it (from source, with the start script's node flags), and
+ * returns its JSON log lines as they come.
+ */
 function start (env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: new URL('..', import.meta.url).pathname,
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
