@@ -7,7 +7,8 @@ import type {
 } from '../schemas/articles.js'
 import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden, BadRequest } from '../errors.js'
-import { ftsQuery, snippetHtml, reindex } from './search.js'
+import { ftsQuery, documentOf, reindex } from './search.js'
+import { snippetsFor } from './snippets.js'
 import type { Principal } from './keys.js'
 import { assertMatch } from './etag.js'
 import type { Viewer, Write } from './context.js'
@@ -372,7 +373,10 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         sort === 'relevance' ? h.rank : sort.endsWith('publishedAt') ? h.row.publishedAt : h.row.updatedAt, h.row.id
       ], scope)
       const data = await present(page.rows.map((h) => h.row), viewer)
-      if (match !== undefined) page.rows.forEach((h, i) => { data[i]!.snippet = snippetHtml(h.snippet ?? '') })
+      if (match !== undefined) {
+        const snippet = snippetsFor(match)
+        page.rows.forEach((h, i) => { data[i]!.snippet = snippet(documentOf(h.row, data[i]!.bylines.map((b) => b.name))) })
+      }
       return { data, next: page.next }
     },
 

@@ -9,9 +9,8 @@ const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>
 const plain = (html: string) => html.replace(/<[^>]*>/g, '').replace(/&(?:amp|lt|gt|quot|nbsp|#39|#x27);/g, (e) => ENTITIES[e]!)
 
 /**
- * Snippets come back with matches wrapped in U+E000 / U+E001 and blocks parted by U+E002 (private-use
- * characters, see snippetHtml): the same characters typed into an article are left out of its indexed text,
- * so they cannot fake a match or a boundary.
+ * Private-use characters U+E000–U+E002 typed into an article are left out of its indexed text: U+E002 parts its
+ * blocks (see BOUNDARY), and a typed one could fake a boundary.
  */
 const unmarked = (text: string) => text.replace(/[\uE000-\uE002]/g, '')
 
@@ -21,7 +20,7 @@ const unmarked = (text: string) => text.replace(/[\uE000-\uE002]/g, '')
  */
 const BOUNDARY = ' \uE002 '
 
-function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
+export function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
   const body = (row.body as BlockInput[]).flatMap((b) => {
     switch (b.type) {
       case 'paragraph': case 'heading': return [plain(b.text)]
@@ -86,11 +85,4 @@ export function ftsQuery (q: string): string {
   }
   if (terms.length === 0) throw new BadRequest('The search has no words to look for')
   return terms.join(' ')
-}
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-
-/** The index's snippet as safe HTML: text escaped, matches in `<mark>`. */
-export function snippetHtml (raw: string): string {
-  return escapeHtml(raw).replace(/\uE000/g, '<mark>').replace(/\uE001/g, '</mark>').replace(/ ?\uE002 ?/g, ' ')
 }

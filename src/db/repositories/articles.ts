@@ -46,14 +46,12 @@ const PREFIX = /\*(?= |$)/
 const TERM = /"(?:[^"]|"")*"\*?/g
 
 /**
- * A condition on an FTS5 table's rowid: exactly these documents, each looked up, or (`inOnePass`) found in one
- * walk over their rowid range, cheaper when each lookup is costly. Rowids go to FTS5 as integers (json_each,
- * BigInt): FTS5 ignores a rowid bound given as a floating-point number, which is how a JavaScript number is
- * bound, and would walk every match of the query instead.
+ * The given documents of an FTS5 table, found in one walk over their rowid range (each lookup of a prefix query
+ * would expand it again). The bounds go to FTS5 as integers (BigInt): it ignores a rowid bound given as a
+ * floating-point number, which is how a JavaScript number is bound, and would walk every match instead.
  */
-function rowsOf (docs: number[], inOnePass: boolean): SQL {
-  const listed = sql`rowid in (select value from json_each(${JSON.stringify(docs)}))`
-  return inOnePass ? sql`rowid between ${BigInt(Math.min(...docs))} and ${BigInt(Math.max(...docs))} and +${listed}` : listed
+function candidateRows (docs: number[]): SQL {
+  return sql`rowid between ${BigInt(Math.min(...docs))} and ${BigInt(Math.max(...docs))} and +rowid in (select value from json_each(${JSON.stringify(docs)}))`
 }
 
 /** A byline or tag with at most this many articles drives a phrase search (see fieldMatches). */
@@ -176,7 +174,7 @@ export function articlesRepository (db: SqliteDb) {
     const fields = db.all<{ doc: number, headline: string, summary: string, tags: string, bylines: string }>(sql`
       select rowid as doc, ${marked(0)} as headline, ${marked(1)} as summary, ${marked(2)} as tags, ${marked(3)} as bylines
       from articles_fts_short
-      where articles_fts_short match ${(match.match(TERM) ?? []).join(' OR ')} and ${rowsOf(candidates.map((c) => c.doc), true)}`)
+      where articles_fts_short match ${(match.match(TERM) ?? []).join(' OR ')} and ${candidateRows(candidates.map((c) => c.doc))}`)
     const hit = (text: string) => text.includes('\uE000') ? 1 : 0
     const weight = new Map(fields.map((f) => [f.doc, 10 * hit(f.headline) + 4 * hit(f.bylines) + 3 * hit(f.tags) + 2 * hit(f.summary)]))
     // one number that orders by weight, then publication (ms), like bm25 lower is better; ties part by id
@@ -226,10 +224,9 @@ export function articlesRepository (db: SqliteDb) {
     },
     /**
      * One page of articles. With `match`, only articles the full-text index finds, each with its relevance
-     * (bm25 over the weighted columns: headline 10, bylines 4, tags 3, summary 2, body 1) and a snippet whose
-     * matches are wrapped in U+E000 / U+E001 (the service turns them into markup).
+     * (rankedMatches, fieldMatches); their snippets are made by the search service from the rows.
      */
-    async list (o: ArticleListOptions): Promise<{ row: ArticleRow, rank: number | null, snippet: string | null }[]> {
+    async list (o: ArticleListOptions): Promise<{ row: ArticleRow, rank: number | null }[]> {
       // a search filters and sorts on the index's own copies of the article's columns (see articleSearch)
       const t = o.match === undefined
         ? { id: articles.id, status: articles.status, publishedAt: articles.publishedAt, updatedAt: articles.updatedAt, sectionId: articles.sectionId }
@@ -253,7 +250,7 @@ export function articlesRepository (db: SqliteDb) {
       const order = orderBy([column, t.id], o.sort.startsWith('-'))
       if (o.match === undefined) {
         const rows = await db.select().from(articles).where(and(...where)).orderBy(...order).limit(o.limit).all()
-        return rows.map((row) => ({ row, rank: null, snippet: null }))
+        return rows.map((row) => ({ row, rank: null }))
       }
       // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
       const prefix = PREFIX.test(o.match)
@@ -267,22 +264,8 @@ export function articlesRepository (db: SqliteDb) {
         where articles_fts match ${o.match} and ${narrow ? narrowedRows(narrow) : sql`1`} and ${and(...where) ?? sql`1`}
         order by ${sql.join(order, sql`, `)}
         limit ${o.limit}`)
-      const snippets = await this.snippets(o.match, hits.map((h) => h.doc))
-      const snippetOf = new Map(snippets.map((s) => [s.doc, s.snippet]))
       const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
-      return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank, snippet: snippetOf.get(h.doc) ?? '' }))
-    },
-    /**
-     * The snippets of the given documents for a query, matches wrapped in U+E000 / U+E001: only for a page, not
-     * for every match the ranking looked at. FTS5 evaluates the query once per rowid asked for; a prefix query
-     * merges every term it expands to each time (~6 ms at 100k articles), so with a prefix term one pass over
-     * the page's rowid range is cheaper than a lookup each.
-     */
-    async snippets (match: string, docs: number[]): Promise<{ doc: number, snippet: string }[]> {
-      if (docs.length === 0) return []
-      return db.all<{ doc: number, snippet: string }>(sql`
-        select rowid as doc, snippet(articles_fts, -1, char(57344), char(57345), '…', 16) as snippet
-        from articles_fts where articles_fts match ${match} and ${rowsOf(docs, PREFIX.test(match))}`)
+      return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank }))
     },
     /** The next moment a scheduled article becomes visible to readers, if any. */
     async nextPublication (now: Date): Promise<Date | null> {
@@ -319,7 +302,7 @@ export function articlesRepository (db: SqliteDb) {
      * One bounded step of merging the full-text index back into a single segment: at most `pages` pages
      * (about 4 KB each) are written. Every group of writes adds a segment and FTS5 merges them only level by
      * level, so an index written over time holds a dozen or more; a search looks each term up in every one,
-     * and a merged index answers lookups by document (snippets, filtered searches) about five times faster.
+     * and a merged index answers lookups by document (filtered searches) about five times faster.
      * Answers whether there was work to do.
      */
     async mergeSearchIndex (pages: number) {

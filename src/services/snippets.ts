@@ -1,0 +1,237 @@
+import type { SearchDocument } from '../db/repositories/articles.js'
+
+/**
+ * Snippets of search hits, made from the article's indexed text (documentOf) rather than by FTS5's snippet(),
+ * which evaluates the query again for each document: a prefix is expanded again over the whole archive (~6 ms
+ * for a common one at 100k articles). Words are told apart as FTS5's unicode61 tokenizer does, and counted only
+ * around the matches, never through a whole field. Patterns are plain string searches: a regular expression with
+ * Unicode classes made for each query cost more to compile than the search itself.
+ */
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/** What the tokenizer reads as part of a word: letters, numbers, private-use characters, combining marks. */
+const WORD_CHAR = /^[\p{L}\p{N}\p{Co}\p{M}]$/u
+const WORDS = /[\p{L}\p{N}\p{Co}\p{M}]+/gu
+const MARK = /\p{M}/u
+const MARKS = /\p{M}/gu
+
+/** For each UTF-16 unit, once looked up: 1 if it belongs to words, 2 if not (ASCII filled in advance). */
+const unitKind = new Uint8Array(0x10000)
+for (let c = 0; c < 128; c++) unitKind[c] = WORD_CHAR.test(String.fromCharCode(c)) ? 1 : 2
+
+/** Whether the UTF-16 unit at i belongs to a word (a surrogate as the character it is half of). */
+function inWord (text: string, i: number): boolean {
+  const c = text.charCodeAt(i)
+  let kind = unitKind[c]!
+  if (kind === 0) {
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const cp = text.codePointAt(c < 0xdc00 ? i : i - 1)!
+      return cp > 0xffff && WORD_CHAR.test(String.fromCodePoint(cp))
+    }
+    unitKind[c] = kind = WORD_CHAR.test(String.fromCharCode(c)) ? 1 : 2
+  }
+  return kind === 1
+}
+
+const foldedUnits = new Map<string, string>()
+/**
+ * One UTF-16 unit folded as the tokenizer folds it (diacritics removed, lower case), or left as it is where
+ * that would change the text's length, so that offsets in folded text are offsets in the text. Unlike
+ * unicode61, diacritics of every script are removed (it keeps Greek and Cyrillic ones): a snippet may then mark
+ * a word FTS5 did not match, never miss one.
+ */
+function foldUnit (c: string): string {
+  let f = foldedUnits.get(c)
+  if (f === undefined) {
+    const bare = c.normalize('NFD').replace(MARKS, '').toLowerCase()
+    // a final sigma is a sigma (lower case writes one at the end of a word)
+    f = bare === 'ς' ? 'σ' : bare.length === 1 ? bare : c
+    foldedUnits.set(c, f)
+  }
+  return f
+}
+const NOT_ASCII = /[^\x00-\x7f]/
+function fold (text: string): string {
+  const lower = text.toLowerCase()
+  // lower case keeps the length of all text but the dotted capital I (U+0130): fold that unit by unit
+  if (lower.length !== text.length) return text.replace(/[A-Z]|[^\x00-\x7f]/g, foldUnit)
+  return NOT_ASCII.test(lower) ? lower.replace(/[^\x00-\x7f]/g, foldUnit) : lower
+}
+
+/**
+ * A field folded for matching, `low`, and the same without the combining marks that have no composed form
+ * (x\u0323, which FTS5 drops from its words), `bare`, with `at` mapping an offset in `bare` to one in `low`.
+ */
+function foldField (text: string) {
+  const low = fold(text)
+  if (!MARK.test(low)) return { low, bare: low, at: (i: number) => i }
+  const kept: number[] = []
+  let bare = ''
+  for (let i = 0; i < low.length; i++) {
+    if (MARK.test(low[i]!)) continue
+    kept.push(i)
+    bare += low[i]
+  }
+  return { low, bare, at: (i: number) => i < kept.length ? kept[i]! : low.length }
+}
+
+/** A term of the query: its folded words, to be found next to each other, the last one perhaps a prefix. */
+interface Term { words: string[], prefix: boolean }
+
+/** A term of an FTS5 query as ftsQuery builds them: a quoted string of one or more words, perhaps a prefix. */
+const TERM = /"((?:[^"]|"")*)"(\*?)/g
+
+function termsOf (match: string): Term[] {
+  const terms: Term[] = []
+  for (const [, quoted, star] of match.matchAll(TERM)) {
+    const words = (fold(quoted!.replace(/""/g, '"').normalize('NFC')).match(WORDS) ?? []).map((w) => w.replace(MARKS, '')).filter(Boolean)
+    if (words.length > 0) terms.push({ words, prefix: star === '*' })
+  }
+  return terms
+}
+
+/** Where a term is in folded text: [start, end) of each place its words stand next to each other, whole. */
+function* places (text: string, { words, prefix }: Term): Generator<[number, number]> {
+  const [first, ...rest] = words as [string, ...string[]]
+  for (let at = text.indexOf(first); at >= 0; at = text.indexOf(first, at + 1)) {
+    if (at > 0 && inWord(text, at - 1)) continue
+    let end = at + first.length
+    let whole = true
+    for (const word of rest) {
+      let next = end
+      while (next < text.length && !inWord(text, next)) next++
+      if (next === end || !text.startsWith(word, next)) { whole = false; break }
+      end = next + word.length
+    }
+    if (!whole) continue
+    if (prefix) while (end < text.length && inWord(text, end)) end++
+    else if (end < text.length && inWord(text, end)) continue
+    yield [at, end]
+  }
+}
+
+/** How many words start in text[from, to) (one under way at `from` counts), counting no further than `cap`. */
+function wordsIn (text: string, from: number, to: number, cap: number): number {
+  let n = 0
+  let was = false
+  for (let i = from; i < to && n < cap; i++) {
+    const is = inWord(text, i)
+    if (is && !was) n++
+    was = is
+  }
+  return n
+}
+
+/**
+ * Steps over up to `count` words from `at`, backwards or forwards: where it stops (the field's very start or
+ * end when only separators are left beyond), how many words it passed, and whether any are left beyond.
+ */
+function stepWords (text: string, at: number, count: number, backwards: boolean) {
+  let i = at
+  let passed = 0
+  if (backwards) {
+    for (; passed < count; passed++) {
+      while (i > 0 && !inWord(text, i - 1)) i--
+      if (i === 0) break
+      while (i > 0 && inWord(text, i - 1)) i--
+    }
+    let j = i
+    while (j > 0 && !inWord(text, j - 1)) j--
+    return { at: j === 0 ? 0 : i, passed, more: j > 0 }
+  }
+  for (; passed < count; passed++) {
+    while (i < text.length && !inWord(text, i)) i++
+    if (i === text.length) break
+    while (i < text.length && inWord(text, i)) i++
+  }
+  let j = i
+  while (j < text.length && !inWord(text, j)) j++
+  return { at: j === text.length ? text.length : i, passed, more: j < text.length }
+}
+
+/** Words in a snippet, as FTS5's snippet() counts them. */
+const SNIPPET_WORDS = 16
+
+interface Found { term: number, start: number, end: number, first: number, last: number }
+
+/**
+ * The best SNIPPET_WORDS-word window of one field: the one holding the most different terms, then the most
+ * matches (FTS5's snippet() scores the same way), placed to centre its matches. Null when nothing matches.
+ */
+function bestWindow (text: string, terms: Term[]) {
+  const { low, bare, at } = foldField(text)
+  const found: Found[] = []
+  terms.forEach((term, i) => {
+    for (const [start, end] of places(bare, term)) found.push({ term: i, start: at(start), end: at(end), first: 0, last: 0 })
+  })
+  if (found.length === 0) return null
+  found.sort((a, b) => a.start - b.start || a.end - b.end)
+  // word numbers relative to the first match; a gap of a snippet's length or more is as good as any larger
+  found.forEach((f, i) => {
+    const prev = found[i - 1]
+    f.first = prev === undefined
+      ? 0
+      : f.start < prev.end ? prev.first + wordsIn(low, prev.start, f.start, SNIPPET_WORDS) : prev.last + wordsIn(low, prev.end, f.start, SNIPPET_WORDS) + 1
+    f.last = f.first + Math.max(0, wordsIn(low, f.start, f.end, SNIPPET_WORDS) - 1)
+  })
+  let best = { score: -1, anchor: found[0]!, last: found[0]! }
+  found.forEach((anchor, i) => {
+    let count = 0
+    let last = anchor
+    const seen = new Set<number>()
+    for (let j = i; j < found.length && found[j]!.first < anchor.first + SNIPPET_WORDS; j++) {
+      const f = found[j]!
+      if (f.last >= anchor.first + SNIPPET_WORDS) continue
+      count++
+      seen.add(f.term)
+      if (f.last > last.last) last = f
+    }
+    const score = seen.size * 1000 + count
+    if (score > best.score) best = { score, anchor, last }
+  })
+  // centred: as many words before the first match as after the last, as far as the field has them
+  const span = best.last.last - best.anchor.first + 1
+  let back = stepWords(low, best.anchor.start, Math.floor((SNIPPET_WORDS - span + 1) / 2), true)
+  const wanted = SNIPPET_WORDS - span - back.passed
+  const ahead = stepWords(low, best.last.end, wanted, false)
+  if (back.more && ahead.passed < wanted) back = stepWords(low, back.at, wanted - ahead.passed, true)
+  const start = back.at
+  const end = ahead.at
+  return { score: best.score, start, end, found: found.filter((f) => f.start >= start && f.end <= end), clipped: [back.more, ahead.more] }
+}
+
+/**
+ * A search hit's snippet, as safe HTML: a short extract of the field that best matches the query (headline,
+ * summary, body, tags, byline names; the first of the best), every match of its terms in `<mark>` (a phrase as
+ * one), the text escaped, elisions marked with "…", blocks parted by a space.
+ */
+export function snippetsFor (match: string): (doc: SearchDocument) => string {
+  const terms = termsOf(match)
+  return (doc) => {
+    let best: { text: string, window: NonNullable<ReturnType<typeof bestWindow>> } | null = null
+    for (const field of [doc.headline, doc.summary, doc.body, doc.tags, doc.bylines]) {
+      const text = NOT_ASCII.test(field) ? field.normalize('NFC') : field
+      const window = bestWindow(text, terms)
+      if (window && (!best || window.score > best.window.score)) best = { text, window }
+    }
+    if (!best) return ''
+    const { text, window } = best
+    const show = (from: number, to: number) => escapeHtml(text.slice(from, to).replace(/ ?\uE002 ?/g, ' '))
+    // matches of two terms over the same words (`gas "gas deal"`) share one mark
+    const marks: [number, number][] = []
+    for (const f of window.found) {
+      const last = marks[marks.length - 1]
+      if (last && f.start < last[1]) last[1] = Math.max(last[1], f.end)
+      else marks.push([f.start, f.end])
+    }
+    let html = ''
+    let at = window.start
+    for (const [from, to] of marks) {
+      html += `${show(at, from)}<mark>${show(from, to)}</mark>`
+      at = to
+    }
+    html = (html + show(at, window.end)).trim()
+    return `${window.clipped[0] ? '…' : ''}${html}${window.clipped[1] ? '…' : ''}`
+  }
+}
