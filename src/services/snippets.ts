@@ -94,7 +94,11 @@ function termsOf (match: string): Term[] {
 /** Where a term is in folded text: [start, end) of each place its words stand next to each other, whole. */
 function* places (text: string, { words, prefix }: Term): Generator<[number, number]> {
   const [first, ...rest] = words as [string, ...string[]]
-  for (let at = text.indexOf(first); at >= 0; at = text.indexOf(first, at + 1)) {
+  /** Past the end of the word at i: the next place to look from, so no word is looked at twice. */
+  const pastWord = (i: number) => { while (i < text.length && inWord(text, i)) i++; return i }
+  let from = 0
+  for (let at = text.indexOf(first); at >= 0; at = text.indexOf(first, from)) {
+    from = pastWord(at + 1)
     if (at > 0 && inWord(text, at - 1)) continue
     let end = at + first.length
     let whole = true
@@ -105,8 +109,9 @@ function* places (text: string, { words, prefix }: Term): Generator<[number, num
       end = next + word.length
     }
     if (!whole) continue
-    if (prefix) while (end < text.length && inWord(text, end)) end++
+    if (prefix) end = pastWord(end)
     else if (end < text.length && inWord(text, end)) continue
+    from = Math.max(from, end)
     yield [at, end]
   }
 }
@@ -152,6 +157,8 @@ function stepWords (text: string, at: number, count: number, backwards: boolean)
 
 /** Words in a snippet, as FTS5's snippet() counts them. */
 const SNIPPET_WORDS = 16
+/** The places of each term looked at in a field, from its start: enough for any real text, bounded for any other. */
+const MAX_PLACES = 1000
 
 interface Found { term: number, start: number, end: number, first: number, last: number }
 
@@ -163,7 +170,11 @@ function bestWindow (text: string, terms: Term[]) {
   const { low, bare, at } = foldField(text)
   const found: Found[] = []
   terms.forEach((term, i) => {
-    for (const [start, end] of places(bare, term)) found.push({ term: i, start: at(start), end: at(end), first: 0, last: 0 })
+    let n = 0
+    for (const [start, end] of places(bare, term)) {
+      found.push({ term: i, start: at(start), end: at(end), first: 0, last: 0 })
+      if (++n === MAX_PLACES) break
+    }
   })
   if (found.length === 0) return null
   found.sort((a, b) => a.start - b.start || a.end - b.end)
