@@ -35,6 +35,9 @@ function inWord (text: string, i: number): boolean {
 }
 
 const foldedUnits = new Map<string, string>()
+const markUnits = new Set<string>()
+/** Whether the last fold() met a combining mark (set by foldUnit, which sees every non-ASCII unit). */
+let sawMark = false
 /**
  * One UTF-16 unit folded as the tokenizer folds it (diacritics removed, lower case), or left as it is where
  * that would change the text's length, so that offsets in folded text are offsets in the text. Unlike
@@ -48,11 +51,14 @@ function foldUnit (c: string): string {
     // a final sigma is a sigma (lower case writes one at the end of a word)
     f = bare === 'ς' ? 'σ' : bare.length === 1 ? bare : c
     foldedUnits.set(c, f)
+    if (MARK.test(c)) markUnits.add(c)
   }
+  if (markUnits.has(c)) sawMark = true
   return f
 }
 const NOT_ASCII = /[^\x00-\x7f]/
 function fold (text: string): string {
+  sawMark = false
   const lower = text.toLowerCase()
   // lower case keeps the length of all text but the dotted capital I (U+0130): fold that unit by unit
   if (lower.length !== text.length) return text.replace(/[A-Z]|[^\x00-\x7f]/g, foldUnit)
@@ -65,11 +71,11 @@ function fold (text: string): string {
  */
 function foldField (text: string) {
   const low = fold(text)
-  if (!MARK.test(low)) return { low, bare: low, at: (i: number) => i }
+  if (!sawMark) return { low, bare: low, at: (i: number) => i }
   const kept: number[] = []
   let bare = ''
   for (let i = 0; i < low.length; i++) {
-    if (MARK.test(low[i]!)) continue
+    if (markUnits.has(low[i]!)) continue
     kept.push(i)
     bare += low[i]
   }
