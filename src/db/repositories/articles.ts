@@ -133,9 +133,9 @@ export function articlesRepository (db: SqliteDb) {
    * The index drives (CROSS JOIN fixes the order), walking matches newest first and stopping at the bound.
    */
   function rankedMatches (match: string, where: (SQL | undefined)[], after: ArticleKey | undefined, limit: number) {
-    return db.all<{ id: string, doc: number, rank: number }>(sql`
-      select id, doc, rank from (
-        select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${rank} as rank
+    return db.all<{ id: string, rank: number }>(sql`
+      select id, rank from (
+        select ${articleSearch.articleId} as id, ${rank} as rank
         from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
         where articles_fts match ${match} and ${and(...where) ?? sql`1`}
         order by articles_fts.rowid desc
@@ -178,7 +178,7 @@ export function articlesRepository (db: SqliteDb) {
     const hit = (text: string) => text.includes('\uE000') ? 1 : 0
     const weight = new Map(fields.map((f) => [f.doc, 10 * hit(f.headline) + 4 * hit(f.bylines) + 3 * hit(f.tags) + 2 * hit(f.summary)]))
     // one number that orders by weight, then publication (ms), like bm25 lower is better; ties part by id
-    const ranked = candidates.map((c) => ({ id: c.id, doc: c.doc, rank: -((weight.get(c.doc) ?? 0) * 1e13 + (c.publishedAt ?? 0)) }))
+    const ranked = candidates.map((c) => ({ id: c.id, rank: -((weight.get(c.doc) ?? 0) * 1e13 + (c.publishedAt ?? 0)) }))
     return ranked
       .filter((r) => !after || r.rank > (after[0] as number) || (r.rank === after[0] && r.id > after[1]))
       .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))
@@ -258,8 +258,8 @@ export function articlesRepository (db: SqliteDb) {
       const narrow = phrase && !prefix ? narrowTo(o) : undefined
       const hits = o.sort === 'relevance'
         ? prefix || phrase ? fieldMatches(o.match, where, narrow, o.after, o.limit) : rankedMatches(o.match, where, o.after, o.limit)
-        : db.all<{ id: string, doc: number, rank: null }>(sql`
-        select ${articleSearch.articleId} as id, ${articleSearch.doc} as doc, null as rank
+        : db.all<{ id: string, rank: null }>(sql`
+        select ${articleSearch.articleId} as id, null as rank
         from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
         where articles_fts match ${o.match} and ${narrow ? narrowedRows(narrow) : sql`1`} and ${and(...where) ?? sql`1`}
         order by ${sql.join(order, sql`, `)}
