@@ -904,6 +904,55 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
   t.equal(again.data.length, 2, 'the cursor is valid with the query it came from')
 })
 
+t.test('a word in most articles is matched but not weighed: the order is bm25 over the whole query (ties aside), without counting the common word', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  // "harbin" is in every article; "zircon" in a few, in different fields and numbers, so no two score alike
+  for (let i = 0; i < 16; i++) {
+    await create(app, '/v1/articles', { headline: `Filler ${i}`, body: [p(`News from harbin, part ${i}.`)], status: 'published', publishedAt: `2015-01-${String(i + 1).padStart(2, '0')}T00:00:00Z` })
+  }
+  const zircon = [
+    { headline: 'Zircon found in the hills', body: [p('Harbin geologists report.')] },
+    { headline: 'Mining report', summary: 'A zircon seam near harbin', body: [p('Details follow.')] },
+    { headline: 'Gem trade', body: [p('Zircon, zircon and more zircon: harbin dealers count stock.')] },
+    { headline: 'Long read', body: [p(`Harbin ${'and the long story goes on '.repeat(20)} with zircon once.`)] },
+    { headline: 'Short note', body: [p('Zircon in harbin.')] },
+    { headline: 'Tagged piece', tags: ['zircon'], body: [p('Harbin market news today.')] }
+  ]
+  for (const [i, a] of zircon.entries()) {
+    await create(app, '/v1/articles', { ...a, status: 'published', publishedAt: `2015-02-0${i + 1}T00:00:00Z` })
+  }
+  await create(app, '/v1/articles', { headline: 'Zircon elsewhere', body: [p('Far from that city.')], status: 'published', publishedAt: '2015-03-01T00:00:00Z' })
+
+  // the order bm25 gives over the whole query, straight from the index
+  const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'), { readonly: true })
+  const expected = db.prepare(`select a.headline, bm25(articles_fts, 10.0, 2.0, 1.0, 3.0, 4.0) as rank
+    from articles_fts join article_search s on s.doc = articles_fts.rowid join articles a on a.id = s.article_id
+    where articles_fts match '"harbin" "zircon"' order by rank`).all() as { headline: string, rank: number }[]
+  db.close()
+  t.equal(expected.length, 6, 'six articles hold both words')
+  t.ok(expected.every((e, i) => i === 0 || e.rank - expected[i - 1]!.rank > 1e-4), 'no two of them score alike, so the order is bm25\'s alone')
+
+  const weighed = () => ctx.statements.filter((s) => s.sql.includes('bm25(')).map((s) => s.params.find((x) => typeof x === 'string' && x.startsWith('"')))
+  ctx.statements.length = 0
+  t.same(await ranked(t, ctx, 'q=harbin%20zircon', 'anon'), expected.map((e) => e.headline), 'ranked as bm25 ranks the whole query')
+  t.same(weighed(), ['"zircon"'], 'bm25 weighed "zircon" only: "harbin", in every article, was not counted')
+  t.same(heads((await page(t, ctx, 'q=zircon%20harbin&limit=2', 'anon')).data), expected.slice(0, 2).map((e) => e.headline), 'the words in any order; a short page is its first part')
+  const first = await page(t, ctx, 'q=harbin%20zircon&limit=4', 'anon')
+  const rest = await page(t, ctx, `q=harbin%20zircon&limit=4&cursor=${first.next}`, 'anon')
+  t.same([...heads(first.data), ...heads(rest.data)], expected.map((e) => e.headline), 'the cursor pages through the same order')
+  t.equal(rest.next, null)
+
+  ctx.statements.length = 0
+  t.same(await ranked(t, ctx, 'q=zircon%20seam', 'anon'), ['Mining report'], 'two rarer words: both matched')
+  t.same(weighed(), ['"zircon" "seam"'], 'and both weighed')
+  ctx.statements.length = 0
+  t.same(await found(t, ctx, 'q=harbin%20news', 'anon'), sorted([...Array.from({ length: 16 }, (_, i) => `Filler ${i}`), 'Tagged piece']), 'two common words: every article with both')
+  t.same(weighed(), ['"harbin" "news"'], 'nothing rarer to rank by: bm25 weighs them all, as before')
+  const late = new Set(['Long read', 'Short note', 'Tagged piece'])
+  t.same(await ranked(t, ctx, `q=harbin%20zircon&publishedAfter=${enc('2015-02-04T00:00:00Z')}`, 'anon'), expected.map((e) => e.headline).filter((h) => late.has(h)), 'filters narrow the same order')
+})
+
 t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES} matches, so the oldest match (a headline hit among ${SEARCH_CANDIDATES + 3}) is left out unfiltered, and ranked first once a filter narrows the candidates`, async (t) => {
   const ctx = await build(t)
   const { app } = ctx
@@ -951,6 +1000,19 @@ t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES
   t.same(oldestFirst.data.map((a: any) => a.id), ids.slice(0, 3), 'sort=publishedAt starts with the oldest matches')
   const newestFirst = await page(t, ctx, 'q=pipeline&sort=-publishedAt&limit=1', 'anon')
   t.same(newestFirst.data.map((a: any) => a.id), [ids[TOTAL - 1]], 'sort=-publishedAt starts with the newest')
+
+  // past 512 articles, whether a word is in most of them is judged from a sample spread over the archive
+  for (let i = 0; i < 10; i++) await create(app, '/v1/articles', { headline: `Later ${i}`, body: [p('The pipeline project goes on.')], status: 'published' })
+  const weighed = () => ctx.statements.filter((s) => s.sql.includes('bm25(')).map((s) => s.params.find((x) => typeof x === 'string' && x.startsWith('"')))
+  ctx.statements.length = 0
+  t.same((await page(t, ctx, 'q=pipeline%20deal', 'anon')).data.map((a: any) => a.id), [oldest.id], 'the one article with both words')
+  t.same(weighed(), ['"deal"'], 'weighed by the rare word alone: the sample finds "pipeline" in most articles')
+  ctx.statements.length = 0
+  t.equal((await page(t, ctx, 'q=pipeline%20story', 'anon')).data.length, 20, 'two words in most articles')
+  t.same(weighed(), ['"pipeline" "story"'], 'both weighed, as nothing rarer is asked for')
+  ctx.statements.length = 0
+  t.same((await page(t, ctx, 'q=pipeline%20archive', 'anon')).data.map((a: any) => a.id), [oldest.id], 'a word in the oldest article only, whose tag holds it')
+  t.same(weighed(), ['"archive"'])
 })
 
 t.test('merging the full-text index: writes over time leave many segments; the merge leaves one, and every search answers as before', async (t) => {
