@@ -1,5 +1,4 @@
 import { eq, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
-import { alias } from 'drizzle-orm/sqlite-core'
 import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
@@ -61,25 +60,25 @@ export function articlesRepository (db: SqliteDb) {
   const visible = (now: Date | SQL) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now as Date))
 
   /**
-   * The related links of many articles, each joined to its target; with `publicOnly`, links to articles
-   * readers cannot see are left out.
+   * The related links of many articles, each with what it shows of its target (copied into the link's row,
+   * see articleRelated); with `publicOnly`, links to articles readers cannot see are left out.
    */
   function relatedQuery (publicOnly: boolean) {
-    const target = alias(articles, 'target')
+    const r = articleRelated
     return db.select({
-      id: articleRelated.id,
-      articleId: articleRelated.articleId,
-      targetId: articleRelated.targetId,
-      url: articleRelated.url,
-      headline: articleRelated.headline,
-      summary: articleRelated.summary,
-      target: { slug: target.slug, headline: target.headline, summary: target.summary, publishedAt: target.publishedAt }
-    }).from(articleRelated).leftJoin(target, eq(target.id, articleRelated.targetId))
+      id: r.id,
+      articleId: r.articleId,
+      targetId: r.targetId,
+      url: r.url,
+      headline: r.headline,
+      summary: r.summary,
+      target: { slug: r.targetSlug, headline: r.targetHeadline, summary: r.targetSummary, publishedAt: r.targetPublishedAt }
+    }).from(r)
       .where(and(
-        inIds(articleRelated.articleId),
-        publicOnly ? or(isNull(articleRelated.targetId), and(eq(target.status, 'published'), lte(target.publishedAt, sql`${sql.placeholder('now')}` as unknown as Date))) : undefined
+        inIds(r.articleId),
+        publicOnly ? or(isNull(r.targetId), and(eq(r.targetStatus, 'published'), lte(r.targetPublishedAt, sql`${sql.placeholder('now')}` as unknown as Date))) : undefined
       ))
-      .orderBy(asc(articleRelated.articleId), asc(articleRelated.position)).prepare()
+      .orderBy(asc(r.articleId), asc(r.position)).prepare()
   }
 
   // the statements every read and write runs, built and prepared once (see ../prepared.ts)

@@ -111,6 +111,14 @@ export const articlePhotos = sqliteTable('article_photos', {
   index('article_photos_photo_idx').on(t.photoId)
 ])
 
+/**
+ * An article's related links, in order: to another article (`targetId`) or to a URL; `headline` and `summary`
+ * are the editor's overrides. The `target*` columns copy what a link shows of its target article and when readers
+ * may see it. The database keeps them (triggers in migrations/0010): filled when a link is written, rewritten
+ * whenever the target's slug, headline, summary, status or publication time is. A list of 20 articles resolves
+ * its ~60 links from these rows alone, instead of looking up each target's row, whose status and publication
+ * time sit after its body (one more page read each, ~60 % of the time of a list's links on a cold cache).
+ */
 export const articleRelated = sqliteTable('article_related', {
   id: text('id').primaryKey(),
   articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
@@ -118,7 +126,12 @@ export const articleRelated = sqliteTable('article_related', {
   targetId: text('target_id').references(() => articles.id, { onDelete: 'cascade' }),
   url: text('url'),
   headline: text('headline'),
-  summary: text('summary')
+  summary: text('summary'),
+  targetSlug: text('target_slug'),
+  targetHeadline: text('target_headline'),
+  targetSummary: text('target_summary'),
+  targetStatus: text('target_status', { enum: ['draft', 'published', 'archived'] }),
+  targetPublishedAt: timestamp('target_published_at')
 }, (t) => [
   uniqueIndex('article_related_position_uq').on(t.articleId, t.position),
   index('article_related_target_idx').on(t.targetId)
