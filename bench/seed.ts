@@ -98,13 +98,16 @@ export async function seed (file: string, o: SeedOptions) {
   })()
 
   const photoIds: string[] = []
+  const captions = new Map<string, string>()
   const insertPhoto = db.prepare('insert into photos (id, caption, credit, alt_text, width, height, mime_type, bytes, sha256, storage_key, focal_x, focal_y, original_filename, placeholder, dominant_color, created_at, updated_at) values (?, ?, ?, ?, 1600, 1067, \'image/jpeg\', 250000, ?, ?, null, null, null, ?, ?, ?, ?)')
   db.transaction(() => {
     for (let i = 0; i < o.photos; i++) {
       const id = randomUUID()
       const sha = i.toString(16).padStart(64, '0')
-      insertPhoto.run(id, sentence(12), 'Xinhua', sentence(6), sha, `${sha}.jpg`, 'FfYC9CiHd4gId4n3WBeIgIgIiA==', '#808080', now, now)
+      const caption = sentence(12)
+      insertPhoto.run(id, caption, 'Xinhua', sentence(6), sha, `${sha}.jpg`, 'FfYC9CiHd4gId4n3WBeIgIgIiA==', '#808080', now, now)
       photoIds.push(id)
+      captions.set(id, caption)
     }
   })()
 
@@ -120,6 +123,7 @@ export async function seed (file: string, o: SeedOptions) {
   const ids: string[] = []
   const slugs: string[] = []
   const docs: [number | bigint, string, string, string, string][] = []
+  const links: [string, string, number, string][] = []
   const batch = 2000
   for (let start = 0; start < o.articles; start += batch) {
     db.transaction(() => {
@@ -144,14 +148,20 @@ export async function seed (file: string, o: SeedOptions) {
         insertByl.run(id, 0, bylineIds[b1], 'author')
         for (const tag of tags) insertTag.run(id, tag)
         insertPh.run(id, photo)
-        for (let r = 0; r < 3 && ids.length > 3; r++) insertRel.run(randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length])
+        for (let r = 0; r < 3 && ids.length > 3; r++) links.push([randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length]!])
         const doc = insertDoc.run(id, published, published, sectionId).lastInsertRowid
-        // blocks and tags parted as the service parts them (see BOUNDARY in src/services/search.ts)
-        insertFts.run(doc, headline, summary, paragraphs.join(' \uE002 '), tags.join(' \uE002 '), bylineNames[b1])
+        // the text as the service indexes it (see documentOf in src/services/search.ts): the lead photo's caption,
+        // then the blocks, the photo's caption in its place; blocks and tags parted by BOUNDARY
+        const caption = captions.get(photo)!
+        const text = [caption, ...paragraphs.slice(0, 2), caption, ...paragraphs.slice(2)].join(' \uE002 ')
+        insertFts.run(doc, headline, summary, text, tags.join(' \uE002 '), bylineNames[b1])
         docs.push([doc, headline, summary, tags.join(' \uE002 '), bylineNames[b1]!])
         ids.push(id)
         slugs.push(slug)
       }
+      // the batch's links after its full-text entries: the trigger that copies each target into its link runs
+      // inside a savepoint, at which FTS5 writes out what it holds (between two entries, a segment each)
+      for (const link of links.splice(0)) insertRel.run(...link)
     })()
   }
   // the short fields' index written after the full one, each in one run (FTS5 flushes when writes interleave)

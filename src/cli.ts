@@ -1,19 +1,24 @@
 /**
- * Command line for the operator of an install:
+ * Command line for the operator of an install, on the database under DATA_DIR (or DATABASE_URL):
  *   npm run key:create -- --name "First admin" [--role admin|editor|writer]
- * creates an API key in the database under DATA_DIR (or DATABASE_URL) and prints its secret once.
+ *     creates an API key and prints its secret once;
+ *   npm run search:reindex
+ *     writes every article's full-text entry again from the article as it stands (after an upgrade that
+ *     indexes more of it), 500 articles per transaction, while the server may keep running, then merges the index.
  */
 import { parseArgs } from 'node:util'
 import { Value } from '@sinclair/typebox/value'
 import { loadConfig, ConfigError } from './config.js'
 import { openStore } from './db/index.js'
 import { keysService } from './services/keys.js'
+import { reindex } from './services/search.js'
 import { ApiKeyCreate } from './schemas/keys.js'
 
-const usage = 'usage: npm run key:create -- --name "First admin" [--role admin|editor|writer]'
+const usage = 'usage: npm run key:create -- --name "First admin" [--role admin|editor|writer]\n       npm run search:reindex'
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  if (command === 'reindex-search' && rest.length === 0) return reindexSearch()
   if (command !== 'create-key') {
     console.error(usage)
     return 2
@@ -37,6 +42,27 @@ async function main (argv: string[]): Promise<number> {
     console.log(`Created ${key.role} key "${key.name}" (id ${key.id}).`)
     console.log('Its secret is shown this once; store it now. Send it as "Authorization: Bearer <secret>":')
     console.log(key.secret)
+  } finally {
+    store.close()
+  }
+  return 0
+}
+
+async function reindexSearch (): Promise<number> {
+  const store = openStore(loadConfig().databaseFile)
+  try {
+    let after = ''
+    let done = 0
+    for (;;) {
+      const ids = await store.articles.idsAfter(after, 500)
+      if (ids.length === 0) break
+      await store.transaction(async () => { for (const id of ids) reindex(store, id) })
+      done += ids.length
+      after = ids[ids.length - 1]!
+      console.log(`${done} articles reindexed`)
+    }
+    await store.mergeSearchIndex()
+    console.log(`Done: ${done} articles reindexed, the index merged.`)
   } finally {
     store.close()
   }

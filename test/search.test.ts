@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import path from 'node:path'
+import { execFile } from 'node:child_process'
 import Database from 'better-sqlite3'
 import type { InjectOptions } from 'fastify'
 import { build, create, upload, problem, paths, type TestApp, type Response } from './helper.js'
@@ -372,8 +373,7 @@ t.test('snippets: only on search hits, <mark> around the match, the text HTML-es
   // a photo block without a caption override shows the photo's own caption: readers would expect to find it
   const photo = await upload(app, { caption: 'Kingfisher at dawn', credit: 'Xinhua' })
   await create(app, '/v1/articles', { headline: 'Photo story', body: [{ type: 'photo', photoId: photo.id }], status: 'published', publishedAt: '2014-06-01T00:00:00Z' })
-  t.same(await found(t, ctx, 'q=kingfisher', 'anon'), ['Photo story'], 'the photo\'s own caption, shown in the article, is searched',
-    { todo: 'only a caption override is indexed; the photo\'s own caption is not (and a caption edit would have to reindex every article using the photo)' })
+  t.same(await found(t, ctx, 'q=kingfisher', 'anon'), ['Photo story'], 'the photo\'s own caption, shown in the article, is searched')
   const lists = ['/v1/articles', '/v1/articles?sort=-updatedAt', `/v1/articles?section=${section.id}`, `/v1/sections/${section.id}/articles`, `/v1/bylines/${byline.id}/articles`]
   for (const url of lists) {
     for (const who of ['anon', 'editor'] as const) {
@@ -1182,4 +1182,47 @@ t.test('a snippet costs time in proportion to the text, whatever is typed', asyn
   t.match(made, /<mark>/, 'a window of a 20,000-word body')
   const long = snippetsFor(ftsQuery(`${'x'.repeat(5000)}*`))({ headline: 'x'.repeat(100000), summary: '', body: '', tags: '', bylines: '' })
   t.equal(long, `<mark>${'x'.repeat(100000)}</mark>`)
+})
+
+t.test('photo captions are searched as shown: the lead photo\'s and each body photo\'s (override or own); a caption edit reindexes the articles showing it; npm run search:reindex rewrites every entry', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const kingfisher = await upload(app, { caption: 'Kingfisher at dawn', credit: 'Xinhua' })
+  const heron = await upload(app, { caption: 'Heron in the mist', credit: 'Xinhua' })
+  const shown = await create(app, '/v1/articles', {
+    headline: 'Wetland birds', leadPhotoId: heron.id, body: [p('Spring on the river.'), { type: 'photo', photoId: kingfisher.id }],
+    status: 'published', publishedAt: '2015-04-01T00:00:00Z'
+  })
+  await create(app, '/v1/articles', {
+    headline: 'Overridden', body: [{ type: 'photo', photoId: kingfisher.id, caption: 'A blue bird by the water' }], status: 'published', publishedAt: '2015-04-02T00:00:00Z'
+  })
+  t.same(await found(t, ctx, 'q=kingfisher', 'anon'), ['Wetland birds'], 'a body photo\'s own caption; not where an override replaces it')
+  t.same(await found(t, ctx, 'q=heron', 'anon'), ['Wetland birds'], 'the lead photo\'s caption')
+  t.same(await found(t, ctx, `q=${enc('"blue bird"')}`, 'anon'), ['Overridden'], 'an override')
+  t.same(await found(t, ctx, `q=${enc('"river kingfisher"')}`, 'anon'), [], 'a caption is a block of its own: no phrase across it and the paragraph before')
+  t.same(marks((await page(t, ctx, 'q=kingfisher', 'anon')).data[0]?.snippet ?? ''), ['Kingfisher'], 'the snippet shows the caption')
+
+  const patched = await app.inject({ method: 'PATCH', url: `/v1/photos/${kingfisher.id}`, payload: { caption: 'Osprey over the reeds' } })
+  t.equal(patched.statusCode, 200, patched.body)
+  t.same(await found(t, ctx, 'q=osprey', 'anon'), ['Wetland birds'], 'a new caption is found at once')
+  t.same(await found(t, ctx, 'q=kingfisher', 'anon'), [], 'the old one no more')
+  t.same(await found(t, ctx, `q=${enc('"blue bird"')}`, 'anon'), ['Overridden'], 'the override stands')
+  assertIndexInStep(t, ctx.dataDir, 'after a caption edit')
+
+  // an index written before captions were indexed (or damaged): the command writes every entry again
+  const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
+  db.prepare("update articles_fts set body = 'stale' where rowid = (select doc from article_search where article_id = ?)").run(shown.id)
+  db.close()
+  t.same(await found(t, ctx, 'q=osprey', 'anon'), [], 'a stale entry misses the caption')
+  const run = await new Promise<{ code: number, stdout: string, stderr: string }>((resolve) => {
+    const env = { ...process.env, DATA_DIR: ctx.dataDir }
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reindex-search'], { cwd: path.join(import.meta.dirname, '..'), env, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : -1) : 0, stdout: String(stdout), stderr: String(stderr) })
+    })
+  })
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /Done: 2 articles reindexed/, run.stdout)
+  t.same(await found(t, ctx, 'q=osprey', 'anon'), ['Wetland birds'], 'found again after npm run search:reindex, with the server running')
+  t.same(await found(t, ctx, 'q=spring', 'anon'), ['Wetland birds'])
+  assertIndexInStep(t, ctx.dataDir, 'after the reindex')
 })

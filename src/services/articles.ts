@@ -375,7 +375,13 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const data = await present(page.rows.map((h) => h.row), viewer)
       if (match !== undefined) {
         const snippet = snippetsFor(match)
-        page.rows.forEach((h, i) => { data[i]!.snippet = snippet(documentOf(h.row, data[i]!.bylines.map((b) => b.name))) })
+        page.rows.forEach((h, i) => {
+          const a = data[i]!
+          // the photos' own captions, as presented (a block with an override shows the override)
+          const captions = new Map(a.body.flatMap((b) => b.type === 'photo' && !b.captionOverride ? [[b.photoId, b.caption] as const] : []))
+          if (a.leadPhoto) captions.set(a.leadPhoto.id, a.leadPhoto.caption)
+          a.snippet = snippet(documentOf(h.row, a.bylines.map((b) => b.name), (id) => captions.get(id)))
+        })
       }
       return { data, next: page.next }
     },

@@ -10,6 +10,7 @@ import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 import { assertMatch } from './etag.js'
 import type { Write } from './context.js'
+import { reindex } from './search.js'
 
 /** Serializes work on one storage key in this process (upload vs. garbage collection of the same bytes). */
 function keyedLock () {
@@ -217,6 +218,10 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
           fields.focalY = patch.focalPoint?.y ?? null
         }
         await store.photos.update(id, fields)
+        // articles are found by the captions they show: keep the search index in step with a new one
+        if (fields.caption !== undefined && fields.caption !== current.caption) {
+          for (const articleId of await store.articles.idsWithPhoto(id)) reindex(store, articleId)
+        }
         return { ...current, ...fields }
       }))
     },

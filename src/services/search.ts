@@ -20,16 +20,21 @@ const unmarked = (text: string) => text.replace(/[\uE000-\uE002]/g, '')
  */
 const BOUNDARY = ' \uE002 '
 
-export function documentOf (row: ArticleRow, bylineNames: string[]): SearchDocument {
-  const body = (row.body as BlockInput[]).flatMap((b) => {
+/**
+ * The text of an article as the index holds it: what a reader sees of it, photo captions included (the lead
+ * photo's first, then each body photo's in its place: the block's override or the photo's own, from `captionOf`).
+ */
+export function documentOf (row: ArticleRow, bylineNames: string[], captionOf: (photoId: string) => string | null | undefined): SearchDocument {
+  const blocks = (row.body as BlockInput[]).flatMap((b) => {
     switch (b.type) {
       case 'paragraph': case 'heading': return [plain(b.text)]
       case 'quote': return [plain(b.text), b.attribution ?? '']
       case 'list': return b.items.map(plain)
       case 'embed': return [b.title ?? '']
-      case 'photo': return [b.caption ?? '']
+      case 'photo': return [b.caption ?? captionOf(b.photoId) ?? '']
     }
   })
+  const body = row.leadPhotoId ? [captionOf(row.leadPhotoId) ?? '', ...blocks] : blocks
   return {
     headline: unmarked(row.headline),
     summary: unmarked(row.summary ?? ''),
@@ -52,7 +57,9 @@ export function reindex (store: Store, articleId: string) {
     const row = await store.articles.findById(articleId, false, new Date())
     if (!row) return
     const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
-    entry = { doc: await store.articles.searchRow(row), text: documentOf(row, names) }
+    const photoIds = [...(row.leadPhotoId ? [row.leadPhotoId] : []), ...(row.body as BlockInput[]).flatMap((b) => b.type === 'photo' ? [b.photoId] : [])]
+    const captions = new Map((await store.photos.findMany(photoIds)).map((p) => [p.id, p.caption]))
+    entry = { doc: await store.articles.searchRow(row), text: documentOf(row, names, (id) => captions.get(id)) }
   })
   store.afterWrites(`search:2:${articleId}`, async () => {
     if (entry) await store.articles.index(entry.doc, entry.text)

@@ -368,6 +368,13 @@ export function articlesRepository (db: SqliteDb) {
       }
       return step('articles_fts') || step('articles_fts_short')
     },
+    async idsWithPhoto (photoId: string) {
+      return db.select({ id: articlePhotos.articleId }).from(articlePhotos).where(eq(articlePhotos.photoId, photoId)).all().map((r) => r.id)
+    },
+    /** Article ids in id order, `limit` at a time after `after` (a walk over every article). */
+    async idsAfter (after: string, limit: number) {
+      return db.select({ id: articles.id }).from(articles).where(gt(articles.id, after)).orderBy(asc(articles.id)).limit(limit).all().map((r) => r.id)
+    },
     async idsWithByline (bylineId: string) {
       return db.selectDistinct({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, bylineId)).all().map((r) => r.id)
     },
