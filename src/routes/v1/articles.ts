@@ -23,9 +23,10 @@ export const ArticleListQuery = Type.Object({
   q: Type.Optional(Type.String({
     minLength: 1,
     maxLength: 500,
-    description: 'Full-text search over headline, summary, body, tags and byline names, ranked by relevance (headline weighs most). ' +
+    description: 'Full-text search over headline, summary, body (photo captions included, as shown), tags and byline names, ranked by relevance (headline weighs most). ' +
       'Words must all match; `"gas deal"` matches the phrase, `Heilongjia*` the prefix. Each hit carries a `snippet`. ' +
-      'Relevance ranks the newest 500 matches that pass the other filters (BM25; with a phrase or a prefix, by the fields it is found in, then newest); date sorts reach every match.'
+      'Relevance ranks the newest 500 matches that pass the other filters (BM25, where a word in most articles is matched but only rarer words are weighed; ' +
+      'with a phrase or a prefix, by the fields it is found in, then newest); date sorts reach every match.'
   })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Section id or slug' })),
   descendants: Type.Boolean({ default: false, description: 'With `section`, include articles of its subsections' }),
