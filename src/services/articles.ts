@@ -7,7 +7,7 @@ import type {
 } from '../schemas/articles.js'
 import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden, BadRequest } from '../errors.js'
-import { ftsQuery, documentOf, reindex } from './search.js'
+import { ftsQuery, documentOf, reindex, photoIdsOf } from './search.js'
 import { snippetsFor } from './snippets.js'
 import type { Principal } from './keys.js'
 import { assertMatch } from './etag.js'
@@ -66,7 +66,6 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
   return result
 }
 
-const bodyPhotoIds = (body: BlockInput[]) => body.flatMap((b) => b.type === 'photo' ? [b.photoId] : [])
 
 export function articlesService (store: Store, photos: PhotosService, sections: SectionsService) {
   /**
@@ -81,7 +80,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     const relatedRows = await store.articles.relatedOf(ids, viewer.publicOnly, now)
     const sectionIds = [...new Set(rows.flatMap((r) => r.sectionId ? [r.sectionId] : []))]
     const crumbsOf = breadcrumbs(await store.sections.withAncestors(sectionIds))
-    const photoIds = new Set(rows.flatMap((r) => [...(r.leadPhotoId ? [r.leadPhotoId] : []), ...bodyPhotoIds(r.body as BlockInput[])]))
+    const photoIds = new Set(rows.flatMap(photoIdsOf))
     const photoById = new Map((await store.photos.findMany([...photoIds])).map((p) => [p.id, photos.present(p)]))
 
     return rows.map((row): Article => {
@@ -156,7 +155,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     if (a.sectionId && !(await store.sections.existing([a.sectionId])).has(a.sectionId)) {
       errors.push({ path: '/sectionId', message: `No section ${a.sectionId}` })
     }
-    const photoIds = [...(a.leadPhotoId ? [a.leadPhotoId] : []), ...bodyPhotoIds(a.body)]
+    const photoIds = photoIdsOf(a)
     const knownPhotos = await store.photos.existing(photoIds)
     if (a.leadPhotoId && !knownPhotos.has(a.leadPhotoId)) errors.push({ path: '/leadPhotoId', message: `No photo ${a.leadPhotoId}` })
     a.body.forEach((b, i) => {

@@ -20,6 +20,10 @@ const unmarked = (text: string) => text.replace(/[\uE000-\uE002]/g, '')
  */
 const BOUNDARY = ' \uE002 '
 
+/** The photos an article shows: its lead photo, then each photo block's. */
+export const photoIdsOf = (a: { leadPhotoId: string | null, body: unknown }) =>
+  [...(a.leadPhotoId ? [a.leadPhotoId] : []), ...(a.body as BlockInput[]).flatMap((b) => b.type === 'photo' ? [b.photoId] : [])]
+
 /**
  * The text of an article as the index holds it: what a reader sees of it, photo captions included (the lead
  * photo's first, then each body photo's in its place: the block's override or the photo's own, from `captionOf`).
@@ -57,8 +61,7 @@ export function reindex (store: Store, articleId: string) {
     const row = await store.articles.findById(articleId, false, new Date())
     if (!row) return
     const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
-    const photoIds = [...(row.leadPhotoId ? [row.leadPhotoId] : []), ...(row.body as BlockInput[]).flatMap((b) => b.type === 'photo' ? [b.photoId] : [])]
-    const captions = new Map((await store.photos.findMany(photoIds)).map((p) => [p.id, p.caption]))
+    const captions = new Map((await store.photos.findMany(photoIdsOf(row))).map((p) => [p.id, p.caption]))
     entry = { doc: await store.articles.searchRow(row), text: documentOf(row, names, (id) => captions.get(id)) }
   })
   store.afterWrites(`search:2:${articleId}`, async () => {

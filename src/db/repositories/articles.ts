@@ -186,10 +186,11 @@ export function articlesRepository (db: SqliteDb) {
     const windows = last <= runs * length
       ? [[1, last]]
       : Array.from({ length: runs }, (_, i) => { const from = Math.floor((i + 0.5) * last / runs) - length / 2; return [from, from + length - 1] })
+    const runsJson = JSON.stringify(windows)
     const { hits, docs } = db.get<{ hits: number, docs: number }>(sql`select
-      (select count(*) from json_each(${JSON.stringify(windows)}) w cross join articles_fts
+      (select count(*) from json_each(${runsJson}) w cross join articles_fts
         where articles_fts match ${term} and articles_fts.rowid between w.value ->> 0 and w.value ->> 1) as hits,
-      (select count(*) from json_each(${JSON.stringify(windows)}) w cross join ${articleSearch}
+      (select count(*) from json_each(${runsJson}) w cross join ${articleSearch}
         where ${articleSearch.doc} between w.value ->> 0 and w.value ->> 1) as docs`)
     return docs > 0 && hits * 20 >= docs * 11
   }
