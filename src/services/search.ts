@@ -20,6 +20,28 @@ const unmarked = (text: string) => text.replace(/[\uE000-\uE002]/g, '')
  */
 const BOUNDARY = ' \uE002 '
 
+/** A Greek letter with marks (precomposed, or followed by combining ones), or the Russian ё. */
+const FOLDED = /[\u0386\u0388-\u038a\u038c\u038e-\u0390\u03aa-\u03b0\u03ca-\u03ce\u03d3\u03d4\u1f00-\u1fff\u0401\u0451][\u0300-\u036f]*|[\u0370-\u03ff][\u0300-\u036f]+/g
+
+/**
+ * Text as the index and the queries hold it: the tokenizer (unicode61) removes the diacritics of Latin letters
+ * only, so Greek letters lose their accents and breathings here (ά → α, ἀρχή → αρχη, ΐ → ι) and the Russian ё is
+ * е, as readers type them. Other scripts' marks make letters of their own (Cyrillic й, Japanese が) and stay.
+ */
+export function folded (text: string): string {
+  return text.replace(FOLDED, foldLetter)
+}
+/** Each letter folded once (Greek has a few hundred with their marks), not once per occurrence. */
+const foldedLetters = new Map<string, string>()
+function foldLetter (letter: string): string {
+  let f = foldedLetters.get(letter)
+  if (f === undefined) {
+    f = letter.normalize('NFD').replace(/[\u0300-\u036f]/g, '').normalize('NFC')
+    if (foldedLetters.size < 4096) foldedLetters.set(letter, f)
+  }
+  return f
+}
+
 /** The photos an article shows: its lead photo, then each photo block's. */
 export const photoIdsOf = (a: { leadPhotoId: string | null, body: unknown }) =>
   [...(a.leadPhotoId ? [a.leadPhotoId] : []), ...(a.body as BlockInput[]).flatMap((b) => b.type === 'photo' ? [b.photoId] : [])]
@@ -62,7 +84,11 @@ export function reindex (store: Store, articleId: string) {
     if (!row) return
     const names = (await store.articles.bylinesOf([articleId])).map((b) => b.name)
     const captions = new Map((await store.photos.findMany(photoIdsOf(row))).map((p) => [p.id, p.caption]))
-    entry = { doc: await store.articles.searchRow(row), text: documentOf(row, names, (id) => captions.get(id)) }
+    const text = documentOf(row, names, (id) => captions.get(id))
+    entry = {
+      doc: await store.articles.searchRow(row),
+      text: { headline: folded(text.headline), summary: folded(text.summary), body: folded(text.body), tags: folded(text.tags), bylines: folded(text.bylines) }
+    }
   })
   store.afterWrites(`search:2:${articleId}`, async () => {
     if (entry) await store.articles.index(entry.doc, entry.text)
@@ -80,7 +106,7 @@ const MAX_TERMS = 32
  */
 export function ftsQuery (q: string): string {
   const terms: string[] = []
-  const quote = (text: string) => `"${text.replace(/"/g, '""')}"`
+  const quote = (text: string) => `"${folded(text).replace(/"/g, '""')}"`
   // control characters are not text (a NUL would even end the query early inside SQLite's parser)
   for (const m of q.normalize('NFC').replace(/\p{Cc}/gu, ' ').matchAll(/"([^"]*)"?|([^\s"]+)/g)) {
     const phrase = m[1]

@@ -40,9 +40,10 @@ const markUnits = new Set<string>()
 let sawMark = false
 /**
  * One UTF-16 unit folded as the tokenizer folds it (diacritics removed, lower case), or left as it is where
- * that would change the text's length, so that offsets in folded text are offsets in the text. Unlike
- * unicode61, diacritics of every script are removed (it keeps Greek and Cyrillic ones): a snippet may then mark
- * a word FTS5 did not match, never miss one.
+ * that would change the text's length, so that offsets in folded text are offsets in the text. Diacritics of
+ * every script are removed, more than the index does (unicode61 folds Latin ones, the service Greek ones and ё,
+ * see folded in search.ts; Cyrillic й or Japanese が keep theirs): a snippet may then mark a word FTS5 did not
+ * match, never miss one.
  */
 function foldUnit (c: string): string {
   let f = foldedUnits.get(c)
