@@ -26,7 +26,7 @@ export const ArticleListQuery = Type.Object({
     description: 'Full-text search over headline, summary, body (photo captions included, as shown), tags and byline names, ranked by relevance (headline weighs most). ' +
       'Words must all match; `"gas deal"` matches the phrase, `Heilongjia*` the prefix. Each hit carries a `snippet`. ' +
       'Relevance ranks the newest 500 matches that pass the other filters (BM25, where a word in most articles is matched but only rarer words are weighed; ' +
-      'with a phrase or a prefix, by the fields it is found in, then newest); date sorts reach every match.'
+      'with a phrase, a prefix or only such common words, by the fields they are found in, then newest); date sorts reach every match.'
   })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Section id or slug' })),
   descendants: Type.Boolean({ default: false, description: 'With `section`, include articles of its subsections' }),
