@@ -123,7 +123,30 @@ export function articlesRepository (db: SqliteDb) {
     return descending ? or(rest, isNull(column))! : rest
   }
 
-  const rank = sql<number>`bm25(articles_fts, 10.0, 2.0, 1.0, 3.0, 4.0)`
+  /**
+   * What a match weighs in each field of the index, in its columns' order: bm25's column weights, and the weights
+   * of the short fields when a query is ranked by the fields it is found in (fieldMatches).
+   */
+  const WEIGHTS = [['headline', 10], ['summary', 2], ['body', 1], ['tags', 3], ['bylines', 4]] as const
+  const rank = sql<number>`bm25(articles_fts, ${sql.raw(WEIGHTS.map(([, w]) => w.toFixed(1)).join(', '))})`
+  /** The short fields (articles_fts_short's columns, in order) with their weights. */
+  const FIELDS = WEIGHTS.flatMap(([field, w]) => field === 'body' ? [] : [[field, w] as const])
+
+  /**
+   * The newest SEARCH_CANDIDATES matches that pass the filters, with their filter row: the index drives (CROSS JOIN
+   * fixes the order), walking matches newest first and stopping at the bound. `oldestFirst` walks them the other
+   * way (for a query known to have no more matches than the bound); `narrowTo` checks the entries of those
+   * articles one by one instead (see fieldMatches).
+   */
+  function candidatesOf (match: string, where: (SQL | undefined)[], o: { oldestFirst?: boolean, narrowTo?: SQL } = {}) {
+    return db.all<{ id: string, doc: number, publishedAt: number | null }>(sql`
+      select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${articleSearch.publishedAt} as publishedAt
+      from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
+      where articles_fts match ${match} and ${o.narrowTo ? narrowedRows(o.narrowTo) : sql`1`}
+        and ${and(...where) ?? sql`1`}
+      order by ${o.narrowTo ? sql`+articles_fts.rowid desc` : o.oldestFirst ? sql`articles_fts.rowid asc` : sql`articles_fts.rowid desc`}
+      limit ${SEARCH_CANDIDATES}`)
+  }
 
   /**
    * Relevance: the newest SEARCH_CANDIDATES matches that pass the filters, ranked among themselves by bm25
@@ -142,7 +165,8 @@ export function articlesRepository (db: SqliteDb) {
    */
   function rankedMatches (match: string, where: (SQL | undefined)[], after: ArticleKey | undefined, limit: number) {
     const terms = match.match(TERM) ?? []
-    const weighing = terms.filter((term) => !inMostArticles(term))
+    const runs = sampleRuns()
+    const weighing = terms.filter((term) => !inMostArticles(term, runs))
     if (weighing.length === 0) return fieldMatches(match, where, undefined, after, limit)
     if (weighing.length === terms.length) {
       return db.all<{ id: string, rank: number }>(sql`
@@ -160,12 +184,7 @@ export function articlesRepository (db: SqliteDb) {
     // oldest first: FTS5 seeks a common word's entry to each match of a rare one quickly forwards, but ~15 times
     // slower backwards (`china dadoleba`: 0.2 ms against 3 ms)
     const few = db.get<{ n: number }>(sql`select count(*) as n from (select 1 from articles_fts where articles_fts match ${match} limit ${SEARCH_CANDIDATES + 1})`).n <= SEARCH_CANDIDATES
-    const candidates = db.all<{ id: string, doc: number }>(sql`
-      select ${articleSearch.articleId} as id, articles_fts.rowid as doc
-      from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-      where articles_fts match ${match} and ${and(...where) ?? sql`1`}
-      order by articles_fts.rowid ${few ? sql`asc` : sql`desc`}
-      limit ${SEARCH_CANDIDATES}`)
+    const candidates = candidatesOf(match, where, { oldestFirst: few })
     if (candidates.length === 0) return []
     const ranks = new Map(db.all<{ doc: number, rank: number }>(sql`
       select rowid as doc, ${rank} as rank from articles_fts
@@ -176,6 +195,15 @@ export function articlesRepository (db: SqliteDb) {
   /** How the share of articles holding a word is estimated: runs of this many documents, this many runs. */
   const SAMPLE = { runs: 8, length: 64 }
 
+  /** The runs of documents a query's words are sampled in (see inMostArticles), as JSON: [[first, last], …]. */
+  function sampleRuns (): string {
+    const last = db.get<{ doc: number | null }>(sql`select max(${articleSearch.doc}) as doc from ${articleSearch}`).doc ?? 0
+    const { runs, length } = SAMPLE
+    return JSON.stringify(last <= runs * length
+      ? [[1, last]]
+      : Array.from({ length: runs }, (_, i) => { const from = Math.floor((i + 0.5) * last / runs) - length / 2; return [from, from + length - 1] }))
+  }
+
   /**
    * Whether a word (a quoted term) is in most articles: in at least 11 in 20 of a sample of 512 documents, 8 runs
    * of 64 spread evenly over the index (each run is one seek into the word's entry; ~0.2 ms in all). FTS5 weighs
@@ -184,13 +212,7 @@ export function articlesRepository (db: SqliteDb) {
    * 0–0.4 against 3–10 for a word in fewer than 5% of the articles, so a wrong guess barely moves the order.
    * In an archive of at most 512 documents the sample is all of them.
    */
-  function inMostArticles (term: string): boolean {
-    const last = db.get<{ doc: number | null }>(sql`select max(${articleSearch.doc}) as doc from ${articleSearch}`).doc ?? 0
-    const { runs, length } = SAMPLE
-    const windows = last <= runs * length
-      ? [[1, last]]
-      : Array.from({ length: runs }, (_, i) => { const from = Math.floor((i + 0.5) * last / runs) - length / 2; return [from, from + length - 1] })
-    const runsJson = JSON.stringify(windows)
+  function inMostArticles (term: string, runsJson: string): boolean {
     const { hits, docs } = db.get<{ hits: number, docs: number }>(sql`select
       (select count(*) from json_each(${runsJson}) w cross join articles_fts
         where articles_fts match ${term} and articles_fts.rowid between w.value ->> 0 and w.value ->> 1) as hits,
@@ -222,21 +244,12 @@ export function articlesRepository (db: SqliteDb) {
    * a merge each.
    */
   function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number) {
-    const candidates = db.all<{ id: string, doc: number, publishedAt: number | null }>(sql`
-      select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${articleSearch.publishedAt} as publishedAt
-      from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-      where articles_fts match ${match} and ${narrowTo ? narrowedRows(narrowTo) : sql`1`}
-        and ${and(...where) ?? sql`1`}
-      order by ${narrowTo ? sql`+articles_fts.rowid` : sql`articles_fts.rowid`} desc
-      limit ${SEARCH_CANDIDATES}`)
+    const candidates = candidatesOf(match, where, { narrowTo })
     if (candidates.length === 0) return []
     const weight = fieldWeights(match, candidates.map((c) => c.doc))
     // one number that orders by weight, then publication (ms), like bm25 lower is better; ties part by id
     return pageOf(candidates.map((c) => ({ id: c.id, rank: -((weight.get(c.doc) ?? 0) * 1e13 + (c.publishedAt ?? 0)) })), after, limit)
   }
-
-  /** The short fields and their weights in bm25 (and fieldMatches), by their column in articles_fts_short. */
-  const FIELDS = [['headline', 10], ['summary', 2], ['tags', 3], ['bylines', 4]] as const
 
   /**
    * The weight of the fields each document matches any of the query's terms in (headline 10, bylines 4, tags 3,
