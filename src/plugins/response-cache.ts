@@ -101,12 +101,12 @@ export default fp(async (app) => {
   app.addHook('onRequestAbort', (request, done) => { request.cacheLeader?.(null); done() })
 
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.cacheVersion === null || reply.statusCode !== 200 || typeof payload !== 'string') return done(null, payload)
+    if (request.cacheVersion === null || reply.statusCode !== 200 || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) return done(null, payload)
     const etag = reply.getHeader('etag')
     if (typeof etag !== 'string') return done(null, payload)
     // kept as bytes, outside the JavaScript heap: the collector neither walks them nor sizes the heap by them,
     // and a hit is written to the socket as it is, with no string to encode
-    const body = Buffer.from(payload, 'utf8')
+    const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload
     const size = body.length + request.url.length + 200
     const entry = { body, etag, type: String(reply.getHeader('content-type')), version: request.cacheVersion, size }
     request.cacheLeader?.(entry)

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { Ajv, type Options } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
-import { jsonOf } from '../services/etag.js'
+import { bytesOf } from '../services/etag.js'
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default
 
@@ -91,9 +91,12 @@ export default fp(async (app) => {
   })
 
   const serialize = SerializerSelector()(schemas, {})
+  // the bytes the ETag was made from are the answer (Fastify sends a serializer's Buffer as it is, as it sends a
+  // Buffer handed to reply.send; its types only speak of strings)
+  const plain = bytesOf as unknown as (value: unknown) => string
   app.setSerializerCompiler(compiler((route) => {
     const ref = (route.schema as { $ref?: string }).$ref
-    return ref !== undefined && PLAIN.has(ref) ? jsonOf : serialize(route as Parameters<typeof serialize>[0])
+    return ref !== undefined && PLAIN.has(ref) ? plain : serialize(route as Parameters<typeof serialize>[0])
   }, all))
 
   let closing = false
