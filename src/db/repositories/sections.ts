@@ -11,6 +11,14 @@ export function sectionsRepository (db: SqliteDb) {
   // built and prepared once (see ../prepared.ts)
   const prepared = {
     existing: db.select({ id: sections.id }).from(sections).where(inIds(sections.id)).prepare(),
+    withAncestors: db.select({ id: sections.id, slug: sections.slug, name: sections.name, parentId: sections.parentId }).from(sections)
+      .where(sql`${sections.id} in (
+        with recursive chain(id) as (
+          select value from json_each(${sql.placeholder('ids')})
+          union
+          select s.parent_id from ${sections} s join chain on s.id = chain.id where s.parent_id is not null
+        )
+        select id from chain)`).prepare()
   }
   return {
     async findById (id: string) {
@@ -33,17 +41,9 @@ export function sectionsRepository (db: SqliteDb) {
       return db.select().from(sections).where(and(...where)).orderBy(...orderBy(key, false)).limit(options.limit).all()
     },
     /** The given sections and all their ancestors, in one statement. */
-    async withAncestors (ids: string[]): Promise<SectionRow[]> {
+    async withAncestors (ids: string[]): Promise<Pick<SectionRow, 'id' | 'slug' | 'name' | 'parentId'>[]> {
       if (ids.length === 0) return []
-      const rows = db.all<Record<string, unknown>>(sql`
-        with recursive chain(id) as (
-          select id from ${sections} where id in ${ids}
-          union
-          select s.parent_id from ${sections} s join chain on s.id = chain.id where s.parent_id is not null
-        )
-        select ${sections.id}, ${sections.slug}, ${sections.name}, ${sections.parentId}
-        from ${sections} where ${sections.id} in (select id from chain)`)
-      return rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, parentId: r.parent_id }) as SectionRow)
+      return prepared.withAncestors.all({ ids: idList(ids) })
     },
     /** Ids of a section and every section below it. */
     async descendantIds (id: string): Promise<string[]> {
