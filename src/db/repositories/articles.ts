@@ -108,7 +108,12 @@ export function articlesRepository (db: SqliteDb) {
     insertByline: db.insert(articleBylines).values(placeholders(articleBylines)).prepare(),
     insertTag: db.insert(articleTags).values(placeholders(articleTags)).prepare(),
     insertPhoto: db.insert(articlePhotos).values(placeholders(articlePhotos)).prepare(),
-    insertRevision: db.insert(articleRevisions).values(placeholders(articleRevisions)).prepare()
+    insertRevision: db.insert(articleRevisions).values(placeholders(articleRevisions)).prepare(),
+    // a new document number for a new article (doc is NULL: SQLite assigns it), the same one for an article written again
+    searchRow: db.insert(articleSearch).values(placeholders(articleSearch)).onConflictDoUpdate({
+      target: articleSearch.articleId,
+      set: { status: sql`excluded.status`, publishedAt: sql`excluded.published_at`, updatedAt: sql`excluded.updated_at`, sectionId: sql`excluded.section_id` }
+    }).returning({ doc: articleSearch.doc }).prepare()
   }
 
   /** Keyset condition for a sort on a column that may be NULL; NULLs sort lowest, as SQLite orders them. */
@@ -376,9 +381,7 @@ export function articlesRepository (db: SqliteDb) {
      * full-text index, in the caller's transaction.
      */
     async searchRow (row: Pick<ArticleRow, 'id' | 'status' | 'publishedAt' | 'updatedAt' | 'sectionId'>) {
-      const columns = { status: row.status, publishedAt: row.publishedAt, updatedAt: row.updatedAt, sectionId: row.sectionId }
-      return db.insert(articleSearch).values({ articleId: row.id, ...columns })
-        .onConflictDoUpdate({ target: articleSearch.articleId, set: columns }).returning({ doc: articleSearch.doc }).get()!.doc
+      return prepared.searchRow.get(encode(articleSearch, { articleId: row.id, status: row.status, publishedAt: row.publishedAt, updatedAt: row.updatedAt, sectionId: row.sectionId }))!.doc
     },
     /** Puts a document in the full-text index (replacing what was there), in the caller's transaction. */
     async index (doc: number, text: SearchDocument) {
