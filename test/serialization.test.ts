@@ -55,6 +55,10 @@ t.test('article answers are exactly what their response schema serializes: nothi
     t.equal(res.statusCode, 200, `${what} answers 200`)
     // the same values and fields, however ordered (a stored block keeps its own key order)
     t.strictSame(JSON.parse(res.body), JSON.parse(serialize(JSON.parse(res.body))), `${what}: the answer is what the schema's serializer writes`)
+    // sent as the UTF-8 bytes its ETag was made from (text beyond Latin-1 above: a dash, U+2028, an emoji)
+    t.equal(res.headers['content-type'], 'application/json; charset=utf-8', `${what}: JSON in UTF-8`)
+    t.equal(Number(res.headers['content-length']), res.rawPayload.length, `${what}: Content-Length counts the bytes sent`)
+    t.ok(res.rawPayload.equals(Buffer.from(JSON.stringify(JSON.parse(res.body)))), `${what}: the bytes are the JSON of the answer`)
   }
   for (const [url, who] of [
     [`/v1/articles/${full.id}`, 'anon'], [`/v1/articles/slug/${full.slug}`, 'anon'], [`/v1/articles/${draft.id}`, 'editor']
