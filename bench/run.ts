@@ -149,9 +149,9 @@ const tailQueries = await (async () => {
     return { kind, url: `${base}/v1/articles?${query}` }
   })
 })()
+const client = fork(path.join(root, 'bench/tail.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
+await new Promise((resolve) => client.once('message', resolve))
 async function longTail (queries: typeof tailQueries) {
-  const client = fork(path.join(root, 'bench/tail.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
-  await new Promise((resolve) => client.once('message', resolve))
   client.send(queries.map((q) => q.url))
   const results = await new Promise<{ ms: number, status: number }[]>((resolve) => client.once('message', resolve as (r: unknown) => void))
   const times = new Map<string, number[]>()
@@ -189,6 +189,7 @@ async function scenario (s: { name: string, urls: string[], headers?: Record<str
 for (const s of scenarios) await scenario(s)
 const first = await longTail(tailQueries.slice(0, FIRST))
 const tail = await longTail(tailQueries.slice(FIRST))
+client.send('done')
 for (const [name, t] of [['first after start', first], ['in service', tail]] as const) {
   log(`search long tail, ${name}: ${t.n} distinct queries at 1 connection, p50 ${ms(t.p50)} ms, p99 ${ms(t.p99)} ms, max ${ms(t.max)} ms, errors ${t.errors}`)
 }
