@@ -1101,6 +1101,9 @@ t.test('phrase and prefix relevance: ranked by the fields the query is in (headl
   t.same(await ranked(t, ctx, `q=${enc('"deal gas"')}`, 'anon'), [], 'words in another order are not the phrase')
   t.same(await ranked(t, ctx, 'q=ga*', 'anon'), [...order.slice(0, 4), 'Across paragraphs', 'Words apart', 'Body, newer', 'Body, older'],
     'a prefix ranks the same way: the fields it is found in, then newest')
+  await art('Ann on the gas deal', 2, { bylines: [{ bylineId: small.id }] })
+  t.same(await ranked(t, ctx, `q=${enc('"gas deal"')}&byline=${small.id}`, 'anon'), ['Ann on the gas deal', 'Body, newer', 'Body, older'],
+    'a small byline\'s articles, each looked up in the index, still rank by the fields: the headline first, though oldest')
 
   // a byline with more articles than are checked one by one (300): the search walks the phrase's matches instead
   const many = Array.from({ length: 310 }, (_, i) => i)
