@@ -49,9 +49,9 @@ const TERM = /"(?:[^"]|"")*"\*?/g
  * prefix query's, ~0.4 ms: it is expanded again), a match walked ~0.6 µs, and the newest candidates of a search
  * are packed together. The bounds go to FTS5 as integers (BigInt): it ignores a rowid bound given as a
  * floating-point number, which is how a JavaScript number is bound, and would walk every match instead.
- * `spread` documents (a byline's or a tag's few hundred articles, over the whole archive) are looked up one by
- * one instead: a walk over their range would pass every match in the archive (`"economic china"` by one
- * byline: 53 lookups, 1.7 ms, against a walk over 11,850 matches, 7.6 ms).
+ * `spread` documents (a few hundred at most, far apart: a byline's or a tag's articles over the whole archive)
+ * are looked up one by one instead: a walk over their range would pass every match in the archive
+ * (`"economic china"` by one byline: 53 lookups, 1.7 ms, against a walk over 11,850 matches, 7.6 ms).
  */
 function candidateRows (docs: number[], spread = false): SQL {
   const each = sql`(select value from json_each(${JSON.stringify(docs)}))`
@@ -62,6 +62,8 @@ function candidateRows (docs: number[], spread = false): SQL {
 
 /** A byline or tag with at most this many articles drives a phrase search (see fieldMatches). */
 const NARROW = 300
+/** A byline, tag or section with at most this many articles is checked as a set of documents (see listedDocs). */
+const LISTED = 5000
 
 export function articlesRepository (db: SqliteDb) {
   const visible = (now: Date | SQL) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now as Date))
@@ -258,24 +260,28 @@ export function articlesRepository (db: SqliteDb) {
   function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number) {
     const candidates = candidatesOf(match, where, { narrowTo })
     if (candidates.length === 0) return []
-    const weight = fieldWeights(match, candidates.map((c) => c.doc), narrowTo !== undefined)
+    const docs = candidates.map((c) => c.doc)
+    // a few candidates far apart (see candidateRows); never a prefix's, which each lookup would expand again
+    const spread = !PREFIX.test(match) && docs.length <= NARROW && Math.max(...docs) - Math.min(...docs) > 50 * docs.length
+    const weight = fieldWeights(match, docs, spread)
     // one number that orders by weight, then publication (ms), like bm25 lower is better; ties part by id
     return pageOf(candidates.map((c) => ({ id: c.id, rank: -((weight.get(c.doc) ?? 0) * 1e13 + (c.publishedAt ?? 0)) })), after, limit)
   }
 
   /**
    * The weight of the fields each document matches any of the query's terms in (headline 10, bylines 4, tags 3,
-   * summary 2), from the short fields' own index (articles_fts_short), over the documents' rowid range (or one by
-   * one, when they are `spread`: see candidateRows). Plain
+   * summary 2), from the short fields' own index (articles_fts_short), over the documents' rowid range. Plain
    * words: one column filter per field, which reads the words' entries only (`china` over 500 candidates: 0.5 ms).
    * A phrase or a prefix: FTS5 marks the matches in one pass (highlight), which loads each matching document's
    * short fields (2.9 ms for `china`) but checks the phrase's positions, or expands the prefix, once rather than
-   * per field.
+   * per field. `spread` documents are looked up one by one (see candidateRows), once each, in one marking pass:
+   * four column filters would look each one up four times (`china` by one byline: 1.9 ms against 20.7 ms for
+   * four walks over the archive).
    */
   function fieldWeights (match: string, docs: number[], spread: boolean): Map<number, number> {
     const any = (match.match(TERM) ?? []).join(' OR ')
     const weight = new Map<number, number>()
-    if (!PHRASE.test(match) && !PREFIX.test(match)) {
+    if (!spread && !PHRASE.test(match) && !PREFIX.test(match)) {
       for (const [field, w] of FIELDS) {
         const rows = db.all<{ doc: number }>(sql`select rowid as doc from articles_fts_short
           where articles_fts_short match ${`${field} : (${any})`} and ${candidateRows(docs)}`)
@@ -295,10 +301,13 @@ export function articlesRepository (db: SqliteDb) {
   /** The full-text entries of the given articles, as a condition FTS5 answers by looking each one up. */
   const narrowedRows = (ids: SQL) => sql`articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${articleSearch.articleId} in ${ids})`
 
+  /** Whether a table has at most `n` rows meeting the condition (counting no further than n + 1). */
+  const atMost = (n: number, table: typeof articleBylines | typeof articleTags | typeof articleSearch, condition: SQL) =>
+    db.get<{ n: number }>(sql`select count(*) as n from (select 1 from ${table} where ${condition} limit ${n + 1})`).n <= n
+
   /** The articles of the filter's byline or tag, when it has few enough to be checked one by one. */
   function narrowTo (o: ArticleListOptions): SQL | undefined {
-    const few = (table: typeof articleBylines | typeof articleTags, condition: SQL) =>
-      db.get<{ n: number }>(sql`select count(*) as n from (select 1 from ${table} where ${condition} limit ${NARROW + 1})`).n <= NARROW
+    const few = (table: typeof articleBylines | typeof articleTags, condition: SQL) => atMost(NARROW, table, condition)
     if (o.bylineId && few(articleBylines, eq(articleBylines.bylineId, o.bylineId))) {
       return sql`(select ${articleBylines.articleId} from ${articleBylines} where ${eq(articleBylines.bylineId, o.bylineId)})`
     }
@@ -306,6 +315,32 @@ export function articlesRepository (db: SqliteDb) {
       return sql`(select ${articleTags.articleId} from ${articleTags} where ${eq(articleTags.tag, o.tag)})`
     }
     return undefined
+  }
+
+  /**
+   * A search's byline, tag and section filters, when they hold few articles, as the set of their documents in
+   * the index: SQLite lists the set once (from the filter's own index, ≤ LISTED lookups) and checks each match
+   * of the walk against it before reading the match's search row. Walking every match and reading each one's
+   * row to test its filter costs ~0.6 µs a match, checking it against the set ~0.04: `china` by one byline at
+   * 100,000 articles walked all 100,000 matches (67 ms); a word in one section walked ~25,000 to find 500.
+   * The `+` keeps FTS5 from taking the set as rowids to look up one by one (~30 µs each). A filter with more
+   * articles than that is met soon enough in the walk to be tested on the search rows. Not for a byline or tag
+   * that already drives a phrase search (narrowTo).
+   */
+  function listedDocs (o: ArticleListOptions, narrowed: boolean): SQL[] {
+    const few = (table: typeof articleBylines | typeof articleTags | typeof articleSearch, condition: SQL) => atMost(LISTED, table, condition)
+    const docsOf = (articleIds: SQL) => sql`+articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${articleSearch.articleId} in ${articleIds})`
+    const sets: SQL[] = []
+    if (o.bylineId && !narrowed && few(articleBylines, eq(articleBylines.bylineId, o.bylineId))) {
+      sets.push(docsOf(sql`(select ${articleBylines.articleId} from ${articleBylines} where ${eq(articleBylines.bylineId, o.bylineId)})`))
+    }
+    if (o.tag && !narrowed && few(articleTags, eq(articleTags.tag, o.tag))) {
+      sets.push(docsOf(sql`(select ${articleTags.articleId} from ${articleTags} where ${eq(articleTags.tag, o.tag)})`))
+    }
+    if (o.sectionIds && few(articleSearch, inArray(articleSearch.sectionId, o.sectionIds))) {
+      sets.push(sql`+articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${inArray(articleSearch.sectionId, o.sectionIds)})`)
+    }
+    return sets
   }
 
   function insertLinks (articleId: string, links: ArticleLinks) {
@@ -363,6 +398,7 @@ export function articlesRepository (db: SqliteDb) {
       const prefix = PREFIX.test(o.match)
       const phrase = PHRASE.test(o.match)
       const narrow = phrase && !prefix ? narrowTo(o) : undefined
+      where.push(...listedDocs(o, narrow !== undefined))
       const hits = o.sort === 'relevance'
         ? prefix || phrase ? fieldMatches(o.match, where, narrow, o.after, o.limit) : rankedMatches(o.match, where, o.after, o.limit)
         : db.all<{ id: string, rank: null }>(sql`

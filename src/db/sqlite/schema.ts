@@ -182,5 +182,7 @@ export const articleSearch = sqliteTable('article_search', {
   updatedAt: timestamp('updated_at').notNull().default(sql`0`),
   sectionId: text('section_id')
 }, (t) => [
-  uniqueIndex('article_search_article_uq').on(t.articleId)
+  uniqueIndex('article_search_article_uq').on(t.articleId),
+  // a section's documents, listed for a search within it (see listedDocs in the articles repository)
+  index('article_search_section_idx').on(t.sectionId)
 ])

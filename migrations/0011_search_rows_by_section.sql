@@ -1,0 +1,1 @@
+CREATE INDEX `article_search_section_idx` ON `article_search` (`section_id`);
