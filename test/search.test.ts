@@ -972,6 +972,17 @@ t.test('a word in most articles is matched but not weighed: the order is bm25 ov
   t.same(weighed(), [], 'nothing rarer to weigh: no bm25 (it would only count them all), the fields they are in rank them')
   const late = new Set(['Long read', 'Short note', 'Tagged piece'])
   t.same(await ranked(t, ctx, `q=harbin%20zircon&publishedAfter=${enc('2015-02-04T00:00:00Z')}`, 'anon'), expected.map((e) => e.headline).filter((h) => late.has(h)), 'filters narrow the same order')
+
+  // within a byline of few articles, which are then looked up one by one: the same order, kept to its articles
+  const desk = await create(app, '/v1/bylines', { name: 'City Desk', kind: 'organization' })
+  for (const [headline, day] of [['Harbin news, by the desk', '2013-06-01'], ['Desk filler', '2015-04-01'], ['Desk note', '2015-04-02']]) {
+    await create(app, '/v1/articles', { headline, body: [p('News from harbin.')], status: 'published', publishedAt: `${day}T00:00:00Z`, bylines: [{ bylineId: desk.id }] })
+  }
+  const mine = new Set(['Harbin news, by the desk', 'Desk filler', 'Desk note'])
+  const everyone = await ranked(t, ctx, 'q=harbin%20news', 'anon')
+  t.same(await ranked(t, ctx, `q=harbin%20news&byline=${desk.id}`, 'anon'), ['Harbin news, by the desk', 'Desk note', 'Desk filler'],
+    'two words in most articles by one byline: its articles with both, the headline match first (though oldest), then newest')
+  t.same(everyone.filter((h) => mine.has(h)), ['Harbin news, by the desk', 'Desk note', 'Desk filler'], 'the order of the whole search, kept to the byline')
 })
 
 t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES} matches, so the oldest match (a headline hit among ${SEARCH_CANDIDATES + 3}) is left out unfiltered, and ranked first once a filter narrows the candidates`, async (t) => {
