@@ -2,9 +2,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
+import Database from 'better-sqlite3'
 import type { InjectOptions } from 'fastify'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { openStore } from '../src/db/index.js'
+import { reindex } from '../src/services/search.js'
 
 type Tap = { teardown: (fn: () => unknown) => void }
 
@@ -141,4 +144,32 @@ export function storedFiles (dataDir: string): string[] {
     .filter((d) => d.isFile())
     .map((d) => path.relative(root, path.join(d.parentPath ?? (d as any).path, d.name)).split(path.sep).join('/'))
     .filter((p) => !p.split('/').includes('.tmp'))
+}
+
+/**
+ * Puts the full-text index back as it was before migration 0012, keeping its own copy of the text, and fills it from
+ * the articles as the service indexes them: the index of a database still to be upgraded. Run it with the migration
+ * journal intact (the store it opens would otherwise upgrade the database), then forget the migrations to replay.
+ */
+export async function indexAsBefore0012 (dataDir: string) {
+  const file = path.join(dataDir, 'cms.sqlite')
+  const db = new Database(file)
+  db.exec(`drop trigger article_search_delete; drop table articles_fts;
+    create virtual table articles_fts using fts5(headline, summary, body, tags, bylines, tokenize = 'unicode61 remove_diacritics 2');
+    create trigger article_search_delete after delete on article_search begin
+      delete from articles_fts where rowid = old.doc; delete from articles_fts_short where rowid = old.doc; end;`)
+  db.close()
+  const store = openStore(file)
+  try {
+    const ids = await store.articles.idsAfter('', 1_000_000)
+    await store.transaction(async () => { for (const id of ids) reindex(store, id) })
+  } finally {
+    store.close()
+  }
+}
+
+/** Forgets the migrations from the one whose name starts with `tag` on, so that the next start applies them again. */
+export function forgetMigrationsFrom (db: Database.Database, tag: string) {
+  const journal = JSON.parse(fs.readFileSync(new URL('../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: { tag: string, when: number }[] }
+  db.prepare('delete from __drizzle_migrations where created_at >= ?').run(journal.entries.find((e) => e.tag.startsWith(tag))!.when)
 }

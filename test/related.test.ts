@@ -1,8 +1,7 @@
 import t from 'tap'
-import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { build, create, req, problem, paths } from './helper.js'
+import { build, create, req, problem, paths, indexAsBefore0012, forgetMigrationsFrom } from './helper.js'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 
@@ -306,12 +305,11 @@ t.test('what a link shows of its target is copied into the link and kept by the 
   t.equal((await get(app, source.id)).json().data[1].headline, 'Edited elsewhere')
 
   // a database from before the copies (migration 0010 not yet applied, nor those after it): the upgrade fills them
-  const journal = JSON.parse(fs.readFileSync(new URL('../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: { tag: string, when: number }[] }
-  const copied = journal.entries.find((e) => e.tag.startsWith('0010_'))!
+  await indexAsBefore0012(dataDir)
   db.exec(`update article_related set target_slug = null, target_headline = null, target_summary = null, target_status = null, target_published_at = null;
     drop trigger article_related_target_insert; drop trigger article_related_target_update; drop trigger articles_related_copies;
-    drop index article_search_section_idx;
-    delete from __drizzle_migrations where created_at >= ${copied.when}`)
+    drop index article_search_section_idx`)
+  forgetMigrationsFrom(db, '0010_')
   const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: dataDir }) })
   t.teardown(() => upgraded.close())
   await upgraded.ready()

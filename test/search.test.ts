@@ -3,8 +3,9 @@ import path from 'node:path'
 import { execFile } from 'node:child_process'
 import Database from 'better-sqlite3'
 import type { InjectOptions } from 'fastify'
-import { build, create, upload, problem, paths, type TestApp, type Response } from './helper.js'
-import type { App } from '../src/app.js'
+import { build, create, upload, problem, paths, indexAsBefore0012, forgetMigrationsFrom, type TestApp, type Response } from './helper.js'
+import { buildApp, type App } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
 import { encodeCursor } from '../src/services/cursor.js'
 import { SEARCH_CANDIDATES, type SearchDocument } from '../src/db/repositories/articles.js'
 import { ftsQuery, folded } from '../src/services/search.js'
@@ -75,13 +76,20 @@ function assertSafe (t: Tap, snippet: string, what: string) {
 function stored (dataDir: string) {
   const db = new Database(path.join(dataDir, 'cms.sqlite'), { readonly: true })
   try {
+    // the full index keeps no copy of its text (contentless): what it holds is read back from the index itself, each
+    // document's words field by field in order (fts5vocab), and so is the short fields' index, to compare the two
+    const words = (index: string) => {
+      db.exec(`create virtual table temp.${index}_words using fts5vocab(main, ${index}, instance)`)
+      return `(select doc, json_group_object(col, words) as fields from (
+        select doc, col, group_concat(term, ' ' order by "offset") as words from temp.${index}_words group by doc, col) group by doc)`
+    }
     return {
       articles: db.prepare(`select id, slug, headline, summary, body, status, published_at, updated_at, revision, section_id, tags
         from articles order by id`).all() as any[],
       index: db.prepare(`select s.doc, s.article_id, s.status, s.published_at, s.updated_at, s.section_id,
-          f.rowid as fts_rowid, f.headline, f.summary, f.body, f.tags, f.bylines,
-          json_array(sf.headline, sf.summary, sf.tags, sf.bylines) as short_fields
-        from article_search s left join articles_fts f on f.rowid = s.doc left join articles_fts_short sf on sf.rowid = s.doc
+          f.fields as full_words, sw.fields as short_words, sf.headline, sf.summary
+        from article_search s left join ${words('articles_fts')} f on f.doc = s.doc
+          left join ${words('articles_fts_short')} sw on sw.doc = s.doc left join articles_fts_short sf on sf.rowid = s.doc
         order by s.article_id`).all() as any[],
       ftsRows: (db.prepare('select count(*) as n from articles_fts').get() as any).n as number,
       shortRows: (db.prepare('select count(*) as n from articles_fts_short').get() as any).n as number,
@@ -92,20 +100,24 @@ function stored (dataDir: string) {
   }
 }
 
-/** The index holds exactly one up-to-date entry per article: its filter columns and its headline and summary text. */
+/**
+ * The index holds exactly one up-to-date entry per article: its filter columns, its headline and summary text, and the
+ * same words in the headline, summary, tags and byline names of the full index as in the short fields' own.
+ */
 function assertIndexInStep (t: Tap, dataDir: string, what: string) {
   const s = stored(dataDir)
   t.equal(s.index.length, s.articles.length, `${what}: one search entry per article`)
   t.equal(s.ftsRows, s.articles.length, `${what}: one full-text row per article (none left behind)`)
   t.equal(s.shortRows, s.articles.length, `${what}: one row of short fields per article (none left behind)`)
-  t.ok(s.index.every((e) => e.short_fields === JSON.stringify([e.headline, e.summary, e.tags, e.bylines])),
+  const shortFields = (e: any) => { const { body, ...short } = JSON.parse(e.full_words ?? '{}'); return short }
+  t.ok(s.index.every((e) => JSON.stringify(shortFields(e)) === JSON.stringify(JSON.parse(e.short_words ?? '{}'))),
     `${what}: the short fields' index holds each article's headline, summary, tags and byline names as the full index does`)
   const byId = new Map(s.index.map((e) => [e.article_id, e]))
   for (const a of s.articles) {
     const e = byId.get(a.id)
     t.same(e && {
       status: e.status, publishedAt: e.published_at, updatedAt: e.updated_at, sectionId: e.section_id,
-      hasText: e.fts_rowid !== null, headline: e.headline, summary: e.summary
+      hasText: e.full_words !== null, headline: e.headline, summary: e.summary
     }, {
       status: a.status, publishedAt: a.published_at, updatedAt: a.updated_at, sectionId: a.section_id,
       hasText: true, headline: folded(a.headline), summary: folded(a.summary ?? '')
@@ -1250,7 +1262,9 @@ t.test('photo captions are searched as shown: the lead photo\'s and each body ph
 
   // an index written before captions were indexed (or damaged): the command writes every entry again
   const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
-  db.prepare("update articles_fts set body = 'stale' where rowid = (select doc from article_search where article_id = ?)").run(shown.id)
+  const doc = db.prepare('select doc from article_search where article_id = ?').pluck().get(shown.id)
+  db.prepare('delete from articles_fts where rowid = ?').run(doc)
+  db.prepare("insert into articles_fts (rowid, headline, summary, body, tags, bylines) values (?, 'wetland birds', '', 'stale', '', '')").run(doc)
   db.close()
   t.same(await found(t, ctx, 'q=osprey', 'anon'), [], 'a stale entry misses the caption')
   const run = await new Promise<{ code: number, stdout: string, stderr: string }>((resolve) => {
@@ -1264,4 +1278,46 @@ t.test('photo captions are searched as shown: the lead photo\'s and each body ph
   t.same(await found(t, ctx, 'q=osprey', 'anon'), ['Wetland birds'], 'found again after npm run search:reindex, with the server running')
   t.same(await found(t, ctx, 'q=spring', 'anon'), ['Wetland birds'])
   assertIndexInStep(t, ctx.dataDir, 'after the reindex')
+})
+
+t.test('upgrading a database whose full-text index kept its own copy of the text: the entries are carried over, found as before, and no text is kept', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const lanterns = await create(app, '/v1/articles', {
+    headline: 'Heilongjiang ice lanterns', summary: 'Carvers at work', body: [p('Sculptors cut the zircon blocks at dawn.')],
+    tags: ['Winter'], status: 'published', publishedAt: '2014-07-01T00:00:00Z'
+  })
+  await create(app, '/v1/articles', { headline: 'Draft about lanterns', body: [p('Not yet.')] })
+  await indexAsBefore0012(ctx.dataDir)
+  const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
+  t.teardown(() => db.close())
+  t.equal(db.prepare("select count(*) from articles_fts where body like '%zircon%'").pluck().get(), 1, 'before: the index keeps a copy of each text')
+  forgetMigrationsFrom(db, '0012_')
+
+  const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: ctx.dataDir, RATE_LIMIT_ANONYMOUS: '100000', RATE_LIMIT_KEY: '100000' }) })
+  t.teardown(() => upgraded.close())
+  await upgraded.ready()
+  const raw = upgraded.inject.bind(upgraded)
+  upgraded.inject = ((o: InjectOptions) => raw({ ...o, headers: { authorization: `Bearer ${ctx.keys.editor}`, ...o.headers } })) as App['inject']
+  const after: TestApp = { ...ctx, app: upgraded, anon: (o: InjectOptions) => raw(o) as Promise<Response> }
+
+  t.match(db.prepare("select sql from sqlite_master where name = 'articles_fts'").pluck().get(), /content = '', contentless_delete = 1/, 'the index keeps no text')
+  t.same(db.prepare('select count(*) as n, count(body) as texts from articles_fts').get(), { n: 2, texts: 0 }, 'every entry carried over, none with a copy of its text')
+  t.same(db.prepare("select count(*) from sqlite_master where name like 'articles_fts_contentless%'").pluck().get(), 0, 'no table left over from the copy')
+  t.same(await found(t, after, 'q=zircon', 'anon'), ['Heilongjiang ice lanterns'], 'a word of the body is found as before')
+  t.same(await found(t, after, 'q=winter', 'anon'), ['Heilongjiang ice lanterns'], 'a tag')
+  t.same(await found(t, after, 'q=lanterns', 'anon'), ['Heilongjiang ice lanterns'], 'drafts stay out of anonymous results')
+  t.same(await found(t, after, 'q=lanterns'), ['Draft about lanterns', 'Heilongjiang ice lanterns'], 'editors find both')
+  t.same(await found(t, after, `q=${enc('"zircon blocks"')}`, 'anon'), ['Heilongjiang ice lanterns'], 'a phrase: word positions carried over')
+  t.ok((await page(t, after, 'q=zircon', 'anon')).data[0]?.snippet?.includes('<mark>zircon</mark>'), 'with its snippet marked')
+  assertIndexInStep(t, ctx.dataDir, 'after the upgrade')
+
+  // writes after the upgrade replace an entry without its old text to hand (FTS5 deletes by rowid)
+  const res = await upgraded.inject({ method: 'PATCH', url: `/v1/articles/${lanterns.id}`, payload: { body: [p('Sculptors cut the quartz blocks at dawn.')] } })
+  t.equal(res.statusCode, 200, res.body)
+  t.same(await found(t, after, 'q=quartz', 'anon'), ['Heilongjiang ice lanterns'], 'the new word is found')
+  t.same(await found(t, after, 'q=zircon', 'anon'), [], 'the old one no more')
+  t.equal((await upgraded.inject({ method: 'DELETE', url: `/v1/articles/${lanterns.id}` })).statusCode, 204)
+  t.same(await found(t, after, 'q=quartz'), [], 'a deleted article leaves the index')
+  assertIndexInStep(t, ctx.dataDir, 'after an edit and a delete')
 })

@@ -165,9 +165,10 @@ export const articleRevisions = sqliteTable('article_revisions', {
 ])
 
 /**
- * Full-text search: each article's search document number. The FTS5 index itself (articles_fts, whose rowid
- * is `doc`) and the trigger that drops a document with its article are in a custom migration: drizzle-kit
- * does not describe virtual tables.
+ * Full-text search: each article's search document number. The FTS5 indexes themselves (articles_fts, whose rowid
+ * is `doc`, and articles_fts_short) and the trigger that drops a document with its article are in custom
+ * migrations: drizzle-kit does not describe virtual tables. articles_fts keeps no copy of the text it indexes
+ * (contentless, with deletes: migration 0012); articles_fts_short keeps its few fields' text for highlight().
  */
 /**
  * An article's row in the full-text index (`doc` is its FTS5 rowid), with copies of the article's columns
