@@ -64,10 +64,14 @@ t.test('hot paths are served by indexes', async (t) => {
     `/v1/articles?q=harbin&byline=${correspondent.id}`,
     // the phrase's three articles are as far apart, but its matches are few wherever they are: walked
     '/v1/articles?q=%22gas%20deal%22',
+    // a few weeks' documents: listed, and the walk kept to the span of their numbers
+    `/v1/articles?q=gas&publishedAfter=${encodeURIComponent('2020-01-01T00:00:00Z')}&publishedBefore=${encodeURIComponent('2099-01-01T00:00:00Z')}`,
+    `/v1/articles?q=gas&sort=-publishedAt&publishedAfter=${encodeURIComponent('2020-01-01T00:00:00Z')}`,
     `/v1/articles?sort=-updatedAt&updatedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}`
   ]
   let sampled = false
   let weighed = 0
+  let spanned = 0
   for (const url of paths) {
     const plans = await plansOf(ctx, url)
     t.ok(plans.length > 0, `${url}: statements captured`)
@@ -93,12 +97,18 @@ t.test('hot paths are served by indexes', async (t) => {
         if (/%22&byline=|q=harbin&byline=/.test(url)) {
           // a phrase, or words in most articles, within a byline of few articles: each of them looked up
           t.match(text, /SCAN articles_fts VIRTUAL TABLE INDEX \d+:=M/, `${url}: the byline's articles are looked up one by one — ${text}`)
+        } else if (/&publishedAfter=/.test(url)) {
+          t.match(text, /SCAN articles_fts VIRTUAL TABLE INDEX \d+:M\d*>< \| LIST SUBQUERY.*CREATE BLOOM FILTER \| SEARCH article_search USING INTEGER PRIMARY KEY/,
+            `${url}: the walk kept to the dates' span of documents, each match checked against them first — ${text}`)
+          spanned++
         } else if (/&(section|byline|tag)=/.test(url)) {
           // a section's, byline's or tag's few articles are listed once as a set of documents, each match
           // checked against it before its search row is read (see listedDocs)
           t.match(text, /SCAN articles_fts VIRTUAL TABLE INDEX \d+:M\d* \| LIST SUBQUERY.*CREATE BLOOM FILTER \| SEARCH article_search USING INTEGER PRIMARY KEY/,
             `${url}: the filter's documents are listed and checked first — ${text}`)
         }
+      } else if (/min\(doc\)/.test(sql)) {
+        t.match(text, /SEARCH article_search USING COVERING INDEX article_search_published_idx/, `${url}: the dates' documents from the index on publication — ${text}`)
       } else if (/articles_fts_short match/i.test(sql)) {
         // the fields the candidates match in: the newest candidates in one walk over their rowid range; looked up
         // one by one, a byline's few articles with a phrase, or a few far apart with a word in most articles
@@ -110,4 +120,5 @@ t.test('hot paths are served by indexes', async (t) => {
   }
   t.ok(sampled, 'a search with a word in most articles estimated its share from a sample')
   t.ok(weighed >= 5, 'the fields of candidates were weighed both ways')
+  t.equal(spanned, 2, 'both searches within dates walked the span of their documents')
 })

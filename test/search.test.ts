@@ -1292,6 +1292,7 @@ t.test('upgrading a database whose full-text index kept its own copy of the text
   const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
   t.teardown(() => db.close())
   t.equal(db.prepare("select count(*) from articles_fts where body like '%zircon%'").pluck().get(), 1, 'before: the index keeps a copy of each text')
+  db.exec('drop index article_search_published_idx') // migration 0013, replayed with it
   forgetMigrationsFrom(db, '0012_')
 
   const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: ctx.dataDir, RATE_LIMIT_ANONYMOUS: '100000', RATE_LIMIT_KEY: '100000' }) })
@@ -1320,4 +1321,33 @@ t.test('upgrading a database whose full-text index kept its own copy of the text
   t.equal((await upgraded.inject({ method: 'DELETE', url: `/v1/articles/${lanterns.id}` })).statusCode, 204)
   t.same(await found(t, after, 'q=quartz'), [], 'a deleted article leaves the index')
   assertIndexInStep(t, ctx.dataDir, 'after an edit and a delete')
+})
+
+t.test('a search within dates finds every match in them, whatever order the stories were written in', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const story = (headline: string, publishedAt: string | null, text = 'From the coast.') =>
+    create(app, '/v1/articles', { headline, body: [p(text)], ...(publishedAt ? { status: 'published', publishedAt } : {}) })
+  // written in an order unrelated to their dates, as an import of old stories may be
+  await story('Lighthouse keeper retires', '2014-07-01T09:00:00Z')
+  const later = await story('Lighthouse turns automatic', '2020-01-01T00:00:00Z')
+  await story('Lighthouse museum opens', '2014-07-20T00:00:00Z', 'The keeper shows visitors round.')
+  await story('Harbour dredging starts', '2014-07-10T00:00:00Z')
+  await story('Lighthouse draft', null)
+  const july = `publishedAfter=${enc('2014-07-01T00:00:00Z')}&publishedBefore=${enc('2014-08-01T00:00:00Z')}`
+
+  t.same(await found(t, ctx, `q=lighthouse&${july}`, 'anon'), ['Lighthouse keeper retires', 'Lighthouse museum opens'], 'both matches of the month, not the story written between them')
+  t.same(await ranked(t, ctx, `q=lighthouse&${july}&sort=-publishedAt`, 'anon'), ['Lighthouse museum opens', 'Lighthouse keeper retires'], 'newest first')
+  t.same(await ranked(t, ctx, `q=lighthouse&${july}&sort=publishedAt`, 'anon'), ['Lighthouse keeper retires', 'Lighthouse museum opens'], 'oldest first')
+  t.same(await found(t, ctx, `q=${enc('"lighthouse keeper"')}&${july}`, 'anon'), ['Lighthouse keeper retires'], 'a phrase')
+  t.same(await found(t, ctx, `q=keeper&${july}`, 'anon'), ['Lighthouse keeper retires', 'Lighthouse museum opens'], 'a word of the body')
+  t.same(await found(t, ctx, `q=light*&${july}`, 'anon'), ['Lighthouse keeper retires', 'Lighthouse museum opens'], 'a prefix')
+  t.same(await found(t, ctx, `q=lighthouse&publishedAfter=${enc('2014-07-15T00:00:00Z')}`, 'anon'), ['Lighthouse museum opens', 'Lighthouse turns automatic'], 'an open range')
+  t.same(await found(t, ctx, `q=lighthouse&publishedAfter=${enc('2030-01-01T00:00:00Z')}`, 'editor'), [], 'dates no article has: nothing')
+  t.same(await found(t, ctx, `q=lighthouse&publishedBefore=${enc('2000-01-01T00:00:00Z')}`, 'editor'), [], 'nor before the first')
+
+  // moved into the month: found there at once
+  const moved = await app.inject({ method: 'PATCH', url: `/v1/articles/${later.id}`, payload: { publishedAt: '2014-07-05T00:00:00Z' } })
+  t.equal(moved.statusCode, 200, moved.body)
+  t.same(await ranked(t, ctx, `q=lighthouse&${july}&sort=publishedAt`, 'anon'), ['Lighthouse keeper retires', 'Lighthouse turns automatic', 'Lighthouse museum opens'], 'a story moved into the dates')
 })

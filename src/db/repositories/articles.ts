@@ -344,7 +344,30 @@ export function articlesRepository (db: SqliteDb) {
     if (o.sectionIds && atMost(LISTED, articleSearch, inArray(articleSearch.sectionId, o.sectionIds))) {
       sets.push(sql`+articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${inArray(articleSearch.sectionId, o.sectionIds)})`)
     }
+    const dates = publishedBetween(o)
+    if (dates) sets.push(dates)
     return sets
+  }
+
+  /**
+   * A search's publication dates, when they hold few articles (a month, a week: `council` in one month of a
+   * 100,000-article archive walked ~30,000 matches, 25 ms), as the set of their documents (from the search rows'
+   * index on publication time) and the span of document numbers it lies in: FTS5 walks the matches within that
+   * span only (documents are numbered as articles are first written, so a month's span is about that month's
+   * when stories are written as they are published, and may be the whole archive after an import of old ones),
+   * each checked against the set before its search row is read. A range with no article has no match at all.
+   */
+  function publishedBetween (o: ArticleListOptions): SQL | undefined {
+    if (!o.publishedAfter && !o.publishedBefore) return undefined
+    const range = and(o.publishedAfter ? gte(articleSearch.publishedAt, o.publishedAfter) : undefined,
+      o.publishedBefore ? lt(articleSearch.publishedAt, o.publishedBefore) : undefined)!
+    const span = db.get<{ n: number, first: number | null, last: number | null }>(sql`
+      select count(*) as n, min(doc) as first, max(doc) as last
+      from (select ${articleSearch.doc} as doc from ${articleSearch} where ${range} limit ${LISTED + 1})`)
+    if (span.n > LISTED) return undefined
+    if (span.n === 0) return sql`0`
+    return sql`articles_fts.rowid between ${span.first} and ${span.last}
+      and +articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${range})`
   }
 
   function insertLinks (articleId: string, links: ArticleLinks) {

@@ -184,6 +184,8 @@ export const articleSearch = sqliteTable('article_search', {
   sectionId: text('section_id')
 }, (t) => [
   uniqueIndex('article_search_article_uq').on(t.articleId),
-  // a section's documents, listed for a search within it (see listedDocs in the articles repository)
-  index('article_search_section_idx').on(t.sectionId)
+  // a section's documents, listed for a search within it, and those of a few weeks or months, for a search
+  // within those dates (see listedDocs and publishedBetween in the articles repository)
+  index('article_search_section_idx').on(t.sectionId),
+  index('article_search_published_idx').on(t.publishedAt)
 ])

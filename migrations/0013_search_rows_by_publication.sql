@@ -1,0 +1,1 @@
+CREATE INDEX `article_search_published_idx` ON `article_search` (`published_at`);
