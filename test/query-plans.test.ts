@@ -67,11 +67,15 @@ t.test('hot paths are served by indexes', async (t) => {
     // a few weeks' documents: listed, and the walk kept to the span of their numbers
     `/v1/articles?q=gas&publishedAfter=${encodeURIComponent('2020-01-01T00:00:00Z')}&publishedBefore=${encodeURIComponent('2099-01-01T00:00:00Z')}`,
     `/v1/articles?q=gas&sort=-publishedAt&publishedAfter=${encodeURIComponent('2020-01-01T00:00:00Z')}`,
+    // words in most articles, by date: the articles walked by publication time, each looked up in the index
+    '/v1/articles?q=harbin&sort=-publishedAt',
+    '/v1/articles?q=harbin&sort=publishedAt',
     `/v1/articles?sort=-updatedAt&updatedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}`
   ]
   let sampled = false
   let weighed = 0
   let spanned = 0
+  let byDate = 0
   for (const url of paths) {
     const plans = await plansOf(ctx, url)
     t.ok(plans.length > 0, `${url}: statements captured`)
@@ -87,6 +91,10 @@ t.test('hot paths are served by indexes', async (t) => {
         t.match(text, /SCAN articles_fts VIRTUAL TABLE INDEX \d+:M\d*></, `${url}: the sample seeks the word's entry to each run — ${text}`)
         t.match(text, /SEARCH article_search USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/, `${url}: and counts its documents by range — ${text}`)
         sampled = true
+      } else if (/from \(select \* from "article_search"/.test(sql)) {
+        t.match(text, /SEARCH article_search USING INDEX article_search_published_idx.*SCAN articles_fts VIRTUAL TABLE INDEX \d+:=M/,
+          `${url}: the articles by publication time, each looked up in the index — ${text}`)
+        byDate++
       } else if (/articles_fts match/i.test(sql) && /article_search/.test(sql)) {
         // a search walks the index's matches and reads each one's filter columns by its rowid: no join to
         // articles, and the walk is not replaced by a scan of the search rows
@@ -121,4 +129,5 @@ t.test('hot paths are served by indexes', async (t) => {
   t.ok(sampled, 'a search with a word in most articles estimated its share from a sample')
   t.ok(weighed >= 5, 'the fields of candidates were weighed both ways')
   t.equal(spanned, 2, 'both searches within dates walked the span of their documents')
+  t.equal(byDate, 2, 'both searches of words in most articles by date walked the articles by date')
 })

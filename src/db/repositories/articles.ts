@@ -64,6 +64,8 @@ function candidateRows (docs: number[], spread = false): SQL {
 const NARROW = 300
 /** A byline, tag or section with at most this many articles is checked as a set of documents (see listedDocs). */
 const LISTED = 5000
+/** At most this many articles are looked up by date for a search sorted by publication (see byDateFirst). */
+const BY_DATE = 1000
 
 export function articlesRepository (db: SqliteDb) {
   const visible = (now: Date | SQL) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now as Date))
@@ -229,12 +231,32 @@ export function articlesRepository (db: SqliteDb) {
    * In an archive of at most 512 documents the sample is all of them.
    */
   function inMostArticles (term: string, runsJson: string): boolean {
-    const { hits, docs } = db.get<{ hits: number, docs: number }>(sql`select
+    const { hits, docs } = sampled(term, runsJson)
+    return docs > 0 && hits * 20 >= docs * 11
+  }
+
+  /** How many documents of the sample's runs (see sampleRuns) a query matches, and how many there are. */
+  function sampled (match: string, runsJson: string) {
+    return db.get<{ hits: number, docs: number }>(sql`select
       (select count(*) from json_each(${runsJson}) w cross join articles_fts
-        where articles_fts match ${term} and articles_fts.rowid between w.value ->> 0 and w.value ->> 1) as hits,
+        where articles_fts match ${match} and articles_fts.rowid between w.value ->> 0 and w.value ->> 1) as hits,
       (select count(*) from json_each(${runsJson}) w cross join ${articleSearch}
         where ${articleSearch.doc} between w.value ->> 0 and w.value ->> 1) as docs`)
-    return docs > 0 && hits * 20 >= docs * 11
+  }
+
+  /**
+   * Whether a search sorted by publication is better served walking the articles by date and looking each up in
+   * the index, than walking every match and sorting them: when the query matches a tenth of the articles or more
+   * (from the sample; about 20 / share lookups of 10–25 µs fill a page: `china` newest first at 100,000 articles
+   * sorted all 100,000 matches, 23 ms against 0.3; the phrase `"china russia"` 119 ms against 0.5; a word in 10% of
+   * the articles 4.3 against 2.0, in 5% 1.6 against 5.1) and no filter but dates and publication leaves the walk
+   * few articles to find. Not a prefix, which each lookup would expand again.
+   */
+  function byDateFirst (o: ArticleListOptions & { match: string }): boolean {
+    if (!o.sort.endsWith('publishedAt') || PREFIX.test(o.match)) return false
+    if (o.sectionIds || o.bylineId || o.tag || o.updatedSince || (o.status && o.status !== 'published')) return false
+    const { hits, docs } = sampled(o.match, sampleRuns())
+    return docs > 0 && hits * 10 >= docs
   }
 
   /** A page of ranked candidates (lower rank first, ties by id), after the cursor's (rank, id). */
@@ -420,6 +442,21 @@ export function articlesRepository (db: SqliteDb) {
         return rows.map((row) => ({ row, rank: null }))
       }
       // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
+      if (o.sort !== 'relevance' && byDateFirst({ ...o, match: o.match })) {
+        // the first BY_DATE articles by date (the index on publication time), each looked up in the full-text index in
+        // turn; a page they do not fill (a misjudged share, the last page) is made by the walk below instead
+        const hits = db.all<{ id: string }>(sql`
+          select ${articleSearch.articleId} as id
+          from (select * from ${articleSearch} where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${BY_DATE}) as ${articleSearch}
+            cross join articles_fts on articles_fts.rowid = ${articleSearch.doc}
+          where articles_fts match ${o.match}
+          order by ${sql.join(order, sql`, `)}
+          limit ${o.limit}`)
+        if (hits.length === o.limit) {
+          const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
+          return hits.map((h) => ({ row: byId.get(h.id)!, rank: null }))
+        }
+      }
       const prefix = PREFIX.test(o.match)
       const phrase = PHRASE.test(o.match)
       const narrow = phrase && !prefix ? narrowTo(o) : undefined
