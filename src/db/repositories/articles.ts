@@ -259,6 +259,22 @@ export function articlesRepository (db: SqliteDb) {
     return docs > 0 && hits * 10 >= docs
   }
 
+  /**
+   * A page sorted by publication from the first BY_DATE articles by date (the index on publication time), each looked
+   * up in the full-text index in turn; none when they do not fill it (a misjudged share, the last page), for the
+   * walk over the matches to make instead.
+   */
+  function byDate (match: string, where: (SQL | undefined)[], order: SQL[], limit: number) {
+    const hits = db.all<{ id: string, rank: null }>(sql`
+      select ${articleSearch.articleId} as id, null as rank
+      from (select * from ${articleSearch} where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${BY_DATE}) as ${articleSearch}
+        cross join articles_fts on articles_fts.rowid = ${articleSearch.doc}
+      where articles_fts match ${match}
+      order by ${sql.join(order, sql`, `)}
+      limit ${limit}`)
+    return hits.length === limit ? hits : undefined
+  }
+
   /** A page of ranked candidates (lower rank first, ties by id), after the cursor's (rank, id). */
   function pageOf (ranked: { id: string, rank: number }[], after: ArticleKey | undefined, limit: number) {
     return ranked
@@ -441,34 +457,23 @@ export function articlesRepository (db: SqliteDb) {
         const rows = await db.select().from(articles).where(and(...where)).orderBy(...order).limit(o.limit).all()
         return rows.map((row) => ({ row, rank: null }))
       }
-      // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
-      if (o.sort !== 'relevance' && byDateFirst({ ...o, match: o.match })) {
-        // the first BY_DATE articles by date (the index on publication time), each looked up in the full-text index in
-        // turn; a page they do not fill (a misjudged share, the last page) is made by the walk below instead
-        const hits = db.all<{ id: string }>(sql`
-          select ${articleSearch.articleId} as id
-          from (select * from ${articleSearch} where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${BY_DATE}) as ${articleSearch}
-            cross join articles_fts on articles_fts.rowid = ${articleSearch.doc}
-          where articles_fts match ${o.match}
+      const match = o.match
+      const hits = (o.sort !== 'relevance' && byDateFirst({ ...o, match }) ? byDate(match, where, order, o.limit) : undefined) ?? (() => {
+        const prefix = PREFIX.test(match)
+        const phrase = PHRASE.test(match)
+        const narrow = phrase && !prefix ? narrowTo(o) : undefined
+        where.push(...listedDocs(o, narrow !== undefined))
+        if (o.sort === 'relevance') {
+          return prefix || phrase ? fieldMatches(match, where, narrow, o.after, o.limit) : rankedMatches(match, where, o.after, o.limit, () => narrowTo(o))
+        }
+        // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
+        return db.all<{ id: string, rank: null }>(sql`
+          select ${articleSearch.articleId} as id, null as rank
+          from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
+          where articles_fts match ${match} and ${narrow ? narrowedRows(narrow) : sql`1`} and ${and(...where) ?? sql`1`}
           order by ${sql.join(order, sql`, `)}
           limit ${o.limit}`)
-        if (hits.length === o.limit) {
-          const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
-          return hits.map((h) => ({ row: byId.get(h.id)!, rank: null }))
-        }
-      }
-      const prefix = PREFIX.test(o.match)
-      const phrase = PHRASE.test(o.match)
-      const narrow = phrase && !prefix ? narrowTo(o) : undefined
-      where.push(...listedDocs(o, narrow !== undefined))
-      const hits = o.sort === 'relevance'
-        ? prefix || phrase ? fieldMatches(o.match, where, narrow, o.after, o.limit) : rankedMatches(o.match, where, o.after, o.limit, () => narrowTo(o))
-        : db.all<{ id: string, rank: null }>(sql`
-        select ${articleSearch.articleId} as id, null as rank
-        from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-        where articles_fts match ${o.match} and ${narrow ? narrowedRows(narrow) : sql`1`} and ${and(...where) ?? sql`1`}
-        order by ${sql.join(order, sql`, `)}
-        limit ${o.limit}`)
+      })()
       const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
       return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank }))
     },
