@@ -168,8 +168,19 @@ export async function indexAsBefore0012 (dataDir: string) {
   }
 }
 
-/** Forgets the migrations from the one whose name starts with `tag` on, so that the next start applies them again. */
+/**
+ * Forgets the migrations from the one whose name starts with `tag` on, so that the next start applies them again, and
+ * drops the indexes they create (a replayed CREATE INDEX would find its index there). Whatever else they did, the
+ * caller undoes.
+ */
 export function forgetMigrationsFrom (db: Database.Database, tag: string) {
-  const journal = JSON.parse(fs.readFileSync(new URL('../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: { tag: string, when: number }[] }
-  db.prepare('delete from __drizzle_migrations where created_at >= ?').run(journal.entries.find((e) => e.tag.startsWith(tag))!.when)
+  const folder = new URL('../migrations/', import.meta.url)
+  const journal = JSON.parse(fs.readFileSync(new URL('meta/_journal.json', folder), 'utf8')) as { entries: { tag: string, when: number }[] }
+  const from = journal.entries.find((e) => e.tag.startsWith(tag))!
+  for (const entry of journal.entries.filter((e) => e.when >= from.when)) {
+    for (const [, index] of fs.readFileSync(new URL(`${entry.tag}.sql`, folder), 'utf8').matchAll(/CREATE (?:UNIQUE )?INDEX `(\w+)`/g)) {
+      db.exec(`drop index if exists "${index}"`)
+    }
+  }
+  db.prepare('delete from __drizzle_migrations where created_at >= ?').run(from.when)
 }

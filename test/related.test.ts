@@ -307,8 +307,7 @@ t.test('what a link shows of its target is copied into the link and kept by the 
   // a database from before the copies (migration 0010 not yet applied, nor those after it): the upgrade fills them
   await indexAsBefore0012(dataDir)
   db.exec(`update article_related set target_slug = null, target_headline = null, target_summary = null, target_status = null, target_published_at = null;
-    drop trigger article_related_target_insert; drop trigger article_related_target_update; drop trigger articles_related_copies;
-    drop index article_search_section_idx; drop index article_search_published_idx`)
+    drop trigger article_related_target_insert; drop trigger article_related_target_update; drop trigger articles_related_copies`)
   forgetMigrationsFrom(db, '0010_')
   const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: dataDir }) })
   t.teardown(() => upgraded.close())
