@@ -1,5 +1,4 @@
 import Fastify, { type FastifyServerOptions } from 'fastify'
-import multipart from '@fastify/multipart'
 import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
@@ -75,7 +74,6 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
 
   await app.register(validation)
   await app.register(problems)
-  await app.register(multipart, { limits: { fileSize: config.UPLOAD_MAX_BYTES, files: 2, fields: 20, fieldSize: 10_000, parts: 25 } })
   await app.register(services, { config, onQuery })
   // every route registered from here on is rate-limited and authenticated, unknown ones included
   await app.register(security)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, upload, create, image, req, problem, paths, SLUG } from './helper.js'
+import { build, upload, create, image, multipart, req, problem, paths, SLUG } from './helper.js'
 import type { App } from '../src/app.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -698,6 +698,9 @@ t.test('hostile input is a 4xx, never a 500, and creates nothing', async (t) => 
   problem(t, await post('{"headline":"x","__proto__":{"admin":true}}', { 'content-type': 'application/json' }), 400, '__proto__')
   problem(t, await post('headline=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'form body')
   problem(t, await post('hello', { 'content-type': 'text/plain' }), 415, 'text body')
+  // forms are read by the photo uploads only
+  const form = multipart({ headline: 'x' }, { data: Buffer.from('x') })
+  problem(t, await post(form.payload, form.headers), 415, 'multipart form')
 
   const list = (await req(app, { method: 'GET', url: '/v1/articles?limit=100' })).json()
   t.same(list.data.map((a: any) => a.headline).sort(), ['Many blocks', 'x'.repeat(300)].sort(), 'only the valid articles exist')

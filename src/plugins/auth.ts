@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyRequest, onRequestHookHandler } from 'fastify'
 import { Unauthorized, Forbidden } from '../errors.js'
 import { hasRole, type Principal } from '../services/keys.js'
 import type { Role } from '../schemas/keys.js'
@@ -63,9 +63,9 @@ export default fp(async (app) => {
   app.addHook('onRoute', (route) => {
     const role = route.config?.access
     const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
-    route.onRequest = [...hooks, async (request: FastifyRequest) => {
-      if (role) requireRole(request, role)
-      else if (request.authFailure) throw unauthorized(request.authFailure, 'invalid_token')
-    }]
+    const check: onRequestHookHandler = role
+      ? (request, _reply, done) => { try { requireRole(request, role) } catch (err) { return done(err as Error) } done() }
+      : (request, _reply, done) => { done(request.authFailure ? unauthorized(request.authFailure, 'invalid_token') : undefined) }
+    route.onRequest = [...hooks, check]
   })
 }, { name: 'auth', dependencies: ['services'] })

@@ -1,20 +1,14 @@
 import fp from 'fastify-plugin'
 import { etagOf, noneMatch } from '../services/etag.js'
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** `no-store` for answers that must never be cached (health checks). */
-    cache?: 'no-store'
-  }
-}
-
 /**
  * Conditional requests and caching headers.
  * - Every JSON success carries an ETag: a hash of everything the response shows; a GET whose
  *   If-None-Match matches is answered 304 with no body.
  * - Anonymous reads (which only ever show published content) are `public` for CACHE_MAX_AGE seconds
  *   with stale-while-revalidate; anything read with a key is `private, no-store`, so a shared cache
- *   never keeps a response that could show unpublished content. Errors and writes are `no-store`.
+ *   never keeps a response that could show unpublished content. Errors and writes are `no-store`; a route
+ *   that sets its own Cache-Control keeps it (the health probes: `no-store`).
  * - `Vary: Authorization` keeps caches from answering a keyed request with an anonymous copy.
  */
 export default fp(async (app) => {
@@ -34,7 +28,7 @@ export default fp(async (app) => {
   })
 
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (!isRead(request.method) || reply.statusCode >= 400 || request.routeOptions.config?.cache === 'no-store') {
+    if (!isRead(request.method) || reply.statusCode >= 400) {
       reply.header('cache-control', 'no-store')
     } else if (request.principal || request.headers.authorization) {
       reply.header('cache-control', 'private, no-store')

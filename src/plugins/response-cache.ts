@@ -71,7 +71,6 @@ export default fp(async (app) => {
   app.addHook('preHandler', async (request, reply) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return
     if (request.principal || request.headers.authorization || !request.url.startsWith('/v1/')) return
-    if (request.routeOptions.config?.cache === 'no-store') return
     const current = await version(Date.now())
     const hit = entries.get(request.url)
     if (hit && hit.version === current) {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import helmet from 'helmet'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
 
 /**
@@ -17,8 +18,10 @@ export default fp(async (app) => {
   // on other origins. Helmet's headers for HTML documents (opener policy, DNS prefetch, IE download options,
   // Flash policies, XSS auditor, origin-keyed agent clusters) say nothing about JSON and would be sent, and
   // cached, with every answer. Helmet's middleware is built once here: @fastify/helmet builds it again for
-  // every request (re-parsing the policy), which was ~4% of a cached read's time.
-  const secure = helmet({
+  // every request (re-parsing the policy). The headers are the same for every answer, so helmet is asked for them
+  // once and they are set as the reply's own: a header set on the raw response instead makes Node take its slow
+  // path for every other header of the answer (set and checked one by one, then written).
+  const secure = helmetHeaders({
     contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
     frameguard: { action: 'deny' },
@@ -30,16 +33,21 @@ export default fp(async (app) => {
     xPermittedCrossDomainPolicies: false,
     xXssProtection: false
   })
-  app.addHook('onRequest', (request, reply, done) => { secure(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)) })
-
-  const origins = CORS_ORIGINS === '' ? false : CORS_ORIGINS === '*' ? '*' : CORS_ORIGINS.split(',')
-  await app.register(cors, {
-    origin: origins,
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
-    exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
-    maxAge: 600
+  app.addHook('onRequest', (_request, reply, done) => {
+    for (const [name, value] of secure) reply.header(name, value)
+    done()
   })
+
+  // no origins, no CORS plugin: it would run on every request to add nothing (a preflight is a 404 either way)
+  if (CORS_ORIGINS !== '') {
+    await app.register(cors, {
+      origin: CORS_ORIGINS === '*' ? '*' : CORS_ORIGINS.split(','),
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
+      exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+      maxAge: 600
+    })
+  }
 
   await app.register(rateLimit, {
     global: true,
@@ -55,3 +63,16 @@ export default fp(async (app) => {
     )
   })
 }, { name: 'security', dependencies: ['services'] })
+
+/** The headers helmet sets with these options, read once from a response that only records them. */
+function helmetHeaders (options: Parameters<typeof helmet>[0]): Array<[string, string]> {
+  const headers = new Map<string, string>()
+  const recorder = {
+    setHeader: (name: string, value: string) => { headers.set(name.toLowerCase(), value) },
+    removeHeader: (name: string) => { headers.delete(name.toLowerCase()) }
+  }
+  let failed: unknown
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => { failed = err })
+  if (failed) throw failed
+  return [...headers]
+}

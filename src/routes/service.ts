@@ -5,8 +5,12 @@ import { problems } from '../schemas/common.js'
 const Status = Type.Object({ status: Type.String() }, { $id: 'ServiceStatus' })
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  // a probe's answer is about this process at this moment: never kept by a cache (nor by the response cache,
+  // which keeps only /v1 reads)
+  app.addHook('onRequest', (_request, reply, done) => { reply.header('cache-control', 'no-store'); done() })
+
   app.get('/healthz', {
-    config: { cache: 'no-store', rateLimit: false },
+    config: { rateLimit: false },
     schema: {
       tags: ['service'],
       operationId: 'getHealth',
@@ -16,7 +20,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', {
-    config: { cache: 'no-store', rateLimit: false },
+    config: { rateLimit: false },
     schema: {
       tags: ['service'],
       operationId: 'getReadiness',

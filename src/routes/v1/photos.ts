@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import multipart from '@fastify/multipart'
 import { Value } from '@sinclair/typebox/value'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { IdParams, ListQuery, problems } from '../../schemas/common.js'
@@ -74,6 +75,10 @@ function checkFields (fields: Record<string, unknown>) {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { photos } = app.services
   const limit = app.config.UPLOAD_MAX_BYTES
+
+  // multipart bodies for the photo routes only: the plugin adds hooks to every request of the routes it is
+  // registered beside, and no other route takes a form
+  await app.register(multipart, { limits: { fileSize: limit, files: 2, fields: 20, fieldSize: 10_000, parts: 25 } })
 
   // Raw uploads: any image/* or octet-stream body is read as bytes; the bytes decide the type
   app.addContentTypeParser(/^(image\/[\w.+-]+|application\/octet-stream)$/, { parseAs: 'buffer', bodyLimit: limit },
