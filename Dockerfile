@@ -6,7 +6,8 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `npm ci` runs the package's `prepare` script, which compiles src/ to dist/
+COPY scripts ./scripts
+# `npm ci` runs the package's `prepare` script: src/ compiled to dist/, the server bundled into dist/server.js
 RUN npm ci && npm prune --omit=dev
 
 # Run: the compiled service, its migrations, production dependencies; no compilers, not root.

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
+import { image } from './helper.js'
 
 const root = new URL('..', import.meta.url).pathname
 /** package.json's start script, split: node, its flags, the built server. */
@@ -18,11 +19,17 @@ t.test('the container runs the server as npm start does, node flags included', a
 })
 
 /**
- * Starts src/server.ts as `npm start` would run it (from source, with the start script's node flags), and
- * returns its JSON log lines as they come.
+ * The server as `npm start` runs it: src/ bundled into one file as `npm run build` bundles it (scripts/bundle.mjs),
+ * here from the source under test, into a folder inside the checkout (its packages and migrations are found
+ * from there as they are from dist/).
  */
-function start (env: Record<string, string>) {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/server.ts'], {
+const bundled = path.join(root, 'node_modules', '.cache', 'cms-server-test', 'server.js')
+const built = import(path.join(root, 'scripts', 'bundle.mjs')).then(({ bundle }) => bundle(bundled))
+
+/** Starts the bundled server with the start script's node flags, and returns its JSON log lines as they come. */
+async function start (env: Record<string, string>) {
+  await built
+  const child = spawn(process.execPath, [...nodeFlags, bundled], {
     cwd: root,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -51,7 +58,7 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const dataDir = path.join(dir, 'data')
   const adminKey = 'container-admin-secret-0123456789abcdef'
-  const server = start({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', CMS_ADMIN_KEY: adminKey })
+  const server = await start({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', CMS_ADMIN_KEY: adminKey })
   t.teardown(() => server.child.kill('SIGKILL'))
   const listening = await server.waitFor((l) => /listening/i.test(l.msg ?? ''))
   const url = String(listening.msg).match(/http:\/\/[\d.:]+/)![0]
@@ -71,6 +78,15 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
   const again = await fetch(`${url}/v1/sections/${section.id}`, { headers: { 'if-none-match': first.headers.get('etag')! } })
   t.equal(again.status, 304)
   t.ok(Number(again.headers.get('content-length') ?? 0) === 0, 'a 304 announces no body (keep-alive clients would wait for it)')
+  // what the bundle leaves outside it, loaded from node_modules: the interactive docs' files, sharp for photos
+  const docs = await fetch(`${url}/docs/static/swagger-ui.css`)
+  t.equal(docs.status, 200, 'the interactive docs serve their files')
+  await docs.arrayBuffer()
+  const photo = await fetch(`${url}/v1/photos?caption=Harbin`, {
+    method: 'POST', headers: { 'content-type': 'image/png', authorization: `Bearer ${adminKey}` }, body: new Uint8Array(await image('png'))
+  })
+  t.equal(photo.status, 201, 'a photo is uploaded and decoded')
+  t.match(await photo.json(), { mimeType: 'image/png', width: 64, height: 48 })
   const logged = await server.waitFor((l) => l.res?.statusCode === 201)
   t.type(logged.reqId, 'string', 'request logs carry the request id')
 
@@ -82,7 +98,7 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
 })
 
 t.test('a bad configuration stops the server with a clear message', async (t) => {
-  const server = start({ PORT: 'not-a-port', DATA_DIR: os.tmpdir() })
+  const server = await start({ PORT: 'not-a-port', DATA_DIR: os.tmpdir() })
   t.equal(await server.exited, 1)
   t.match(server.stderr(), /Invalid configuration: .*PORT/)
 })

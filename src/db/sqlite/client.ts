@@ -9,7 +9,17 @@ import * as schema from './schema.js'
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>
 
-const migrationsFolder = fileURLToPath(new URL('../../../migrations', import.meta.url))
+/**
+ * The migrations folder: the first `migrations/` up from this module, wherever it runs from (src/ under tsx,
+ * dist/'s modules, or the server bundled into one file: see scripts/bundle.mjs).
+ */
+const migrationsFolder = (() => {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'migrations')
+    if (fs.existsSync(path.join(candidate, 'meta', '_journal.json'))) return candidate
+    if (path.dirname(dir) === dir) throw new Error('No migrations folder (migrations/meta/_journal.json) above ' + fileURLToPath(import.meta.url))
+  }
+})()
 
 export interface OpenOptions {
   /** Called once per SQL statement the data layer runs (tests count them to catch N+1 queries). */
