@@ -5,7 +5,7 @@ import type { Config } from './config.js'
 import { Problem } from './schemas/common.js'
 import { Section, SectionRef, SectionCreate, SectionPatch, SectionPage } from './schemas/sections.js'
 import { Byline, BylineCreate, BylinePatch, BylinePage } from './schemas/bylines.js'
-import { Photo, FocalPoint, PhotoPatch, PhotoPage } from './schemas/photos.js'
+import { Photo, FocalPoint, FocalPointPatch, PhotoPatch, PhotoPage } from './schemas/photos.js'
 import {
   Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleByline, ArticleSection, Block, BlockInput, PhotoBlock,
   RelatedLink, RelatedLinkInput, RelatedList, RelatedListInput, PublishInput, RevisionContent, RevisionSummary, Revision, RevisionPage
@@ -29,7 +29,7 @@ import keyRoutes from './routes/v1/keys.js'
 /** Shared schemas, registered once: they become the OpenAPI components, named by `$id`. */
 const schemas = [
   Problem, SectionRef, Section, SectionCreate, SectionPatch, SectionPage,
-  FocalPoint, Photo, PhotoPatch, PhotoPage,
+  FocalPoint, FocalPointPatch, Photo, PhotoPatch, PhotoPage,
   Byline, BylineCreate, BylinePatch, BylinePage,
   BlockInput, PhotoBlock, Block, ArticleByline, ArticleSection, RelatedLinkInput, RelatedLink, RelatedList, RelatedListInput,
   Article, ArticleCreate, ArticlePatch, ArticlePage,

@@ -11,6 +11,9 @@ export const NotFound = createError<[string, string]>('CMS_NOT_FOUND', '%s %s wa
 export const Conflict = createError<[string]>('CMS_CONFLICT', '%s', 409)
 export const BadRequest = createError<[string]>('CMS_BAD_REQUEST', '%s', 400)
 
+/** A 400 naming the fields at fault in `errors[]`, for the rules a schema cannot state. */
+export const invalid = (message: string, errors: FieldError[]) => Object.assign(new BadRequest(message), { errors })
+
 /** A request that is well-formed JSON but refers to things that do not exist or break a rule. */
 export class Unprocessable extends Error {
   readonly code = 'CMS_UNPROCESSABLE'

@@ -190,6 +190,7 @@ t.test('create: body text is sanitized on write', async (t) => {
   const read = (await req(app, { method: 'GET', url: `/v1/articles/${a.id}` })).json()
   t.same(read.body, a.body, 'stored sanitized')
 
+
   const onlyScript = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Empty', body: [p('<script>x</script>')] } })
   const prob = problem(t, onlyScript, 422)
   t.same(paths(prob), ['/body/0/text'])
@@ -200,6 +201,24 @@ t.test('create: body text is sanitized on write', async (t) => {
   })
   t.same(paths(problem(t, listItem, 422)), ['/body/1/items/1'])
   t.equal(await count(app), 1, 'nothing created by the 422s')
+
+  // a quote's attribution, an embed's title and a photo's caption override are plain text: tags are stripped
+  const photo = await upload(app, { caption: 'Own caption' })
+  const lines = await create(app, '/v1/articles', {
+    headline: 'Lines',
+    body: [
+      { type: 'quote', text: 'Q', attribution: '<script>alert(1)</script>Li <b onmouseover="x()">Wei</b>' },
+      { type: 'quote', text: 'Q', attribution: 'AT&T, 3 < 4 & "quoted"' },
+      { type: 'embed', url: 'https://example.org/v', title: '<b>Title</b> &lt;i&gt;escaped&lt;/i&gt;' },
+      { type: 'embed', url: 'https://example.org/w', title: '<img src=x onerror=alert(1)>' },
+      { type: 'photo', photoId: photo.id, caption: '<i>Ice</i> castle' }
+    ]
+  })
+  t.same(lines.body.map((b: any) => b.attribution ?? b.title ?? b.caption), ['Li Wei', 'AT&T, 3 < 4 & "quoted"', 'Title escaped', null, 'Ice castle'],
+    'markup stripped, text without markup kept as typed, nothing left is null')
+  t.equal(lines.body[3].title, null)
+  t.equal(lines.body[4].captionOverride, true)
+  t.same((await req(app, { method: 'GET', url: `/v1/articles/${lines.id}` })).json().body, lines.body, 'stored stripped')
 })
 
 t.test('create: references to unknown ids are a 422 naming each path, and create nothing', async (t) => {
@@ -485,6 +504,8 @@ t.test('list filters', async (t) => {
   t.same(await ids('section=no-such-section'), [], 'unknown section: empty list')
   t.same(await ids(`byline=${li.id}`), [C.id, A.id], 'byline')
   t.same(await ids(`byline=${xinhua.id}`), [C.id, B.id])
+  t.same(await ids(`byline=${li.slug}`), [C.id, A.id], 'byline by slug')
+  t.same(await ids('byline=no-such-byline'), [], 'unknown byline: empty list')
   t.same(await ids('status=published'), [C.id, B.id, A.id], 'status published')
   t.same(await ids('status=draft'), [E.id], 'status draft')
   t.same(await ids('status=archived'), [D.id], 'status archived')
@@ -505,7 +526,7 @@ t.test('list filters', async (t) => {
   t.same(list.data[0], (await req(app, { method: 'GET', url: `/v1/articles/${A.id}` })).json(), 'list items are full articles')
 
   for (const bad of ['sort=newest', 'sort=headline', 'status=live', 'publishedAfter=yesterday', 'publishedBefore=2014-07-02',
-    'updatedSince=2014-13-45T00:00:00Z', 'byline=', 'section=', 'limit=0', 'limit=101', 'limit=-1', 'limit=abc', 'limit=1.5', 'cursor=',
+    'updatedSince=2014-13-45T00:00:00Z', 'byline=', `byline=${'x'.repeat(201)}`, 'section=', 'limit=0', 'limit=101', 'limit=-1', 'limit=abc', 'limit=1.5', 'cursor=',
     `section=${'x'.repeat(201)}`, 'descendants=maybe']) {
     const res = await req(app, { method: 'GET', url: `/v1/articles?${bad}` })
     const body = problem(t, res, 400, bad)
@@ -636,6 +657,25 @@ t.test('cursors are opaque and bound to their list', async (t) => {
   const updated = (await req(app, { method: 'GET', url: '/v1/articles?limit=2&sort=-updatedAt' })).json()
   problem(t, await req(app, { method: 'GET', url: `/v1/articles?limit=2&cursor=${encodeURIComponent(updated.next)}` }), 400, 'a -updatedAt cursor with the default sort')
   problem(t, await req(app, { method: 'GET', url: `/v1/articles?limit=2&sort=publishedAt&cursor=${encodeURIComponent(cursor)}` }), 400, 'a -publishedAt cursor with publishedAt')
+  const invalid = problem(t, await req(app, { method: 'GET', url: '/v1/articles?cursor=garbage' }), 400)
+  t.match(invalid.errors, [{ path: '/query/cursor', message: /cursor/ }], 'errors[] names the cursor')
+
+  // bound to the filters too: a cursor goes on with the list it came from, and no other
+  const section = await create(app, '/v1/sections', { name: 'News', slug: 'news' })
+  for (let i = 0; i < 3; i++) await create(app, '/v1/articles', { headline: `N${i}`, status: 'published', sectionId: section.id, tags: ['a'], publishedAt: `2019-01-0${i + 1}T00:00:00Z` })
+  const front = (await req(app, { method: 'GET', url: `/v1/sections/${section.id}/articles?limit=1` })).json()
+  const tagged = (await req(app, { method: 'GET', url: '/v1/articles?tag=a&limit=1' })).json()
+  const same = await req(app, { method: 'GET', url: `/v1/articles?section=${section.id}&limit=1&cursor=${encodeURIComponent(front.next)}` })
+  t.equal(same.statusCode, 200, 'a section front\'s cursor goes on with the same filter on the archive')
+  t.same(same.json().data.map((a: any) => a.headline), ['N1'])
+  const foreign: [string, string][] = [
+    [`/v1/articles?limit=1&cursor=${encodeURIComponent(front.next)}`, 'a section front\'s cursor on the whole archive'],
+    [`/v1/articles?tag=b&limit=1&cursor=${encodeURIComponent(tagged.next)}`, 'a tag=a cursor with tag=b'],
+    [`/v1/articles?tag=a&status=published&limit=1&cursor=${encodeURIComponent(tagged.next)}`, 'a cursor with a filter added'],
+    [`/v1/articles?limit=1&cursor=${encodeURIComponent(tagged.next)}`, 'a cursor with its filter dropped'],
+    [`/v1/articles?section=${section.id}&descendants=true&limit=1&cursor=${encodeURIComponent(front.next)}`, 'a cursor with descendants added']
+  ]
+  for (const [url, what] of foreign) problem(t, await req(app, { method: 'GET', url }), 400, what)
 })
 
 t.test('hostile input is a 4xx, never a 500, and creates nothing', async (t) => {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { createHash } from 'node:crypto'
 import sharp from 'sharp'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { build, image, multipart, upload, create, problem, storedFiles } from './helper.js'
+import { build, image, multipart, upload, create, problem, paths, storedFiles } from './helper.js'
 import type { App } from '../src/app.js'
 
 type Test = import('tap').Test
@@ -212,6 +212,10 @@ t.test('upload fields are validated', async (t) => {
   const unknownQuery = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?photographer=Li', headers: { 'content-type': 'image/jpeg' }, payload: data }), 400, 'unknown query field')
   t.match(unknownQuery.errors, [{ path: '/query/photographer', message: String }])
   problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?caption=a&caption=b', headers: { 'content-type': 'image/jpeg' }, payload: data }), 400, 'caption twice in the query')
+  const onlyX = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?focalX=0.5', headers: { 'content-type': 'image/jpeg' }, payload: data }), 400, 'focalX alone')
+  t.match(onlyX.errors, [{ path: '/focalY', message: String }], 'the error names the missing focalY')
+  const onlyY = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ focalY: '0.5' }, { data }) }), 400, 'focalY alone')
+  t.match(onlyY.errors, [{ path: '/focalX', message: String }], 'the error names the missing focalX')
   const focal = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ focalX: '2', focalY: '0' }, { data }) }), 400, 'focalX=2')
   t.ok(Array.isArray(focal.errors) && focal.errors.some((e: any) => /focalX/.test(e.path)), 'the error points at focalX')
   await nothingStored(t, app, dataDir, 'invalid fields')
@@ -422,6 +426,14 @@ t.test('PATCH a photo', async (t) => {
   t.equal(focal.statusCode, 200, focal.body)
   t.same(focal.json().focalPoint, { x: 0.1, y: 0.9 })
   t.equal(focal.json().caption, 'New caption', 'fields not in the patch are kept')
+  // a merge patch merges objects: one coordinate moves, the other stays
+  const moved = await send(t, app, {
+    method: 'PATCH', url: `/v1/photos/${photo.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ focalPoint: { x: 0.3 } })
+  })
+  t.equal(moved.statusCode, 200, moved.body)
+  t.same(moved.json().focalPoint, { x: 0.3, y: 0.9 }, 'y kept')
+  const movedY = await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { focalPoint: { y: 0.4 } } })
+  t.same(movedY.json().focalPoint, { x: 0.3, y: 0.4 }, 'x kept')
 
   const cleared = await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { focalPoint: null, altText: null } })
   t.equal(cleared.statusCode, 200, cleared.body)
@@ -443,6 +455,8 @@ t.test('PATCH a photo', async (t) => {
   for (const [name, body] of bad) {
     problem(t, await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: body as object }), 400, `PATCH ${name}`)
   }
+  const half = (await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { focalPoint: { x: 0.5 } } })).json()
+  t.match(half.errors, [{ path: '/focalPoint/y', message: String }], 'a photo without a focal point needs both coordinates')
   const unknown = (await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { photographer: 'Li' } })).json()
   t.match(unknown.errors, [{ path: /\/photographer$/, message: String }], 'the unknown field is named')
   problem(t, await send(t, app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, headers: { 'content-type': 'application/json' }, payload: '{"caption":' }), 400, 'malformed JSON')
@@ -548,7 +562,10 @@ t.test('PUT /v1/photos/{id}/file replaces the bytes and keeps the record', async
   const current = (await send(t, app, { url: `/v1/photos/${photo.id}` })).json()
   problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/jpeg' }, payload: Buffer.from('not an image') }), 415, 'PUT text')
   problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/jpeg' }, payload: Buffer.alloc(0) }), 400, 'PUT empty')
-  problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({ caption: 'x' }, { data: first }) }), 400, 'PUT with fields')
+  const withFields = problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({ caption: 'x' }, { data: first }) }), 400, 'PUT with fields')
+  t.same(withFields.errors, [{ path: '/caption', message: 'Unknown field' }], 'errors[] names the field')
+  const queryFields = problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file?caption=x&credit=y`, headers: { 'content-type': 'image/jpeg' }, payload: first }), 400, 'PUT with query fields')
+  t.same(paths(queryFields), ['/caption', '/credit'])
   problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({}) }), 400, 'PUT without file')
   t.same((await send(t, app, { url: `/v1/photos/${photo.id}` })).json(), current, 'unchanged')
   t.equal(storedFiles(dataDir).length, 1)

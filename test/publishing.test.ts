@@ -348,3 +348,34 @@ t.test('anonymous revision endpoints: 404 for hidden articles, 401 for published
   t.equal(keyed.statusCode, 200)
   t.equal(keyed.headers['cache-control'], 'private, no-store')
 })
+
+t.test('publishing again keeps the publication date; without one, a draft or a scheduled article is published now', async (t) => {
+  const { app, f } = await setup(t)
+  const publish = async (payload?: object) => {
+    const res = await app.inject({ method: 'POST', url: `/v1/articles/${f.story.id}/publish`, ...(payload ? { payload } : {}) })
+    t.equal(res.statusCode, 200, res.body)
+    return res.json()
+  }
+  const before = Date.now()
+  const first = await publish()
+  t.ok(Date.parse(first.publishedAt) >= before - 1000 && Date.parse(first.publishedAt) <= Date.now(), 'a draft without a date: now')
+  t.equal((await publish()).publishedAt, first.publishedAt, 'published again: the date stays')
+
+  await publish({ publishedAt: '2019-01-01T00:00:00Z' })
+  const again = await publish()
+  t.equal(again.publishedAt, '2019-01-01T00:00:00.000Z', 'a back-dated story published again keeps its date (it does not jump to the top of fronts)')
+  t.equal(again.status, 'published')
+
+  const archived = await req(app, { method: 'PATCH', url: `/v1/articles/${f.story.id}`, payload: { status: 'archived' } })
+  t.equal(archived.statusCode, 200)
+  t.equal((await publish()).publishedAt, '2019-01-01T00:00:00.000Z', 'an archived story published again keeps its date')
+
+  const future = new Date(Date.now() + 3_600_000).toISOString()
+  t.equal((await publish({ publishedAt: future })).publishedAt, future, 'scheduled')
+  const now = await publish()
+  t.ok(Date.parse(now.publishedAt) <= Date.now(), 'a scheduled article published without a date: now, not at its scheduled time')
+
+  t.equal((await app.inject({ method: 'POST', url: `/v1/articles/${f.story.id}/unpublish` })).statusCode, 200)
+  const later = Date.now()
+  t.ok(Date.parse((await publish()).publishedAt) >= later - 1000, 'unpublished (its date cleared), then published: now')
+})

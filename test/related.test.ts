@@ -90,6 +90,10 @@ t.test('POST appends one link (201); DELETE removes one (204, then 404)', async 
   const del = await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}/related/${linkId}` })
   t.equal(del.statusCode, 204)
   t.equal(del.body, '')
+  const listed = await get(app, source.id)
+  t.equal(del.headers.etag, listed.headers.etag, 'the 204 carries the list\'s new ETag')
+  const stale = await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}/related/${list[1].id}`, headers: { 'if-match': appended.headers.etag as string } })
+  problem(t, stale, 412, 'a DELETE with the ETag from before the last change')
   t.same((await get(app, source.id)).json().data.map((l: any) => l.articleId ?? l.url), [t2.id, 'https://example.org/a'], 'the others stay, in order')
   problem(t, await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}/related/${linkId}` }), 404, 'deleting it again')
 

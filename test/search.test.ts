@@ -7,6 +7,7 @@ import { build, create, upload, problem, paths, indexAsBefore0012, forgetMigrati
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { encodeCursor } from '../src/services/cursor.js'
+import { listScope } from '../src/services/articles.js'
 import { SEARCH_CANDIDATES, type SearchDocument } from '../src/db/repositories/articles.js'
 import { ftsQuery, folded } from '../src/services/search.js'
 import { snippetsFor } from '../src/services/snippets.js'
@@ -378,7 +379,11 @@ t.test('q combines with every filter: section (id, slug, descendants), byline, t
   const writer = await app.inject({ method: 'GET', url: '/v1/articles?q=expo&status=draft', headers: { authorization: `Bearer ${ctx.keys.writer}` } })
   t.same(heads(writer.json().data), [D], 'a writer finds drafts')
   // filters without a word to look for are still a 400, whatever else is given
-  problem(t, await get(ctx, '/v1/articles?q=%21%21&section=no-such-section'), 400, 'punctuation-only q with an unknown section')
+  const noWords = problem(t, await get(ctx, '/v1/articles?q=%21%21&section=no-such-section'), 400, 'punctuation-only q with an unknown section')
+  t.match(noWords.errors, [{ path: '/query/q', message: /no words/ }], 'errors[] names q')
+  const tooMany = problem(t, await get(ctx, `/v1/articles?q=${Array.from({ length: 40 }, (_, i) => `w${i}`).join('+')}`), 400, '40 terms')
+  t.match(tooMany.errors, [{ path: '/query/q', message: /more than 32 terms/ }])
+  t.match(problem(t, await get(ctx, '/v1/articles?sort=relevance'), 400).errors, [{ path: '/query/sort' }], 'sort=relevance without q names sort')
 })
 
 t.test('snippets: only on search hits, <mark> around the match, the text HTML-escaped', async (t) => {
@@ -911,8 +916,8 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
     [`q=walrus&cursor=${first}.x`, 'a cursor with an extra part'],
     [`q=walrus&cursor=${Buffer.from(JSON.stringify([-1, 'x'])).toString('base64url')}.${first.split('.')[1]}`, 'a forged payload with a copied checksum'],
     // checksummed as the server would, but holding a time no date can have
-    [`q=walrus&sort=-publishedAt&cursor=${encodeCursor('articles:-publishedAt:"walrus"', [Number.MAX_SAFE_INTEGER, 'x'])}`, 'a well-formed cursor with an impossible date'],
-    [`q=walrus&sort=-publishedAt&cursor=${encodeCursor('articles:-publishedAt:"walrus"', [0, 'x'.repeat(501)])}`, 'a well-formed cursor with an overlong id'],
+    [`q=walrus&sort=-publishedAt&cursor=${encodeCursor(listScope('-publishedAt', { q: 'walrus', sort: '-publishedAt' }), [Number.MAX_SAFE_INTEGER, 'x'])}`, 'a well-formed cursor with an impossible date'],
+    [`q=walrus&sort=-publishedAt&cursor=${encodeCursor(listScope('-publishedAt', { q: 'walrus', sort: '-publishedAt' }), [0, 'x'.repeat(501)])}`, 'a well-formed cursor with an overlong id'],
     ['q=walrus&cursor=garbage', 'garbage'],
     ['q=walrus&cursor=%00', 'a NUL'],
     ['q=walrus&cursor=', 'an empty cursor'],

@@ -148,7 +148,7 @@ export const PublishInput = Type.Object({
 }, {
   $id: 'PublishInput',
   additionalProperties: false,
-  description: 'Without `publishedAt`, the article is published now; with a future one it is scheduled and appears to readers at that moment'
+  description: 'Without `publishedAt`, the article is published now (or keeps a publication date it has in the past); with a future one it is scheduled and appears to readers at that moment'
 })
 
 /** The article as stored at one revision: what a restore brings back. */

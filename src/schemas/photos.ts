@@ -41,9 +41,16 @@ export const PhotoUploadFields = Type.Object({
   filename: Type.Optional(Line(255, { description: 'Original file name (raw uploads; multipart uploads use the part\'s file name)' }))
 }, { additionalProperties: false })
 
+/** A focal point in a merge patch: merged into the photo's (`{"x": 0.9}` moves it across only); null removes it. */
+export const FocalPointPatch = Type.Object({ x: Type.Optional(Unit), y: Type.Optional(Unit) }, {
+  $id: 'FocalPointPatch',
+  additionalProperties: false,
+  description: 'Merged into the photo\'s focal point: a photo without one needs both x and y'
+})
+
 export const PhotoPatch = Type.Object({
   ...metadata,
-  focalPoint: Type.Optional(Nullable(Type.Ref(FocalPoint)))
+  focalPoint: Type.Optional(Nullable(Type.Ref(FocalPointPatch)))
 }, { $id: 'PhotoPatch', additionalProperties: false, minProperties: 1, description: 'JSON merge patch of a photo\'s metadata' })
 
 export const PhotoPage = Page(Type.Ref(Photo), 'PhotoPage')

@@ -6,7 +6,7 @@ import type {
   PublishInput, Revision, RevisionAction, RevisionContent
 } from '../schemas/articles.js'
 import type { FieldError } from '../errors.js'
-import { NotFound, Unprocessable, Forbidden, BadRequest } from '../errors.js'
+import { NotFound, Unprocessable, Forbidden, invalid } from '../errors.js'
 import { ftsQuery, documentOf, reindex, photoIdsOf } from './search.js'
 import { snippetsFor } from './snippets.js'
 import type { Principal } from './keys.js'
@@ -16,7 +16,7 @@ import type { PhotosService } from './photos.js'
 import type { SectionsService } from './sections.js'
 import { breadcrumbs } from './sections.js'
 import { chooseSlug } from './slugs.js'
-import { sanitizeInline } from './sanitize.js'
+import { sanitizeInline, plainLine } from './sanitize.js'
 import { decodeCursor, paginate, keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
 
@@ -44,6 +44,15 @@ export interface ArticleListQuery {
   cursor?: string
 }
 
+/**
+ * The list a cursor resumes: its sort, search and filters, as given (the Link header's next URL repeats them). A
+ * cursor of any other list (another filter, a section front's on the whole archive) is a 400.
+ */
+export function listScope (sort: ArticleSort, q: Omit<ArticleListQuery, 'limit' | 'cursor'>): string {
+  const filters = [q.q, q.section, q.section !== undefined && q.descendants === true, q.byline, q.status, q.tag, q.publishedAfter, q.publishedBefore, q.updatedSince]
+  return `articles:${sort}:${JSON.stringify(filters.map((f) => f ?? null))}`
+}
+
 /** Sanitizes body text; a block left without text is an error naming it. */
 function cleanBody (body: BlockInput[]): BlockInput[] {
   const errors: FieldError[] = []
@@ -54,10 +63,17 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
   }
   const result = body.map((block, i): BlockInput => {
     switch (block.type) {
-      case 'paragraph': case 'heading': case 'quote':
+      case 'paragraph': case 'heading':
         return { ...block, text: clean(block.text, `/body/${i}/text`) }
+      case 'quote':
+        return { ...block, text: clean(block.text, `/body/${i}/text`), ...(block.attribution === undefined ? {} : { attribution: plainLine(block.attribution) }) }
       case 'list':
         return { ...block, items: block.items.map((item, j) => clean(item, `/body/${i}/items/${j}`)) }
+      // the blocks' plain-text lines hold no markup at all: tags are stripped, text kept
+      case 'photo':
+        return block.caption === undefined ? block : { ...block, caption: plainLine(block.caption) }
+      case 'embed':
+        return block.title === undefined ? block : { ...block, title: plainLine(block.title) }
       default:
         return block
     }
@@ -338,9 +354,9 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
 
     async list (query: ArticleListQuery, viewer: Viewer) {
       const sort = query.sort ?? (query.q !== undefined ? 'relevance' : '-publishedAt')
-      if (sort === 'relevance' && query.q === undefined) throw new BadRequest('sort=relevance needs a search: add q')
+      if (sort === 'relevance' && query.q === undefined) throw invalid('sort=relevance needs a search: add q', [{ path: '/query/sort', message: 'relevance needs q' }])
       const match = query.q === undefined ? undefined : ftsQuery(query.q)
-      const scope = `articles:${sort}:${match ?? ''}`
+      const scope = listScope(sort, query)
       const afterKey: ArticleKey | undefined = query.cursor === undefined
         ? undefined
         : sort === 'relevance'
@@ -352,12 +368,17 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         if (!id) return { data: [], next: null }
         sectionIds = query.descendants ? await store.sections.descendantIds(id) : [id]
       }
+      let bylineId: string | undefined
+      if (query.byline !== undefined) {
+        bylineId = (await store.bylines.findById(query.byline) ?? await store.bylines.findBySlug(query.byline))?.id
+        if (!bylineId) return { data: [], next: null }
+      }
       const date = (s?: string) => s === undefined ? undefined : new Date(s)
       const hits = await store.articles.list({
         publicOnly: viewer.publicOnly,
         now: new Date(),
         sectionIds,
-        bylineId: query.byline,
+        bylineId,
         status: query.status,
         tag: query.tag,
         publishedAfter: date(query.publishedAfter),
@@ -427,12 +448,18 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       return presentOne(row)
     },
 
-    /** Publishes now, or schedules for a future `publishedAt`: readers see it from that moment, decided at read time. */
+    /**
+     * Publishes now (or at the past date the article already has), or schedules for a future `publishedAt`: readers
+     * see it from that moment, decided at read time.
+     */
     async publish (id: string, input: PublishInput, w: Write) {
       const row = await store.transaction(async () => {
         const current = await forWrite(id, w)
         const now = new Date()
-        const next = await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? now.toISOString() }, now)
+        // without a date: now, but an article that has a publication date already past (published, archived,
+        // or a draft given its original date) keeps it: publishing again never moves a story to the top
+        const kept = current.publishedAt !== null && current.publishedAt <= now ? current.publishedAt : now
+        const next = await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? kept.toISOString() }, now)
         return snapshot(id, w.actor, 'publish', next)
       })
       return presentOne(row)
@@ -491,6 +518,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         await bump(current)
         await snapshot(id, w.actor, 'related')
       })
+      return relatedList(id, staff)
     },
 
     async listRevisions (id: string, query: { limit: number, cursor?: string }) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { BadRequest } from '../errors.js'
+import { invalid as invalidField } from '../errors.js'
 
 type Kind = 'string' | 'number' | 'float' | 'date' | 'date?'
 type Value<K extends Kind> = K extends 'string' ? string : K extends 'number' | 'float' ? number : K extends 'date' ? Date : Date | null
@@ -19,7 +19,10 @@ export function encodeCursor (scope: string, values: (string | number | Date | n
 }
 
 export function decodeCursor<const K extends readonly Kind[]> (scope: string, cursor: string, kinds: K): Values<K> {
-  const invalid = () => new BadRequest('Invalid cursor: pass back the `next` value of the previous page unchanged')
+  const invalid = () => {
+    const message = 'Invalid cursor: pass back the `next` value of the previous page unchanged, with the same filters and sort'
+    return invalidField(message, [{ path: '/query/cursor', message }])
+  }
   const [payload, sum, extra] = cursor.split('.')
   if (!payload || !sum || extra !== undefined || checksum(scope, payload) !== sum) throw invalid()
   let raw: unknown

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Metadata } from 'sharp'
-import { BadRequest, UnsupportedMediaType } from '../errors.js'
+import { BadRequest, UnsupportedMediaType, invalid } from '../errors.js'
 
 /** The image libraries (sharp with libvips, file-type: ~0.15 s to load) are loaded by the first upload or rendition, not at startup. */
 let libraries: ReturnType<typeof load> | undefined
@@ -123,10 +123,10 @@ export function planRendition (source: Source, request: RenditionRequest, widths
     const [w, h] = request.aspect.split(':').map(Number)
     ratio = w! / h!
   } else if (request.height !== undefined) {
-    if (request.width === undefined) throw new BadRequest('height needs a width (or use aspect, e.g. aspect=16:9)')
+    if (request.width === undefined) throw invalid('height needs a width (or use aspect, e.g. aspect=16:9)', [{ path: '/query/width', message: 'Is required with height' }])
     ratio = request.width / request.height
   }
-  if (ratio !== undefined && (ratio < 0.1 || ratio > 10)) throw new BadRequest('The aspect ratio must lie between 1:10 and 10:1')
+  if (ratio !== undefined && (ratio < 0.1 || ratio > 10)) throw invalid('The aspect ratio must lie between 1:10 and 10:1', [{ path: request.aspect ? '/query/aspect' : '/query/height', message: 'Must make a ratio between 1:10 and 10:1' }])
 
   let crop: Variant['crop'] = null
   let regionW = source.width

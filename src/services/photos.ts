@@ -4,7 +4,7 @@ import type { Store } from '../db/index.js'
 import type { PhotoRow } from '../db/repositories/photos.js'
 import type { Storage } from '../storage/index.js'
 import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
-import { NotFound, Conflict, BadRequest, Forbidden } from '../errors.js'
+import { NotFound, Conflict, Forbidden, invalid } from '../errors.js'
 import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
@@ -117,7 +117,8 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
 
     async create (file: PhotoFile, fields: PhotoUploadFields): Promise<Photo> {
       if ((fields.focalX === undefined) !== (fields.focalY === undefined)) {
-        throw new BadRequest('Send both focalX and focalY, or neither')
+        const missing = fields.focalX === undefined ? 'focalX' : 'focalY'
+        throw invalid('Send both focalX and focalY, or neither', [{ path: `/${missing}`, message: `Is required with ${missing === 'focalX' ? 'focalY' : 'focalX'}` }])
       }
       const info = await inspectImage(file.data, options.maxPixels)
       const now = new Date()
@@ -214,8 +215,13 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         if (patch.credit !== undefined) fields.credit = patch.credit
         if (patch.altText !== undefined) fields.altText = patch.altText
         if (patch.focalPoint !== undefined) {
-          fields.focalX = patch.focalPoint?.x ?? null
-          fields.focalY = patch.focalPoint?.y ?? null
+          // a merge patch merges objects: {"focalPoint": {"x": 0.9}} keeps y
+          fields.focalX = patch.focalPoint === null ? null : patch.focalPoint.x ?? current.focalX
+          fields.focalY = patch.focalPoint === null ? null : patch.focalPoint.y ?? current.focalY
+          const missing = (['x', 'y'] as const).filter((c) => patch.focalPoint !== null && fields[c === 'x' ? 'focalX' : 'focalY'] === null)
+          if (missing.length) {
+            throw invalid('The photo has no focal point yet: send both x and y', missing.map((c) => ({ path: `/focalPoint/${c}`, message: 'Is required' })))
+          }
         }
         await store.photos.update(id, fields)
         // articles are found by the captions they show: keep the search index in step with a new one

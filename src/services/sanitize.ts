@@ -28,3 +28,27 @@ export function parseInline (text: string): string {
   sanitizeHtml ??= require('sanitize-html') as typeof SanitizeHtml
   return sanitizeHtml(text.normalize('NFC'), options).trim()
 }
+
+const noTags: SanitizeHtml.IOptions = { allowedTags: [], allowedAttributes: {}, disallowedTagsMode: 'discard' }
+/** What a parser could read as markup: a tag, a closing tag, a comment or a processing instruction. */
+const MARKUP = /<[a-zA-Z!/?]/
+const TEXT_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' }
+
+/**
+ * A plain-text line of a body block (a quote's attribution, an embed's title, a photo's caption override): text,
+ * never markup. Text with none is kept exactly as typed (`AT&T`, `a < b`); from text with some, the tags are
+ * stripped (script and style with their contents) and the rest kept as text, until nothing in it reads as markup
+ * (an escaped tag, `&lt;b&gt;`, becomes a tag once unescaped, and is stripped in turn). Nothing left is null.
+ */
+export function plainLine (text: string | null): string | null {
+  if (text === null || !MARKUP.test(text)) return text
+  sanitizeHtml ??= require('sanitize-html') as typeof SanitizeHtml
+  let out = text.normalize('NFC')
+  for (let pass = 0; pass < 5 && MARKUP.test(out); pass++) {
+    out = sanitizeHtml(out, noTags).replace(/&(?:amp|lt|gt|quot);/g, (e) => TEXT_ENTITIES[e]!)
+  }
+  // five layers of escaping deep, what still reads as markup loses its '<'
+  if (MARKUP.test(out)) out = out.replace(/</g, '')
+  out = out.trim()
+  return out === '' ? null : out
+}

@@ -1,7 +1,7 @@
 import type { Store } from '../db/index.js'
 import type { ArticleRow, SearchDocument } from '../db/repositories/articles.js'
 import type { BlockInput } from '../schemas/articles.js'
-import { BadRequest } from '../errors.js'
+import { invalid } from '../errors.js'
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&nbsp;': ' ' }
 
@@ -99,6 +99,7 @@ export function reindex (store: Store, articleId: string) {
 }
 
 const MAX_TERMS = 32
+const queryError = (message: string) => invalid(message, [{ path: '/query/q', message }])
 
 /**
  * Turns what a reader typed into an FTS5 query that cannot fail: words are matched as words (AND),
@@ -117,8 +118,8 @@ export function ftsQuery (q: string): string {
       const prefix = word.endsWith('*') && /[\p{L}\p{N}]{2}/u.test(word)
       terms.push(prefix ? `${quote(word.replace(/\*+$/, ''))}*` : quote(word.replace(/\*/g, ' ')))
     }
-    if (terms.length > MAX_TERMS) throw new BadRequest(`The search has more than ${MAX_TERMS} terms`)
+    if (terms.length > MAX_TERMS) throw queryError(`The search has more than ${MAX_TERMS} terms`)
   }
-  if (terms.length === 0) throw new BadRequest('The search has no words to look for')
+  if (terms.length === 0) throw queryError('The search has no words to look for')
   return terms.join(' ')
 }

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { NotFound } from '../../errors.js'
+import { etagOf } from '../../services/etag.js'
 import { Id, IdParams, SlugParams, ListQuery, Timestamp, problems } from '../../schemas/common.js'
 import {
   Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleStatus, RelatedList, RelatedListInput, RelatedLinkInput,
@@ -30,7 +31,7 @@ export const ArticleListQuery = Type.Object({
   })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Section id or slug' })),
   descendants: Type.Boolean({ default: false, description: 'With `section`, include articles of its subsections' }),
-  byline: Type.Optional(Id),
+  byline: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Byline id or slug' })),
   status: Type.Optional(ArticleStatus),
   tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   publishedAfter: Type.Optional(Timestamp),
@@ -164,12 +165,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: relatedTags,
       operationId: 'deleteRelatedLink',
       summary: 'Remove one related story',
+      description: 'The answer\'s `ETag` is the related list\'s as it now stands, for the next conditional write.',
       params: Type.Object({ id: Id, linkId: Id }, { additionalProperties: false }),
       response: { 204: Type.Null({ description: 'Removed' }), ...problems(404) }
     }
   }, async (request, reply) => {
-    await articles.deleteRelated(request.params.id, request.params.linkId, writeOf(request))
-    return reply.code(204).send(null)
+    const list = await articles.deleteRelated(request.params.id, request.params.linkId, writeOf(request))
+    return reply.code(204).header('etag', etagOf(list)).send(null)
   })
   app.post('/articles/:id/publish', {
     config: { access: 'editor', conditional: true },
@@ -179,7 +181,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'publishArticle',
       summary: 'Publish an article now, or schedule it',
       description: 'With a future `publishedAt` the article is scheduled: anonymous readers see it from that moment on, decided ' +
-        'at read time (nothing has to run). Without a body or `publishedAt`, it is published now.',
+        'at read time (nothing has to run). Without a body or `publishedAt`, it is published now, unless it already has a ' +
+        'publication date in the past (published, archived, or given its original date): that date is kept, so publishing ' +
+        'again never moves a story to the top of its fronts.',
       params: IdParams,
       body: Type.Ref(PublishInput),
       response: { 200: Type.Ref(Article), ...problems(400, 404, 415) }

@@ -6,7 +6,7 @@ import { Value } from '@sinclair/typebox/value'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { IdParams, ListQuery, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
-import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../../errors.js'
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType, invalid } from '../../errors.js'
 import type { PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
 import { noneMatch, etagOf } from '../../services/etag.js'
@@ -34,7 +34,7 @@ const uploadBody = (withFields: boolean) => ({
 async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, fields: Record<string, unknown> }> {
   const fields: Record<string, unknown> = {}
   const setField = (name: string, value: string) => {
-    if (name in fields) throw new BadRequest(`Field "${name}" is given twice`)
+    if (name in fields) throw invalid(`Field "${name}" is given twice`, [{ path: `/${name}`, message: 'Is given twice' }])
     fields[name] = numeric.has(name) && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value
   }
   if (request.isMultipart()) {
@@ -67,7 +67,7 @@ async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, 
 function checkFields (fields: Record<string, unknown>) {
   if (!uploadFields.Check(fields)) {
     const errors = [...uploadFields.Errors(fields)].map((e) => ({ path: e.path || '/', message: e.message }))
-    throw Object.assign(new BadRequest(`Invalid upload fields: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`), { errors })
+    throw invalid(`Invalid upload fields: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors)
   }
   return Value.Clean(PhotoUploadFields, fields) as typeof PhotoUploadFields.static
 }
@@ -213,7 +213,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { file, fields } = await readUpload(request)
-    if (Object.keys(fields).length) throw new BadRequest(`Unexpected fields: ${Object.keys(fields).join(', ')}; use PATCH /v1/photos/{id} for metadata`)
+    const unexpected = Object.keys(fields)
+    if (unexpected.length) {
+      throw invalid(`Unexpected fields: ${unexpected.join(', ')}; use PATCH /v1/photos/{id} for metadata`, unexpected.map((name) => ({ path: `/${name}`, message: 'Unknown field' })))
+    }
     return photos.replaceFile(request.params.id, file, writeOf(request))
   })
 }
