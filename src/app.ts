@@ -1,5 +1,7 @@
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { Problem } from './schemas/common.js'
@@ -12,7 +14,8 @@ import {
 } from './schemas/articles.js'
 import { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage } from './schemas/keys.js'
 import validation from './plugins/validation.js'
-import problems, { sendProblem, notFound } from './plugins/problems.js'
+import problems, { sendProblem } from './plugins/problems.js'
+import { methodAware } from './plugins/methods.js'
 import openapi from './plugins/openapi.js'
 import services from './plugins/services.js'
 import security from './plugins/security.js'
@@ -25,6 +28,8 @@ import bylineRoutes from './routes/v1/bylines.js'
 import photoRoutes from './routes/v1/photos.js'
 import articleRoutes from './routes/v1/articles.js'
 import keyRoutes from './routes/v1/keys.js'
+import { UnsupportedMediaType } from './errors.js'
+import { jsonBodies } from './plugins/json-body.js'
 
 /** Shared schemas, registered once: they become the OpenAPI components, named by `$id`. */
 const schemas = [
@@ -45,6 +50,26 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
+/**
+ * What Node's HTTP parser refuses before any route sees it (a malformed request line or header, an unknown method,
+ * both Content-Length and Transfer-Encoding, headers over the size limit, a request too slow to arrive) is answered
+ * as a problem document too, like every other error, then the connection is closed: nothing after it can be read.
+ */
+function clientError (error: Error & { code?: string }, socket: Duplex) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, detail] = error.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'The request\'s headers are larger than the server reads']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request did not arrive in time']
+      : [400, `The request is not valid HTTP/1.1 (${error.code ?? 'malformed'})`]
+  const body = JSON.stringify({ type: 'about:blank', title: STATUS_CODES[status], status, detail, code: 'CMS_BAD_HTTP' })
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(error)
+}
+
 /** Builds the application: cross-cutting plugins first, then the data layer and services, then routes. */
 export async function buildApp ({ config, logger = false, onQuery }: AppOptions) {
   const app = Fastify({
@@ -58,26 +83,32 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     return503OnClosing: true,
     trustProxy: config.TRUST_PROXY,
     // errors raised before routing (a malformed %-escape in the URL) are problem documents too
-    frameworkErrors: (error, request, reply) => sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code })
+    frameworkErrors: (error, request, reply) => sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code }),
+    clientErrorHandler: clientError
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // hooks on every request are callbacks, not async functions: no promise per request for work that never waits
-  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    // bodies are read as sent: a compressed one would be misread, so it is refused (RFC 9110 15.5.16)
+    const coding = request.headers['content-encoding']
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      return done(Object.assign(new UnsupportedMediaType(`Content-Encoding "${coding}" is not accepted: send the body uncompressed`), { headers: { 'accept-encoding': 'identity' } }))
+    }
+    done()
+  })
   for (const schema of schemas) app.addSchema(schema)
   // JSON in, JSON out: merge patches are JSON; plain text is not accepted anywhere (415)
   app.removeContentTypeParser('text/plain')
-  // an empty JSON body is no body (a bare POST of an action); validation then says what is missing
-  const json = app.getDefaultJsonParser('error', 'error')
-  const jsonOrNothing: typeof json = (request, body, done) => body === '' ? done(null, undefined) : json(request, body, done)
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, jsonOrNothing)
+  jsonBodies(app)
+  const notServed = methodAware(app)
 
   await app.register(validation)
   await app.register(problems)
   await app.register(services, { config, onQuery })
   // every route registered from here on is rate-limited and authenticated, unknown ones included
   await app.register(security)
-  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFound)
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notServed)
   await app.register(auth)
   await app.register(httpCache)
   await app.register(responseCache)

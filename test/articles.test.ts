@@ -763,3 +763,25 @@ t.test('a body block that is not an object is a 400 and never poisons later read
   t.same(read.json().body, [p('fine')], 'its body is untouched')
   t.equal(read.json().revision, 1)
 })
+
+t.test('a leap second (23:59:60, valid RFC 3339 that no Date can hold) is a 400 wherever a date goes, never a 500', async (t) => {
+  const { app } = await build(t)
+  const a = await create(app, '/v1/articles', { headline: 'Dated' })
+  const writes: [string, string, object, string][] = [
+    ['POST', '/v1/articles', { headline: 'x', updatedAt: '2016-12-31T23:59:60Z' }, '/updatedAt'],
+    ['POST', '/v1/articles', { headline: 'x', status: 'published', publishedAt: '2016-12-31T23:59:60.5Z' }, '/publishedAt'],
+    ['PATCH', `/v1/articles/${a.id}`, { publishedAt: '2017-01-01T00:59:60+01:00' }, '/publishedAt'],
+    ['POST', `/v1/articles/${a.id}/publish`, { publishedAt: '2030-06-30T23:59:60Z' }, '/publishedAt']
+  ]
+  for (const [method, url, payload, path] of writes) {
+    const body = problem(t, await req(app, { method: method as 'POST', url, payload }), 400, `${method} ${url} ${JSON.stringify(payload)}`)
+    t.same(paths(body), [path])
+  }
+  for (const filter of ['publishedAfter', 'publishedBefore', 'updatedSince']) {
+    problem(t, await req(app, { method: 'GET', url: `/v1/articles?${filter}=2016-12-31T23:59:60Z` }), 400, filter)
+  }
+  t.equal(await count(app), 1, 'nothing created')
+  const read = (await req(app, { method: 'GET', url: `/v1/articles/${a.id}` })).json()
+  t.match(read, { status: 'draft', publishedAt: null, revision: 1 }, 'nothing changed')
+  t.ok(await create(app, '/v1/articles', { headline: 'y', updatedAt: '2016-12-31T23:59:59.999Z' }), 'the moment before is fine')
+})

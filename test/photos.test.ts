@@ -506,6 +506,17 @@ t.test('GET the original file', async (t) => {
   t.equal(other.statusCode, 200)
   t.ok(other.rawPayload.equals(data))
 
+  // without If-None-Match, If-Modified-Since decides (HTTP dates are to the second)
+  const lastModified = res.headers['last-modified'] as string
+  t.equal((await anon({ url: photo.url, headers: { 'if-modified-since': lastModified } })).statusCode, 304, 'the Last-Modified sent back: 304')
+  t.equal((await anon({ url: photo.url, headers: { 'if-modified-since': new Date(Date.parse(lastModified) + 86400_000).toUTCString() } })).statusCode, 304, 'a later date: 304')
+  const older = await anon({ url: photo.url, headers: { 'if-modified-since': new Date(Date.parse(lastModified) - 1000).toUTCString() } })
+  t.equal(older.statusCode, 200, 'a date before the last change: the file')
+  t.ok(older.rawPayload.equals(data))
+  t.equal((await anon({ url: photo.url, headers: { 'if-modified-since': 'yesterday' } })).statusCode, 200, 'a date that is no date is ignored')
+  t.equal((await anon({ url: photo.url, headers: { 'if-modified-since': lastModified, 'if-none-match': '"something-else"' } })).statusCode, 200,
+    'If-None-Match wins over If-Modified-Since')
+
   problem(t, await anon({ url: '/v1/photos/00000000-0000-4000-8000-000000000000/file' }), 404, 'file of unknown photo')
   problem(t, await anon({ url: `/v1/photos/${photo.id}/file?v=${'a'.repeat(100)}` }), 400, 'over-long v')
 })

@@ -117,3 +117,23 @@ t.test('a URL asked for once is not kept: a long tail of one-off reads does not 
   await anon({ url: twice })
   t.equal((await anon({ url: twice })).headers['x-cache'], 'hit', 'a one-off page asked for again is kept from its second answer')
 })
+
+t.test('a kept list answers with its Link header, as made', async (t) => {
+  const { app, anon } = await build(t)
+  for (let i = 0; i < 3; i++) await create(app, '/v1/articles', { headline: `Story ${i}`, status: 'published' })
+  const url = '/v1/articles?limit=1'
+  const made = await anon({ url })
+  t.match(made.headers.link, /^<[^>]*cursor=[^>]+>; rel="next"$/, 'the list has a next page')
+  await anon({ url })
+  const hit = await anon({ url })
+  t.equal(hit.headers['x-cache'], 'hit')
+  t.equal(hit.headers.link, made.headers.link, 'a hit carries the same Link')
+  const head = await anon({ method: 'HEAD', url })
+  t.equal(head.headers.link, made.headers.link, 'so does a HEAD')
+  await create(app, '/v1/sections', { name: 'A' })
+  await create(app, '/v1/sections', { name: 'B' })
+  const fresh = await Promise.all(Array.from({ length: 4 }, () => anon({ url: '/v1/sections?limit=1' })))
+  t.equal(fresh.filter((r) => r.headers['x-cache'] === 'shared').length, 3, 'three were handed the answer')
+  t.same(fresh.map((r) => r.headers.link), Array(4).fill(fresh[0]!.headers.link), 'each with its Link')
+  t.match(fresh[0]!.headers.link, /rel="next"/)
+})

@@ -287,3 +287,96 @@ t.test('body size limits: uploads over UPLOAD_MAX_BYTES are a 413 that stores no
   t.equal(after.sha256, photo.sha256, 'the photo keeps its image')
   t.equal(after.bytes, photo.bytes)
 })
+
+t.test('JSON bodies are UTF-8 text, read strictly: what cannot be stored as sent is refused, not altered', async (t) => {
+  const { app } = await build(t)
+  const send = (payload: string | Buffer, type = 'application/json') =>
+    app.inject({ method: 'POST', url: '/v1/bylines', headers: { 'content-type': type }, payload })
+  const names = async () => (await app.inject({ url: '/v1/bylines?limit=100' })).json().data.map((b: any) => b.name)
+
+  problem(t, await send(Buffer.from('{"name":"Caf\xe9"}', 'latin1')), 400, 'Latin-1 bytes sent as JSON')
+  t.match((await send(Buffer.from('{"name":"Caf\xe9"}', 'latin1'))).json().detail, /not valid UTF-8/)
+  problem(t, await send(Buffer.from('{"name":"Café"}', 'latin1'), 'application/json; charset=latin1'), 415, 'a declared charset other than UTF-8')
+  problem(t, await send(Buffer.from('{"name":"Café"}', 'utf16le'), 'application/json; charset=utf-16le'), 415, 'UTF-16')
+
+  const lone = problem(t, await send('{"name":"surr\\ud800test"}'), 400, 'half a surrogate pair')
+  t.same(lone.errors.map((e: any) => e.path), ['/name'], 'the field is named')
+  problem(t, await send('{"name":"x","title":"\\udc00"}'), 400, 'a lone low surrogate')
+  const patch = await create(app, '/v1/bylines', { name: 'Patched' })
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${patch.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: '{"bio":"\\ud83d"}' }), 400, 'in a merge patch')
+
+  const proto = problem(t, await send('{"name":"x","__proto__":{"admin":true}}'), 400, '__proto__')
+  t.match(proto.detail, /forbidden key \(__proto__/)
+  t.match(problem(t, await send('{"name":"x","bio":{"constructor":{"prototype":{}}}}'), 400, 'constructor.prototype').detail, /forbidden key/)
+  t.match(problem(t, await send('{"name":'), 400, 'cut off').detail, /not valid JSON/)
+  t.same(await names(), ['Patched'], 'nothing created by the refusals')
+
+  for (const [payload, type, name, what] of [
+    ['{"name":"Café 😀"}', 'application/json', 'Café 😀', 'UTF-8 with a pair written out'],
+    ['{"name":"Emoji \\ud83d\\ude00"}', 'application/json', 'Emoji 😀', 'a pair as escapes'],
+    ['\ufeff{"name":"With BOM"}', 'application/json', 'With BOM', 'a byte order mark'],
+    ['{"name":"Upper"}', 'application/json; charset=UTF-8', 'Upper', 'charset=UTF-8 declared'],
+    ['{"name":"Quoted"}', 'application/json; charset="utf-8"', 'Quoted', 'a quoted charset']
+  ] as const) {
+    const res = await send(payload, type)
+    t.equal(res.statusCode, 201, `${what}: ${res.body.slice(0, 200)}`)
+    const made = res.json()
+    t.equal(made.name, name, what)
+    const read = await app.inject({ url: `/v1/bylines/${made.id}` })
+    t.equal(read.json().name, name, `${what}: stored as answered`)
+    t.equal(read.headers.etag, res.headers.etag, `${what}: the answered ETag is the stored one`)
+  }
+})
+
+t.test('a compressed request body (Content-Encoding) is a 415 naming the coding the server reads, and changes nothing', async (t) => {
+  const { app } = await build(t)
+  const { gzipSync } = await import('node:zlib')
+  const body = JSON.stringify({ name: 'Compressed' })
+  for (const [coding, payload] of [['gzip', gzipSync(body)], ['br', Buffer.from(body)], ['gzip, identity', gzipSync(body)]] as const) {
+    const res = await app.inject({ method: 'POST', url: '/v1/bylines', headers: { 'content-type': 'application/json', 'content-encoding': coding }, payload })
+    problem(t, res, 415, `Content-Encoding: ${coding}`)
+    t.equal(res.headers['accept-encoding'], 'identity', 'Accept-Encoding says what is read')
+  }
+  t.equal((await app.inject({ url: '/v1/bylines' })).json().data.length, 0, 'nothing created')
+  const identity = await app.inject({ method: 'POST', url: '/v1/bylines', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: body })
+  t.equal(identity.statusCode, 201, 'identity is no coding at all')
+})
+
+t.test('what the HTTP parser refuses (before any route) is a problem document too; a known path asked with another method is a 405 with Allow', async (t) => {
+  const { app } = await build(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as import('node:net').AddressInfo
+  const { connect } = await import('node:net')
+  const raw = (request: string) => new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request))
+    let answer = ''
+    socket.on('data', (chunk) => { answer += chunk })
+    socket.on('close', () => resolve(answer))
+    socket.on('error', reject)
+  })
+  const cases: [string, string, number][] = [
+    ['an unknown method', 'FOO /v1/articles HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['a bad HTTP version', 'GET /v1/articles HTTP/9.9\r\nHost: x\r\n\r\n', 400],
+    ['a NUL in a header', 'GET /v1/articles HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400],
+    ['Content-Length with Transfer-Encoding', 'POST /v1/bylines HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    ['headers over the limit', `GET /v1/articles HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431]
+  ]
+  for (const [what, request, status] of cases) {
+    const answer = await raw(request)
+    const [head = '', body = ''] = answer.split('\r\n\r\n')
+    t.match(head, new RegExp(`^HTTP/1.1 ${status} `), `${what}: ${status}`)
+    t.match(head, /content-type: application\/problem\+json/i, `${what}: a problem document`)
+    t.match(JSON.parse(body), { type: 'about:blank', status, title: String, detail: String }, `${what}: its fields`)
+  }
+
+  const wrong = await app.inject({ method: 'DELETE', url: '/v1/sections' })
+  problem(t, wrong, 405, 'DELETE on the sections list')
+  t.equal(wrong.headers.allow, 'GET, HEAD, OPTIONS, POST')
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/articles/01a00000-0000-7000-8000-000000000000' })).headers.allow, 'DELETE, GET, HEAD, OPTIONS, PATCH')
+  t.equal((await app.inject({ method: 'POST', url: '/healthz' })).statusCode, 405)
+  const options = await app.inject({ method: 'OPTIONS', url: '/v1/articles' })
+  t.equal(options.statusCode, 204, 'OPTIONS on a known path')
+  t.equal(options.headers.allow, 'GET, HEAD, OPTIONS, POST')
+  problem(t, await app.inject({ method: 'OPTIONS', url: '/v1/nothing' }), 404, 'OPTIONS on an unknown path')
+  problem(t, await app.inject({ method: 'DELETE', url: '/v1/nothing/here' }), 404, 'an unknown path with any method')
+})

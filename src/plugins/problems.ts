@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import type { FieldError } from '../errors.js'
+import { PATTERN_MESSAGES } from '../schemas/common.js'
 
 const PROBLEM = 'application/problem+json'
 
@@ -28,8 +29,11 @@ function validationErrors (error: FastifyError): FieldError[] {
     if (!union) { merged.push(...errors); continue }
     const telling = errors.filter((v) => !['anyOf', 'type', 'const'].includes(v.keyword))
     if (telling.length) { merged.push(...telling); continue }
-    const consts = errors.filter((v) => v.keyword === 'const').map((v) => JSON.stringify((v.params as { allowedValue: unknown }).allowedValue))
-    const types = errors.filter((v) => v.keyword === 'type').map((v) => String((v.params as { type: unknown }).type))
+    const allowed = errors.filter((v) => v.keyword === 'const').map((v) => (v.params as { allowedValue: unknown }).allowedValue)
+    const consts = allowed.map((value) => JSON.stringify(value))
+    // the type of each literal says nothing more than the literal (an array sent for one fails both, once each)
+    const types = [...new Set(errors.filter((v) => v.keyword === 'type').map((v) => String((v.params as { type: unknown }).type)))]
+      .filter((type) => !allowed.some((value) => typeof value === type))
     const message = consts.length
       ? `must be one of: ${[...consts, ...types].join(', ')}`
       : `must be ${types.join(' or ')}`
@@ -47,7 +51,8 @@ function validationErrors (error: FastifyError): FieldError[] {
     if (v.keyword === 'required') {
       return { path: pointer(error.validationContext, v.instancePath, String(params.missingProperty)), message: 'Is required' }
     }
-    return { path: pointer(error.validationContext, v.instancePath), message: v.message ?? 'Is not valid' }
+    const words = v.keyword === 'pattern' ? PATTERN_MESSAGES[String(params.pattern)] : undefined
+    return { path: pointer(error.validationContext, v.instancePath), message: words ?? v.message ?? 'Is not valid' }
   })
 }
 
@@ -77,7 +82,7 @@ export default fp(async (app) => {
     if (error.headers) reply.headers(error.headers)
     if (error.validation) {
       const errors = validationErrors(error)
-      return sendProblem(request, reply, 400, `Invalid request: ${errors.map((e) => `${e.path} ${e.message.toLowerCase()}`).join('; ')}`, { code: 'CMS_VALIDATION', errors })
+      return sendProblem(request, reply, 400, `Invalid request: ${errors.map((e) => `${e.path} ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`).join('; ')}`, { code: 'CMS_VALIDATION', errors })
     }
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {

@@ -9,7 +9,8 @@ declare module 'fastify' {
   }
 }
 
-interface Entry { body: Buffer, etag: string, type: string, version: string, size: number }
+/** A kept answer: its bytes and the headers it was made with (a list's `Link` to its next page among them). */
+interface Entry { body: Buffer, etag: string, type: string, link: string | undefined, version: string, size: number }
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,6 +65,7 @@ export default fp(async (app) => {
 
   function answer (request: FastifyRequest, reply: FastifyReply, entry: Entry, how: 'hit' | 'shared') {
     reply.header('etag', entry.etag).header('x-cache', how)
+    if (entry.link !== undefined) reply.header('link', entry.link)
     if (noneMatch(request.headers['if-none-match'], entry.etag)) return reply.code(304).send('')
     return reply.type(entry.type).send(entry.body)
   }
@@ -107,7 +109,8 @@ export default fp(async (app) => {
     // and a hit is written to the socket as it is, with no string to encode
     const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload
     const size = body.length + request.url.length + 200
-    const entry = { body, etag, type: String(reply.getHeader('content-type')), version: request.cacheVersion, size }
+    const link = reply.getHeader('link')
+    const entry = { body, etag, type: String(reply.getHeader('content-type')), link: link === undefined ? undefined : String(link), version: request.cacheVersion, size }
     request.cacheLeader?.(entry)
     const old = entries.get(request.url)
     if (!old && !seen.has(request.url)) {

@@ -49,10 +49,20 @@ function compiler<T extends { schema?: unknown }, F extends Compiled> (compile: 
   }
 }
 
+/**
+ * Formats as ajv-formats checks them, but a date-time must also be a time JavaScript can hold: RFC 3339 allows a
+ * leap second (`23:59:60Z`), which Date cannot represent (it reached the database as NULL: a 500). It is a 400.
+ */
+function withFormats (ajv: Ajv): Ajv {
+  addFormats(ajv)
+  const rfc3339 = ajv.formats['date-time'] as { validate: (s: string) => boolean, compare: (a: string, b: string) => number | undefined }
+  return ajv.addFormat('date-time', { ...rfc3339, validate: (s: string) => rfc3339.validate(s) && !Number.isNaN(Date.parse(s)) })
+}
+
 function ajvInstances (schemas: object[]) {
   const common: Options = { allErrors: false, removeAdditional: false, useDefaults: true, discriminator: true, strict: false }
-  const body = addFormats(new Ajv({ ...common, coerceTypes: false }))
-  const url = addFormats(new Ajv({ ...common, coerceTypes: 'array' }))
+  const body = withFormats(new Ajv({ ...common, coerceTypes: false }))
+  const url = withFormats(new Ajv({ ...common, coerceTypes: 'array' }))
   for (const schema of schemas) {
     body.addSchema(schema)
     // checked against the JSON Schema meta-schema once (compiling it is most of the cost of adding them)

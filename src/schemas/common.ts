@@ -10,16 +10,22 @@ export const Slug = Type.String({
   pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$',
   description: 'Lower-case letters, digits and single hyphens; generated from the name or headline when absent'
 })
-export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC' })
+export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC (a leap second, :60, is refused)' })
 export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://[^/?#\\s]+', maxLength: 2000, description: 'An absolute http or https URL' })
 
+const LINE = '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$'
+const TEXT = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$'
+/** What a text pattern asks for, in words: a problem document says this rather than the regular expression. */
+export const PATTERN_MESSAGES: Record<string, string> = {
+  [LINE]: 'Must be one line of text: not blank, no control characters',
+  [TEXT]: 'Must be text without control characters (newlines and tabs are fine)'
+}
+
 /** Plain one-line text: not blank, no control characters (C0, DEL or C1). */
-export const Line = (maxLength: number, extra: object = {}) =>
-  Type.String({ minLength: 1, maxLength, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$', ...extra })
+export const Line = (maxLength: number, extra: object = {}) => Type.String({ minLength: 1, maxLength, pattern: LINE, ...extra })
 
 /** Multi-line text: newlines and tabs allowed, other control characters not. */
-export const Text = (maxLength: number, extra: object = {}) =>
-  Type.String({ maxLength, pattern: '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$', ...extra })
+export const Text = (maxLength: number, extra: object = {}) => Type.String({ maxLength, pattern: TEXT, ...extra })
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 

@@ -162,7 +162,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         '`width` snaps up to the next configured width (RENDITION_WIDTHS), so only a handful of sizes exist per photo; ' +
         '`aspect=16:9` (or `width` with `height`) crops the largest region of that shape around the focal point. A rendition ' +
         'is made once and then served from storage.\n\nWith `v` matching the current file (as in the photo\'s `url`), the ' +
-        'response may be cached forever (`immutable`); without it, for five minutes. `If-None-Match` answers 304.',
+        'response may be cached forever (`immutable`); without it, for five minutes. `If-None-Match` (or, without it, ' +
+        '`If-Modified-Since` against `Last-Modified`) answers 304.',
       params: IdParams,
       querystring: Type.Object({
         v: Type.Optional(Type.String({ maxLength: 64, description: 'The file version from the photo\'s `url`' })),
@@ -191,7 +192,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'")
-    if (noneMatch(request.headers['if-none-match'], etag)) {
+    // If-None-Match decides when sent; otherwise If-Modified-Since, to the second as HTTP dates go (RFC 9110 13.2.2)
+    const { 'if-none-match': tags, 'if-modified-since': since } = request.headers
+    const unchanged = tags !== undefined
+      ? noneMatch(tags, etag)
+      : since !== undefined && Math.floor(row.updatedAt.getTime() / 1000) * 1000 <= Date.parse(since)
+    if (unchanged) {
       stream.destroy()
       return reply.code(304).send(null)
     }
