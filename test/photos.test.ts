@@ -95,6 +95,19 @@ t.test('multipart upload without optional fields', async (t) => {
   const photo = res.json()
   checkPhoto(t, photo)
   t.match(photo, { caption: null, credit: null, altText: null, focalPoint: null, width: 10, height: 20, mimeType: 'image/png', originalFilename: 'x.png' })
+
+  // the form's file name is kept as a name: no control characters, no path, at most 255 characters
+  const names: [string, string | null][] = [
+    ['nul\u0001x\u007f.png', 'nulx.png'],
+    ['..\\..\\windows\\evil.png', 'evil.png'],
+    [`${'é'.repeat(300)}.png`, 'é'.repeat(255)],
+    ['\u0002', null]
+  ]
+  for (const [sent, kept] of names) {
+    const up = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { filename: sent, data }) })
+    t.equal(up.statusCode, 201, up.body)
+    t.equal(up.json().originalFilename, kept, JSON.stringify(sent))
+  }
 })
 
 t.test('raw body upload with fields in the query string', async (t) => {
@@ -218,6 +231,10 @@ t.test('upload fields are validated', async (t) => {
   t.match(onlyY.errors, [{ path: '/focalX', message: String }], 'the error names the missing focalX')
   const focal = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ focalX: '2', focalY: '0' }, { data }) }), 400, 'focalX=2')
   t.ok(Array.isArray(focal.errors) && focal.errors.some((e: any) => /focalX/.test(e.path)), 'the error points at focalX')
+  const control = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ credit: 'Xin\u0001hua' }, { data }) }), 400, 'a control character')
+  t.same(control.errors, [{ path: '/credit', message: 'Must be one line of text: not blank, no control characters' }], 'the rule in words, not "Expected union value"')
+  const long = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'x'.repeat(2001) }, { data }) }), 400, 'a caption too long')
+  t.match(long.errors, [{ path: '/caption', message: /2000/ }])
   await nothingStored(t, app, dataDir, 'invalid fields')
 })
 

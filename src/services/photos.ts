@@ -30,6 +30,15 @@ function keyedLock () {
 
 export interface PhotoFile { data: Buffer, filename?: string | null }
 
+/**
+ * A file name as a form sent it, as kept: its last path segment, without control characters, at most 255 characters
+ * (as a raw upload's `filename` field must be); nothing left is none.
+ */
+function fileName (name: string | null | undefined): string | null {
+  const base = (name ?? '').normalize('NFC').replace(/\p{Cc}/gu, '').split(/[\\/]/).pop()!.trim()
+  return Array.from(base).slice(0, 255).join('') || null
+}
+
 export interface PhotoOptions {
   publicUrl?: string
   /** Largest image accepted, in pixels (width × height). */
@@ -129,7 +138,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         altText: fields.altText ?? null,
         focalX: fields.focalX ?? null,
         focalY: fields.focalY ?? null,
-        originalFilename: file.filename ?? fields.filename ?? null,
+        originalFilename: fileName(file.filename) ?? fields.filename ?? null,
         ...info,
         createdAt: now,
         updatedAt: now
@@ -144,7 +153,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       const { updated, oldKey } = await storeThen(info.storageKey, file.data, async () => {
         const current = await get(id)
         await checkWrite(current, w)
-        const fields = { ...info, originalFilename: file.filename ?? current.originalFilename, updatedAt: new Date() }
+        const fields = { ...info, originalFilename: fileName(file.filename) ?? current.originalFilename, updatedAt: new Date() }
         await store.photos.update(id, fields)
         return { updated: { ...current, ...fields }, oldKey: current.storageKey }
       })

@@ -2,9 +2,9 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
-import { Value } from '@sinclair/typebox/value'
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { IdParams, ListQuery, problems } from '../../schemas/common.js'
+import { IdParams, ListQuery, PATTERN_MESSAGES, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType, invalid } from '../../errors.js'
 import type { PhotoFile } from '../../services/photos.js'
@@ -64,9 +64,16 @@ async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, 
   return { file: { data: request.body }, fields: { ...(request.query as object) } }
 }
 
+/** What a failed check says: for a text field (a union with null), the text's own rule, in words where it has them. */
+function said (e: ValueError): string {
+  const inner = e.errors.flatMap((variant) => [...variant]).find((v) => v.schema.type === 'string' || v.schema.type === 'number')
+  const failed = inner ?? e
+  return (failed.type === ValueErrorType.StringPattern ? PATTERN_MESSAGES[String(failed.schema.pattern)] : undefined) ?? failed.message
+}
+
 function checkFields (fields: Record<string, unknown>) {
   if (!uploadFields.Check(fields)) {
-    const errors = [...uploadFields.Errors(fields)].map((e) => ({ path: e.path || '/', message: e.message }))
+    const errors = [...uploadFields.Errors(fields)].map((e) => ({ path: e.path || '/', message: said(e) }))
     throw invalid(`Invalid upload fields: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors)
   }
   return Value.Clean(PhotoUploadFields, fields) as typeof PhotoUploadFields.static
