@@ -393,7 +393,9 @@ export function articlesRepository (db: SqliteDb) {
    * index on publication time) and the span of document numbers it lies in: FTS5 walks the matches within that
    * span only (documents are numbered as articles are first written, so a month's span is about that month's
    * when stories are written as they are published, and may be the whole archive after an import of old ones),
-   * each checked against the set before its search row is read. A range with no article has no match at all.
+   * each checked against the set before its search row is read. The bounds go to FTS5 as integers (see
+   * candidateRows): as JavaScript numbers FTS5 ignored them and walked down from the newest match, so an old month
+   * cost more than a recent one. A range with no article has no match at all.
    */
   function publishedBetween (o: ArticleListOptions): SQL | undefined {
     if (!o.publishedAfter && !o.publishedBefore) return undefined
@@ -404,7 +406,7 @@ export function articlesRepository (db: SqliteDb) {
       from (select ${articleSearch.doc} as doc from ${articleSearch} where ${range} limit ${LISTED + 1})`)
     if (span.n > LISTED) return undefined
     if (span.n === 0) return sql`0`
-    return sql`articles_fts.rowid between ${span.first} and ${span.last}
+    return sql`articles_fts.rowid between ${BigInt(span.first!)} and ${BigInt(span.last!)}
       and +articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${range})`
   }
 
