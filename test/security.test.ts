@@ -302,6 +302,10 @@ t.test('JSON bodies are UTF-8 text, read strictly: what cannot be stored as sent
   const lone = problem(t, await send('{"name":"surr\\ud800test"}'), 400, 'half a surrogate pair')
   t.same(lone.errors.map((e: any) => e.path), ['/name'], 'the field is named')
   problem(t, await send('{"name":"x","title":"\\udc00"}'), 400, 'a lone low surrogate')
+  // valid JSON nested deeper than a recursive walk can follow: still a 400, never a 500
+  const deep = problem(t, await send(`{"name":"x","bio":${'['.repeat(100_000)}"\\ud800"${']'.repeat(100_000)}}`), 400, 'half a pair 100,000 arrays deep')
+  t.match(deep.errors[0].path, /^\/bio(\/0){100000}$/, 'named where it is')
+  t.ok(deep.detail.length < 400, 'the detail stays short')
   const patch = await create(app, '/v1/bylines', { name: 'Patched' })
   problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${patch.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: '{"bio":"\\ud83d"}' }), 400, 'in a merge patch')
 

@@ -9,17 +9,29 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/
 const LONE_SURROGATE = /\p{Cs}/u
 
-/** Where in a parsed body a string (or a key) holds half a surrogate pair, as JSON Pointers; none when well formed. */
-function unpaired (value: unknown, path = '', found: FieldError[] = []): FieldError[] {
-  if (typeof value === 'string') {
-    if (LONE_SURROGATE.test(value)) found.push({ path: path || '/', message: 'Holds half a surrogate pair (\\uD800–\\uDFFF alone): not text' })
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => unpaired(v, `${path}/${i}`, found))
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      const at = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`
-      if (LONE_SURROGATE.test(k)) found.push({ path: at, message: 'The key holds half a surrogate pair: not text' })
-      unpaired(v, at, found)
+/** At most this many places are named in one answer. */
+const NAMED = 20
+
+/**
+ * Where in a parsed body a string (or a key) holds half a surrogate pair, as JSON Pointers (the first NAMED); none
+ * when well formed. A walk with its own stack: a body nested 100,000 deep is valid JSON, and deeper than a
+ * recursive walk can go.
+ */
+function unpaired (body: unknown): FieldError[] {
+  const found: FieldError[] = []
+  const stack: [unknown, string][] = [[body, '']]
+  while (stack.length > 0 && found.length < NAMED) {
+    const [value, path] = stack.pop()!
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) found.push({ path: path || '/', message: 'Holds half a surrogate pair (\\uD800–\\uDFFF alone): not text' })
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], `${path}/${i}`])
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value).reverse()) {
+        const at = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`
+        if (LONE_SURROGATE.test(k)) found.push({ path: at, message: 'The key holds half a surrogate pair: not text' })
+        stack.push([v, at])
+      }
     }
   }
   return found
@@ -54,7 +66,10 @@ export function parseJsonBody (request: FastifyRequest, body: Buffer): unknown {
   }
   if (SURROGATE_ESCAPE.test(text)) {
     const errors = unpaired(value)
-    if (errors.length) throw invalid(`Invalid text: ${errors.map((e) => e.path).join(', ')} ${errors.length > 1 ? 'hold' : 'holds'} half a surrogate pair`, errors)
+    if (errors.length) {
+      const where = errors.map((e) => e.path.length > 200 ? `${e.path.slice(0, 200)}…` : e.path).join(', ')
+      throw invalid(`Invalid text: ${where} ${errors.length > 1 ? 'hold' : 'holds'} half a surrogate pair`, errors)
+    }
   }
   return value
 }
