@@ -29,10 +29,14 @@ export function parseInline (text: string): string {
   return sanitizeHtml(text.normalize('NFC'), options).trim()
 }
 
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&nbsp;': ' ' }
+
+/** Text out of sanitized HTML: the entities sanitize-html writes (and the few an editor's paste brings), as characters. */
+export const unescaped = (html: string) => html.replace(/&(?:amp|lt|gt|quot|nbsp|#39|#x27);/g, (e) => ENTITIES[e]!)
+
 const noTags: SanitizeHtml.IOptions = { allowedTags: [], allowedAttributes: {}, disallowedTagsMode: 'discard' }
 /** What a parser could read as markup: a tag, a closing tag, a comment or a processing instruction. */
 const MARKUP = /<[a-zA-Z!/?]/
-const TEXT_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' }
 
 /**
  * A plain-text line of a body block (a quote's attribution, an embed's title, a photo's caption override): text,
@@ -45,7 +49,7 @@ export function plainLine (text: string | null): string | null {
   sanitizeHtml ??= require('sanitize-html') as typeof SanitizeHtml
   let out = text.normalize('NFC')
   for (let pass = 0; pass < 5 && MARKUP.test(out); pass++) {
-    out = sanitizeHtml(out, noTags).replace(/&(?:amp|lt|gt|quot);/g, (e) => TEXT_ENTITIES[e]!)
+    out = unescaped(sanitizeHtml(out, noTags))
   }
   // five layers of escaping deep, what still reads as markup loses its '<'
   if (MARKUP.test(out)) out = out.replace(/</g, '')

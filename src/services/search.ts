@@ -2,11 +2,10 @@ import type { Store } from '../db/index.js'
 import type { ArticleRow, SearchDocument } from '../db/repositories/articles.js'
 import type { BlockInput } from '../schemas/articles.js'
 import { invalid } from '../errors.js'
-
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&nbsp;': ' ' }
+import { unescaped } from './sanitize.js'
 
 /** Body text is a sanitized HTML fragment: its words, without tags or entities. */
-const plain = (html: string) => html.replace(/<[^>]*>/g, '').replace(/&(?:amp|lt|gt|quot|nbsp|#39|#x27);/g, (e) => ENTITIES[e]!)
+const plain = (html: string) => unescaped(html.replace(/<[^>]*>/g, ''))
 
 /**
  * Private-use characters U+E000–U+E002 typed into an article are left out of its indexed text: U+E002 parts its
