@@ -549,6 +549,16 @@ t.test('limit bounds and the default page size', async (t) => {
   t.equal(max.json().data.length, 22)
   t.equal(max.json().next, null)
   t.notOk(max.headers.link, 'no Link on the last page')
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles?limit=007' })).json().data.length, 7, 'leading zeros are still digits')
+  // what JavaScript would read as a number, but is not a number written in decimal digits
+  for (const written of ['1e1', '0x10', '0b101', '0o7', '%207', '7%20', '+5', '5.', 'Infinity', '1_0']) {
+    const body = problem(t, await req(app, { method: 'GET', url: `/v1/articles?limit=${written}` }), 400, `limit=${written}`)
+    t.same(body.errors, [{ path: '/query/limit', message: 'must be an integer written in decimal digits' }], `limit=${written}: named`)
+  }
+  problem(t, await req(app, { method: 'GET', url: '/v1/articles?limit=5&limit=0x10' }), 400, 'each of a repeated parameter is checked')
+  const first = (await req(app, { method: 'GET', url: '/v1/articles?limit=1' })).json().data[0]
+  const rev = problem(t, await req(app, { method: 'GET', url: `/v1/articles/${first.id}/revisions/0x1` }), 400, 'path numbers too')
+  t.same(rev.errors?.map((e: { path: string }) => e.path), ['/params/n'])
 })
 
 type Known = { id: string, publishedAt: number | null, updatedAt: number }

@@ -211,7 +211,10 @@ t.test('upload fields are validated', async (t) => {
     ['unknown field', { caption: 'x', photographer: 'Li' }],
     ['control character in credit', { credit: 'Xin\u0001hua' }],
     ['caption over 2000 characters', { caption: 'x'.repeat(2001) }],
-    ['focalX Infinity', { focalX: 'Infinity', focalY: '0.5' }]
+    ['focalX Infinity', { focalX: 'Infinity', focalY: '0.5' }],
+    ['focalX in exponent form', { focalX: '5e-1', focalY: '0.5' }],
+    ['focalY in hexadecimal', { focalX: '0.5', focalY: '0x1' }],
+    ['focalX with spaces', { focalX: ' 0.5', focalY: '0.5' }]
   ]
   for (const [name, fields] of bad) {
     const mp = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart(fields, { data }) })

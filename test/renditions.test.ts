@@ -754,7 +754,7 @@ t.test('bad rendition parameters are 400, an unknown photo 404', async (t) => {
   const photo = await upload(app, {}, await image('jpeg', 400, 200, 19))
   const base = `/v1/photos/${photo.id}/file`
   const bad = [
-    'width=0', 'width=-5', 'width=abc', 'width=1.5', 'width=', 'width=10001', 'width=99999999999',
+    'width=0', 'width=-5', 'width=abc', 'width=1.5', 'width=', 'width=10001', 'width=99999999999', 'width=0x140', 'width=3.2e2',
     'format=gif', 'format=svg', 'format=WEBP', 'format=',
     'aspect=0:1', 'aspect=1:0', 'aspect=100:1', 'aspect=1:100', 'aspect=16', 'aspect=16:9:1', 'aspect=a:b', 'aspect=-16:9', 'aspect=16/9',
     'height=100', 'height=0&width=100', 'width=640&height=1', 'width=10&height=1000',

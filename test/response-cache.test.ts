@@ -21,6 +21,7 @@ t.test('anonymous reads are answered from memory until anything they show may ha
   t.equal(second.headers.etag, first.headers.etag)
   t.match(second.headers['cache-control'], /^public/)
   t.ok(queries.length <= 2, `a hit runs at most the version check (${queries.length} statements)`)
+  t.equal((await anon({ url: `${url}/` })).headers['x-cache'], 'hit', 'a trailing slash is the same path, kept once')
   const notModified = await anon({ url, headers: { 'if-none-match': first.headers.etag as string } })
   t.equal(notModified.statusCode, 304)
   t.equal(notModified.body, '')

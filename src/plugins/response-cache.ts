@@ -19,6 +19,13 @@ declare module 'fastify' {
   }
 }
 
+/** What an answer is kept under: its URL, but for a trailing slash on the path, which the router serves as one path. */
+function keyOf (url: string) {
+  const query = url.indexOf('?')
+  const end = query === -1 ? url.length : query
+  return end > 1 && url.charCodeAt(end - 1) === 47 ? url.slice(0, end - 1) + url.slice(end) : url
+}
+
 /**
  * Anonymous reads, answered from memory while nothing they could show has changed.
  * An answer is kept with the content version it was made under and reused only while the version is the
@@ -74,23 +81,24 @@ export default fp(async (app) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return
     if (request.principal || request.headers.authorization || !request.url.startsWith('/v1/')) return
     const current = await version(Date.now())
-    const hit = entries.get(request.url)
+    const key = keyOf(request.url)
+    const hit = entries.get(key)
     if (hit && hit.version === current) {
-      entries.delete(request.url)
-      entries.set(request.url, hit)
+      entries.delete(key)
+      entries.set(key, hit)
       return answer(request, reply, hit, 'hit')
     }
-    const pending = making.get(request.url)
+    const pending = making.get(key)
     if (pending && pending.version === current) {
       const shared = await pending.answer
       if (shared) return answer(request, reply, shared, 'shared')
     } else {
       let lead!: (entry: Entry | null) => void
       const slot = { version: current, answer: new Promise<Entry | null>((resolve) => { lead = resolve }) }
-      making.set(request.url, slot)
+      making.set(key, slot)
       request.cacheLeader = (entry) => {
         request.cacheLeader = null
-        if (making.get(request.url) === slot) making.delete(request.url)
+        if (making.get(key) === slot) making.delete(key)
         lead(entry)
       }
     }
@@ -107,21 +115,22 @@ export default fp(async (app) => {
     if (typeof etag !== 'string') return done(null, payload)
     // kept as bytes, outside the JavaScript heap: the collector neither walks them nor sizes the heap by them,
     // and a hit is written to the socket as it is, with no string to encode
+    const key = keyOf(request.url)
     const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload
-    const size = body.length + request.url.length + 200
+    const size = body.length + key.length + 200
     const link = reply.getHeader('link')
     const entry = { body, etag, type: String(reply.getHeader('content-type')), link: link === undefined ? undefined : String(link), version: request.cacheVersion, size }
     request.cacheLeader?.(entry)
-    const old = entries.get(request.url)
-    if (!old && !seen.has(request.url)) {
+    const old = entries.get(key)
+    if (!old && !seen.has(key)) {
       if (seenChars > 2 ** 20) { seen = new Set(); seenChars = 0 }
-      seen.add(request.url)
-      seenChars += request.url.length
+      seen.add(key)
+      seenChars += key.length
       return done(null, body)
     }
-    if (old) { entries.delete(request.url); bytes -= old.size }
-    seen.delete(request.url)
-    entries.set(request.url, entry)
+    if (old) { entries.delete(key); bytes -= old.size }
+    seen.delete(key)
+    entries.set(key, entry)
     bytes += size
     for (const [url, entry] of entries) {
       if (bytes <= maxBytes) break

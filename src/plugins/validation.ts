@@ -59,6 +59,43 @@ function withFormats (ajv: Ajv): Ajv {
   return ajv.addFormat('date-time', { ...rfc3339, validate: (s: string) => rfc3339.validate(s) && !Number.isNaN(Date.parse(s)) })
 }
 
+/** How a number is written in a URL or a form field: decimal digits, as the OpenAPI document's integers and numbers are read. */
+export const WRITTEN = { integer: /^-?[0-9]+$/, number: /^-?[0-9]+(\.[0-9]+)?$/ }
+
+type NumberKind = keyof typeof WRITTEN
+const numberKind = (schema: { type?: unknown, anyOf?: Array<{ type?: unknown }> }): NumberKind | undefined =>
+  schema.type === 'integer' || schema.type === 'number' ? schema.type : schema.anyOf?.map(numberKind).find(Boolean)
+
+/**
+ * A query string's or path's numbers, held to decimal digits before Ajv coerces them: Ajv takes any text
+ * JavaScript reads as a number, so `limit=1e1`, `0x10`, `0b101` and ` 7` were a page of 10, 16, 5 and 7. They are a 400
+ * naming the field, in the same form as any other validation error. Other parts and schemas without numbers
+ * are validated as compiled.
+ */
+function numbersInDigits<F extends Compiled> (schema: { properties?: Record<string, object> }, validate: F): F {
+  const numbers = Object.entries(schema.properties ?? {})
+    .map(([name, property]) => [name, numberKind(property)] as const)
+    .filter((entry): entry is readonly [string, NumberKind] => entry[1] !== undefined)
+  if (numbers.length === 0) return validate
+  const checked = function (this: unknown, data: Record<string, unknown> | null, ...rest: unknown[]) {
+    for (const [name, kind] of numbers) {
+      const raw = data?.[name]
+      for (const text of Array.isArray(raw) ? raw : [raw]) {
+        if (typeof text === 'string' && !WRITTEN[kind].test(text)) {
+          const message = `must be ${kind === 'integer' ? 'an integer' : 'a number'} written in decimal digits`
+          return { error: [{ instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, keyword: 'type', params: { type: kind }, message }] }
+        }
+      }
+    }
+    return validate.apply(this, [data, ...rest])
+  } as F
+  Object.defineProperties(checked, {
+    errors: { get: () => validate.errors },
+    schemaEnv: { get: () => validate.schemaEnv }
+  })
+  return checked
+}
+
 function ajvInstances (schemas: object[]) {
   const common: Options = { allErrors: false, removeAdditional: false, useDefaults: true, discriminator: true, strict: false }
   const body = withFormats(new Ajv({ ...common, coerceTypes: false }))
@@ -95,7 +132,7 @@ export default fp(async (app) => {
   // multipart and raw image bodies are documented with a schema but checked by their handler (bytes are sniffed)
   const handlerChecked = () => true
   app.setValidatorCompiler(({ schema, httpPart, contentType }) => {
-    if (httpPart !== 'body') return urlValidator({ schema })
+    if (httpPart !== 'body') return numbersInDigits(schema as object, urlValidator({ schema }))
     if (contentType && !contentType.endsWith('json')) return handlerChecked
     return bodyValidator({ schema })
   })

@@ -12,6 +12,7 @@ import { sendPage } from '../pagination.js'
 import { noneMatch, etagOf } from '../../services/etag.js'
 import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
 import { writeOf } from '../context.js'
+import { WRITTEN } from '../../plugins/validation.js'
 
 const tags = ['photos']
 const uploadFields = TypeCompiler.Compile(PhotoUploadFields)
@@ -35,7 +36,7 @@ async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, 
   const fields: Record<string, unknown> = {}
   const setField = (name: string, value: string) => {
     if (name in fields) throw invalid(`Field "${name}" is given twice`, [{ path: `/${name}`, message: 'Is given twice' }])
-    fields[name] = numeric.has(name) && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value
+    fields[name] = numeric.has(name) && WRITTEN.number.test(value) ? Number(value) : value
   }
   if (request.isMultipart()) {
     let file: PhotoFile | undefined
