@@ -221,6 +221,28 @@ t.test('create: body text is sanitized on write', async (t) => {
   t.same((await req(app, { method: 'GET', url: `/v1/articles/${lines.id}` })).json().body, lines.body, 'stored stripped')
 })
 
+t.test('a body heavy with markup is a 400 before the sanitizer spends time on it', async (t) => {
+  const { app } = await build(t)
+  // 10,000 characters that start markup (< and &) over the body's texts: accepted
+  const full = [p('<b>x</b>'.repeat(2000)), p('AT&T '.repeat(1000)), p('&lt;'.repeat(3500)), { type: 'list', ordered: false, items: ['<i>y</i>'.repeat(500)] },
+    { type: 'quote', text: 'q', attribution: '&'.repeat(250) }, { type: 'embed', url: 'https://example.org/v', title: '<'.repeat(250) }]
+  const ok = await create(app, '/v1/articles', { headline: 'Heavy but allowed', body: full })
+  t.equal(ok.body[0].text, '<b>x</b>'.repeat(2000))
+  // one more, in any text of the body (each block type is counted), is refused; so is a PATCH, which changes nothing
+  for (const extra of [p('<'), { type: 'heading', level: 2, text: '&' }, { type: 'quote', text: '<b>x</b>' },
+    { type: 'list', ordered: true, items: ['a & b'] }, { type: 'embed', url: 'https://example.org/w', title: '<' }]) {
+    const res = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Too heavy', body: [...full, extra] } })
+    const body = problem(t, res, 400, `one over, in a ${extra.type}`)
+    t.match(body.errors, [{ path: '/body', message: /at most 10000/ }])
+  }
+  const heavy = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Too heavy', body: [p('<b>'.repeat(300_000))] } })
+  problem(t, heavy, 400, 'a 900 KB paragraph of tags')
+  const patch = await req(app, { method: 'PATCH', url: `/v1/articles/${ok.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ body: [...full, p('&')] }) })
+  problem(t, patch, 400, 'a PATCH over the limit')
+  t.equal(await count(app), 1, 'nothing created')
+  t.same((await req(app, { method: 'GET', url: `/v1/articles/${ok.id}` })).json().body, ok.body, 'nothing changed')
+})
+
 t.test('create: references to unknown ids are a 422 naming each path, and create nothing', async (t) => {
   const { app } = await build(t)
   const photo = await upload(app, { caption: 'c' })

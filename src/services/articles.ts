@@ -5,6 +5,7 @@ import type {
   Article, ArticleCreate, ArticlePatch, ArticleStatus, Block, BlockInput, RelatedLink, RelatedLinkInput,
   PublishInput, Revision, RevisionAction, RevisionContent
 } from '../schemas/articles.js'
+import { BODY_MARKUP_MAX } from '../schemas/articles.js'
 import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden, invalid } from '../errors.js'
 import { ftsQuery, documentOf, reindex, photoIdsOf } from './search.js'
@@ -53,8 +54,35 @@ export function listScope (sort: ArticleSort, q: Omit<ArticleListQuery, 'limit' 
   return `articles:${sort}:${JSON.stringify(filters.map((f) => f ?? null))}`
 }
 
+/** How many characters of the body's text could start markup (see BODY_MARKUP_MAX in the schemas). */
+function markupIn (body: BlockInput[]): number {
+  let n = 0
+  const count = (text: string | null | undefined) => {
+    if (!text) return
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 60 || c === 38) n++
+    }
+  }
+  for (const block of body) {
+    switch (block.type) {
+      case 'paragraph': case 'heading': count(block.text); break
+      case 'quote': count(block.text); count(block.attribution); break
+      case 'list': block.items.forEach(count); break
+      case 'photo': count(block.caption); break
+      case 'embed': count(block.title); break
+    }
+  }
+  return n
+}
+
 /** Sanitizes body text; a block left without text is an error naming it. */
 function cleanBody (body: BlockInput[]): BlockInput[] {
+  const markup = markupIn(body)
+  if (markup > BODY_MARKUP_MAX) {
+    const message = `Holds ${markup} characters that start markup (< and &); at most ${BODY_MARKUP_MAX} in one article`
+    throw invalid(`The body's text is too heavy with markup: ${message.charAt(0).toLowerCase()}${message.slice(1)}`, [{ path: '/body', message }])
+  }
   const errors: FieldError[] = []
   const clean = (text: string, path: string) => {
     const out = sanitizeInline(text)
