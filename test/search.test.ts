@@ -940,6 +940,31 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
   t.equal(again.data.length, 2, 'the cursor is valid with the query it came from')
 })
 
+t.test('relevance pages stay in order while the archive grows: bm25 scores move with it, and a page resumes where its cursor\'s article ranks now', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const publish = (headline: string, text: string) => create(app, '/v1/articles', { headline, body: [p(text)], status: 'published' })
+  for (let i = 0; i < 20; i++) await publish(`Filler ${i}`, 'Nothing about whales here.')
+  // "orca" in a third of the articles, weighed by bm25, each article a different score
+  for (let i = 1; i <= 10; i++) await publish(`Orca note ${i}`, `${'orca '.repeat(i)}seen off the coast.`)
+  const before = await ranked(t, ctx, 'q=orca')
+  t.same(sorted(before), sorted(Array.from({ length: 10 }, (_, i) => `Orca note ${i + 1}`)), 'every note found')
+  const first = await page(t, ctx, 'q=orca&limit=3')
+  t.same(heads(first.data), before.slice(0, 3))
+  // sixty stories without the word: every article's bm25 score changes (the word is now rarer), the order does not
+  for (let i = 0; i < 60; i++) await publish(`Later story ${i}`, 'Harbor news of the day.')
+  t.same(await ranked(t, ctx, 'q=orca'), before, 'the order is the same')
+  const second = await page(t, ctx, `q=orca&limit=3&cursor=${first.next}`)
+  t.same(heads(second.data), before.slice(3, 6), 'the second page goes on where the first stopped')
+  const third = await page(t, ctx, `q=orca&limit=3&cursor=${second.next}`)
+  t.same(heads(third.data), before.slice(6, 9))
+  // the cursor's own article gone: the page resumes from the rank the cursor holds, with nothing already shown
+  const gone = second.data.at(-1)
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/articles/${gone.id}` })).statusCode, 204)
+  const after = await page(t, ctx, `q=orca&limit=3&cursor=${second.next}`)
+  t.notOk(heads(after.data).some((h) => before.slice(0, 6).includes(h)), `nothing shown again: ${heads(after.data)}`)
+})
+
 t.test('a word in most articles is matched but not weighed: the order is bm25 over the whole query (ties aside), without counting the common word', async (t) => {
   const ctx = await build(t)
   const { app } = ctx

@@ -187,16 +187,12 @@ export function articlesRepository (db: SqliteDb) {
     const weighing = terms.filter((term) => !inMostArticles(term, runs))
     if (weighing.length === 0) return fieldMatches(match, where, narrowTo(), after, limit)
     if (weighing.length === terms.length) {
-      return db.all<{ id: string, rank: number }>(sql`
-        select id, rank from (
-          select ${articleSearch.articleId} as id, ${rank} as rank
-          from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-          where articles_fts match ${match} and ${and(...where) ?? sql`1`}
-          order by articles_fts.rowid desc
-          limit ${SEARCH_CANDIDATES})
-        ${after ? sql`where (rank, id) > (${after[0]}, ${after[1]})` : sql``}
-        order by rank, id
-        limit ${limit}`)
+      return pageOf(db.all<{ id: string, rank: number }>(sql`
+        select ${articleSearch.articleId} as id, ${rank} as rank
+        from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
+        where articles_fts match ${match} and ${and(...where) ?? sql`1`}
+        order by articles_fts.rowid desc
+        limit ${SEARCH_CANDIDATES}`), after, limit)
     }
     // When the whole query has no more matches than the bound, every match is a candidate and they are walked
     // oldest first: FTS5 seeks a common word's entry to each match of a rare one quickly forwards, but ~15 times
@@ -275,10 +271,16 @@ export function articlesRepository (db: SqliteDb) {
     return hits.length === limit ? hits : undefined
   }
 
-  /** A page of ranked candidates (lower rank first, ties by id), after the cursor's (rank, id). */
+  /**
+   * A page of ranked candidates (lower rank first, ties by id), after the cursor's article. bm25's scores move
+   * whenever the archive does (a word's weight is counted over all the articles), so every score of a search may
+   * have changed since the page before, its order not: the page resumes from where the cursor's article ranks now,
+   * and from the (rank, id) the cursor holds only when that article is no longer among the candidates.
+   */
   function pageOf (ranked: { id: string, rank: number }[], after: ArticleKey | undefined, limit: number) {
+    const anchor = after && (ranked.find((r) => r.id === after[1]) ?? { rank: after[0] as number, id: after[1] })
     return ranked
-      .filter((r) => !after || r.rank > (after[0] as number) || (r.rank === after[0] && r.id > after[1]))
+      .filter((r) => !anchor || r.rank > anchor.rank || (r.rank === anchor.rank && r.id > anchor.id))
       .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))
       .slice(0, limit)
   }
