@@ -762,14 +762,16 @@ t.test('hostile input is a 4xx, never a 500, and creates nothing', async (t) => 
   for (const [label, payload] of wrong) problem(t, await post(payload), 400, label)
 
   const huge = JSON.stringify({ headline: 'Huge', body: [p('x'.repeat(1024 * 1024 + 10))] })
-  problem(t, await post(huge, { 'content-type': 'application/json' }), 413, 'body over 1 MiB')
+  const tooLarge = problem(t, await post(huge, { 'content-type': 'application/json' }), 413, 'body over 1 MiB')
+  t.match(tooLarge, { code: 'CMS_PAYLOAD_TOO_LARGE', detail: 'The body is larger than the 1,048,576 bytes accepted here' })
   problem(t, await post('{"headline": "x",', { 'content-type': 'application/json' }), 400, 'malformed JSON')
   problem(t, await post('', { 'content-type': 'application/json' }), 400, 'empty JSON body')
   problem(t, await post('null', { 'content-type': 'application/json' }), 400, 'null body')
   problem(t, await post('[]', { 'content-type': 'application/json' }), 400, 'array body')
   problem(t, await post('{"headline":"x","__proto__":{"admin":true}}', { 'content-type': 'application/json' }), 400, '__proto__')
   problem(t, await post('headline=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'form body')
-  problem(t, await post('hello', { 'content-type': 'text/plain' }), 415, 'text body')
+  const text = problem(t, await post('hello', { 'content-type': 'text/plain' }), 415, 'text body')
+  t.match(text, { code: 'CMS_UNSUPPORTED_MEDIA_TYPE', detail: 'Content-Type "text/plain" is not accepted here: send application/json' }, 'says what is accepted')
   // forms are read by the photo uploads only
   const form = multipart({ headline: 'x' }, { data: Buffer.from('x') })
   problem(t, await post(form.payload, form.headers), 415, 'multipart form')

@@ -375,7 +375,15 @@ t.test('photos: If-Match on PATCH, PUT file and DELETE', async (t) => {
   const form2 = multipart({}, { data: png, filename: 'new.png' })
   const replaced = await current(t, app, { method: 'PUT', url: `${url}/file`, ...form2, headers: { ...form2.headers, 'if-match': tag } }, url, 200, 'PUT photo file')
   t.equal(replaced.json().width, 30)
-  const tag2 = replaced.headers.etag as string
+  // the file's own ETag (what GET …/file answers) is as good a condition for replacing it as the record's
+  const fileTag = (await get(app, `${url}/file`)).headers.etag as string
+  t.equal(fileTag, `"${replaced.json().sha256}"`)
+  const wider = await image('png', 40, 20, 6)
+  await stale(t, app, { method: 'PUT', url: `${url}/file`, payload: wider, headers: { 'content-type': 'image/png', 'if-match': `"${photo.sha256}"` } }, url, replaced.headers.etag as string, 'PUT photo file with the old file\'s ETag')
+  const byFile = await current(t, app, { method: 'PUT', url: `${url}/file`, payload: wider, headers: { 'content-type': 'image/png', 'if-match': fileTag } }, url, 200, 'PUT photo file with the file\'s ETag')
+  t.equal(byFile.json().width, 40)
+  await stale(t, app, { method: 'PATCH', url, headers: { 'if-match': fileTag }, payload: { caption: 'Lost' } }, url, byFile.headers.etag as string, 'the file\'s ETag does not stand for the record on a PATCH')
+  const tag2 = byFile.headers.etag as string
   await stale(t, app, { method: 'DELETE', url, headers: { 'if-match': tag } }, url, tag2, 'DELETE photo with a stale tag')
   await current(t, app, { method: 'DELETE', url, headers: { 'if-match': tag2 } }, url, 204, 'DELETE photo')
   t.equal((await get(app, url)).statusCode, 404)

@@ -279,8 +279,14 @@ t.test('DELETE /v1/keys/{id} revokes at once; the key stays listed with revokedA
   t.equal((await req(app, { method: 'GET', url: '/v1/articles', headers: mine })).statusCode, 200, 'works before')
   t.equal((await req(app, { method: 'POST', url: '/v1/articles', headers: mine, payload: { headline: 'Before' } })).statusCode, 201)
 
+  // If-Match, as on every DELETE: a stale tag is a 412 and the key keeps working
+  const read = await req(app, { method: 'GET', url: `/v1/keys/${made.id}`, headers: admin })
+  const stale = await req(app, { method: 'DELETE', url: `/v1/keys/${made.id}`, headers: { ...admin, 'if-match': '"stale"' } })
+  t.equal(stale.statusCode, 412, 'a stale If-Match is a 412')
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles', headers: mine })).statusCode, 200, 'the key still works')
+
   const before = Date.now()
-  const del = await req(app, { method: 'DELETE', url: `/v1/keys/${made.id}`, headers: admin })
+  const del = await req(app, { method: 'DELETE', url: `/v1/keys/${made.id}`, headers: { ...admin, 'if-match': read.headers.etag as string } })
   t.equal(del.statusCode, 204)
   t.equal(del.body, '')
 

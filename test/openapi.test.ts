@@ -42,8 +42,27 @@ t.test('every operation is documented: operationId, summary, tags, and its error
       }
       if (path.includes('{id}')) t.ok(statuses.includes('404'), `${name} declares 404`)
       if (op.requestBody?.content?.['application/json']) t.ok(statuses.includes('400'), `${name} declares 400 for a bad body`)
+      if (op.requestBody) t.ok(statuses.includes('413') && statuses.includes('415'), `${name} declares 413 and 415 for its body`)
+      // the headers a generated client needs to read: ETag for conditional requests, Location, Link to page on
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        const headers = Object.keys(response.headers ?? {})
+        if (response.content?.['application/json'] || status === '304') t.ok(headers.includes('ETag'), `${name} ${status} declares ETag`)
+        if (status === '201') t.ok(headers.includes('Location'), `${name} 201 declares Location`)
+        if (status === '401') t.ok(headers.includes('WWW-Authenticate'), `${name} 401 declares WWW-Authenticate`)
+        if (status === '429') t.ok(headers.includes('Retry-After'), `${name} 429 declares Retry-After`)
+      }
+      if (method === 'get' && /Page$/.test(op.responses['200']?.content?.['application/json']?.schema?.$ref ?? '')) {
+        t.ok(op.responses['200'].headers?.Link, `${name} declares Link`)
+      }
+      if (method === 'patch') t.ok(op.requestBody.content['application/merge-patch+json'], `${name} takes a merge patch`)
     }
   }
+  // what the routes check themselves is said too: revisions need a key; action bodies may be left out
+  for (const path of ['/v1/articles/{id}/revisions', '/v1/articles/{id}/revisions/{n}']) t.same(doc.paths[path].get.security, [{ bearerAuth: [] }], `${path} needs a key`)
+  for (const action of ['publish', 'unpublish', 'revisions/{n}/restore']) t.equal(doc.paths[`/v1/articles/{id}/${action}`].post.requestBody.required, false, `${action}: the body may be left out`)
+  t.equal(doc.paths['/v1/articles'].post.requestBody.required, true)
+  t.ok(doc.paths['/v1/keys/{id}'].delete.responses['412'], 'revoking a key honours If-Match')
+  t.notMatch(JSON.stringify(doc), /x-optional-body/, 'no internal marker left')
   for (const name of ['Article', 'Section', 'Byline', 'Photo', 'RelatedLink', 'Problem', 'ArticlePage']) {
     t.ok(doc.components.schemas[name], `component ${name} has a stable name`)
   }

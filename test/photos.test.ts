@@ -290,6 +290,7 @@ t.test('malformed multipart requests', async (t) => {
   t.equal(json.statusCode, 415, 'a JSON body answers 415')
   const textPlain = await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': 'text/plain' }, payload: 'hello' })
   t.equal(textPlain.statusCode, 415, 'a text/plain body answers 415')
+  t.match(textPlain.json(), { code: 'CMS_UNSUPPORTED_MEDIA_TYPE', detail: 'Content-Type "text/plain" is not accepted here: send multipart/form-data or image/*' })
   t.match(textPlain.headers['content-type'], /^application\/problem\+json/)
   const htmlType = await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': 'text/html' }, payload: '<p>hi</p>' })
   t.equal(htmlType.statusCode, 415, 'a non-image content type answers 415')
@@ -304,7 +305,8 @@ t.test('uploads over UPLOAD_MAX_BYTES answer 413', async (t) => {
   const big = await noisy(64, 64)
   t.ok(big.length > 2048, `the test image is over the limit (${big.length} bytes)`)
   problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'big' }, { data: big }) }), 413, 'multipart')
-  problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?caption=big', headers: { 'content-type': 'image/png' }, payload: big }), 413, 'raw')
+  const raw = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?caption=big', headers: { 'content-type': 'image/png' }, payload: big }), 413, 'raw')
+  t.match(raw, { code: 'CMS_PAYLOAD_TOO_LARGE', detail: 'The body is larger than the 2,048 bytes accepted here' })
   await nothingStored(t, app, dataDir, 'too large')
 
   const small = await image('jpeg', 16, 16)

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import { Type } from '@sinclair/typebox'
 import pkg from '../../package.json' with { type: 'json' }
 import { problems } from '../schemas/common.js'
+import { optionalBody } from '../routes/context.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -52,9 +53,13 @@ function documentConventions (route: RouteOptions) {
     schema.description = `${schema.description ? `${schema.description}\n\n` : ''}Requires an API key with role \`${access}\` or higher.`
     add(401, 403)
   } else {
-    schema.security = [{}, { bearerAuth: [] }]
+    // a route that checks the key itself (revisions) says so with its own `security`
+    schema.security ??= [{}, { bearerAuth: [] }]
     add(401)
   }
+  if (schema.body) add(413, 415)
+  // read by documentHeaders, which marks the request body optional and drops the marker
+  if ([route.preValidation].flat().includes(optionalBody)) schema['x-optional-body'] = true
   if (methods.includes('GET')) {
     responses[304] ??= { description: 'Not modified: the ETag in If-None-Match is still current', type: 'null' }
     headers['if-none-match'] = Type.Optional(Type.String({ description: 'ETag(s) from an earlier response: answered 304 while still current' }))
@@ -67,6 +72,49 @@ function documentConventions (route: RouteOptions) {
   if (Object.keys(headers).length) {
     schema.headers = Type.Object({ ...(schema.headers?.properties ?? {}), ...headers })
   }
+}
+
+const header = (description: string) => ({ description, schema: { type: 'string' } })
+const HEADERS = {
+  etag: header('A hash of everything the answer shows: send it back in `If-None-Match` (304 while current) or `If-Match` (a conditional write)'),
+  location: header('Where the created resource is read'),
+  link: header('`<…>; rel="next"`: the next page, when there is one'),
+  authenticate: header('`Bearer realm="cms"` (with `error="invalid_token"` for a refused key)'),
+  retryAfter: header('Seconds to wait before trying again')
+}
+
+type Operation = {
+  'x-optional-body'?: boolean
+  requestBody?: { required?: boolean, content: Record<string, { schema?: Record<string, unknown> }> }
+  responses?: Record<string, { headers?: Record<string, unknown>, content?: Record<string, { schema?: { $ref?: string } }> }>
+}
+
+/**
+ * What the generated document cannot say from the route schemas alone: the headers answers carry (an ETag on every
+ * JSON answer and 304, Location on a 201, Link on a page of a list, WWW-Authenticate on a 401, Retry-After on a
+ * 429), merge patches as a PATCH body type, and bodies that may be left out (publish, unpublish, restore: see
+ * optionalBody).
+ */
+export function documentHeaders ({ openapiObject }: { openapiObject: Record<string, any> }) {
+  for (const [, item] of Object.entries<Record<string, Operation>>(openapiObject.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item)) {
+      const body = operation.requestBody
+      if (body && operation['x-optional-body']) body.required = false
+      delete operation['x-optional-body']
+      const json = body?.content['application/json']
+      if (method === 'patch' && body && json) body.content['application/merge-patch+json'] = json
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        const add = (name: string, value: unknown) => { response.headers = { ...response.headers, [name]: value } }
+        const content = response.content?.['application/json']
+        if (content || status === '304') add('ETag', HEADERS.etag)
+        if (status === '201') add('Location', HEADERS.location)
+        if (method === 'get' && status === '200' && content?.schema?.$ref?.endsWith('Page')) add('Link', HEADERS.link)
+        if (status === '401') add('WWW-Authenticate', HEADERS.authenticate)
+        if (status === '429') add('Retry-After', HEADERS.retryAfter)
+      }
+    }
+  }
+  return openapiObject
 }
 
 /** The OpenAPI 3.1 document, generated from the route schemas; components are named by each schema's `$id`. */
@@ -96,6 +144,7 @@ export default fp(async (app) => {
         { name: 'service', description: 'Health and documentation' }
       ]
     },
+    transformObject: documentHeaders as never,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
     }

@@ -73,6 +73,18 @@ export function notFound (request: FastifyRequest, reply: FastifyReply) {
   return sendProblem(request, reply, 404, `No route ${request.method} ${request.url.split('?')[0]}`, { code: 'CMS_NO_ROUTE' })
 }
 
+/** Fastify's own refusals of a body, said in this API's words and codes: what is accepted, and how much. */
+const FRAMEWORK: Record<string, (request: FastifyRequest) => [code: string, detail: string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: (request) => {
+    const sent = request.headers['content-type']
+    const body = request.routeOptions.schema?.body as { content?: Record<string, unknown> } | undefined
+    const accepted = body?.content ? Object.keys(body.content) : ['application/json', ...(request.method === 'PATCH' ? ['application/merge-patch+json'] : [])]
+    return ['CMS_UNSUPPORTED_MEDIA_TYPE', `${sent ? `Content-Type "${sent}" is` : 'A body without a Content-Type is'} not accepted here: send ${accepted.join(' or ')}`]
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: (request) =>
+    ['CMS_PAYLOAD_TOO_LARGE', `The body is larger than the ${request.routeOptions.bodyLimit.toLocaleString('en')} bytes accepted here`]
+}
+
 /**
  * Every error leaves as RFC 9457 problem details. Client errors say what is wrong; server errors
  * say nothing about internals to the client and everything to the log, under the request id.
@@ -87,7 +99,8 @@ export default fp(async (app) => {
     const status = error.statusCode ?? 500
     if (status >= 400 && status < 500) {
       request.log.info({ err: error }, 'client error')
-      return sendProblem(request, reply, status, error.message, { code: error.code, ...(error.errors ? { errors: error.errors } : {}) })
+      const [code, detail] = FRAMEWORK[error.code]?.(request) ?? [error.code, error.message]
+      return sendProblem(request, reply, status, detail, { code, ...(error.errors ? { errors: error.errors } : {}) })
     }
     request.log.error({ err: error }, 'request failed')
     return sendProblem(request, reply, 500, 'An unexpected error occurred; quote the request id when reporting it', { code: 'CMS_INTERNAL' })

@@ -6,3 +6,6 @@ export const viewerOf = (request: FastifyRequest): Viewer => ({ publicOnly: requ
 
 /** The writer (routes with `config.access` guarantee one) and the ETag they last read, if sent. */
 export const writeOf = (request: FastifyRequest): Write => ({ actor: request.principal!, ifMatch: request.headers['if-match'] })
+
+/** For action routes (`preValidation`), whose body may be left out: a bare POST (no body, or an empty one) is `{}`. */
+export const optionalBody = async (request: FastifyRequest) => { request.body ??= {} }

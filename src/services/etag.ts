@@ -38,12 +38,13 @@ export function noneMatch (header: string | undefined, etag: string): boolean {
 
 /**
  * If-Match on a write: strong comparison against the current representation, built only when a
- * condition was sent. A stale tag is a 412 and the write does not happen.
+ * condition was sent (or against `also`, other ETags the target is currently known by). A stale tag is a 412
+ * and the write does not happen.
  */
-export async function assertMatch (header: string | undefined, current: () => unknown): Promise<void> {
+export async function assertMatch (header: string | undefined, current: () => unknown, also: string[] = []): Promise<void> {
   if (!header) return
   const wanted = tags(header)
-  if (wanted.includes('*')) return
+  if (wanted.includes('*') || also.some((etag) => wanted.includes(etag))) return
   const etag = etagOf(await current())
   if (!wanted.includes(etag)) {
     throw new PreconditionFailed('The resource changed since you read it (If-Match does not match its ETag): read it again and reapply your change')

@@ -106,9 +106,12 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     })
   }
 
-  /** If-Match, and the writer rule: a photo that published articles show is changed by editors only. */
-  async function checkWrite (current: PhotoRow, w: Write) {
-    await assertMatch(w.ifMatch, () => present(current))
+  /**
+   * If-Match, and the writer rule: a photo that published articles show is changed by editors only. A write to the
+   * file (`PUT …/file`) also takes the ETag its GET answers (`"<sha256>"`), as HTTP has it, besides the record's.
+   */
+  async function checkWrite (current: PhotoRow, w: Write, file = false) {
+    await assertMatch(w.ifMatch, () => present(current), file ? [`"${current.sha256}"`] : [])
     if (w.actor.role === 'writer' && await store.photos.shownByPublished(current.id)) {
       throw new Forbidden('This photo is shown by published articles: ask an editor to change it')
     }
@@ -152,7 +155,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       await get(id)
       const { updated, oldKey } = await storeThen(info.storageKey, file.data, async () => {
         const current = await get(id)
-        await checkWrite(current, w)
+        await checkWrite(current, w, true)
         const fields = { ...info, originalFilename: fileName(file.filename) ?? current.originalFilename, updatedAt: new Date() }
         await store.photos.update(id, fields)
         return { updated: { ...current, ...fields }, oldKey: current.storageKey }

@@ -9,15 +9,13 @@ import {
   PublishInput, Revision, RevisionPage
 } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
-import { viewerOf, writeOf } from '../context.js'
+import { viewerOf, writeOf, optionalBody } from '../context.js'
 import { unauthorized } from '../../plugins/auth.js'
 
 const tags = ['articles']
 const relatedTags = ['related links']
 const revisionTags = ['revisions']
 const NoBody = Type.Object({}, { additionalProperties: false, description: 'Nothing, or an empty object' })
-/** Action routes take an optional body: a bare POST (no body, or an empty one) is the same as `{}`. */
-const optionalBody = async (request: FastifyRequest) => { request.body ??= {} }
 const RevisionParams = Type.Object({ id: Id, n: Type.Integer({ minimum: 1, maximum: 2147483647 }) }, { additionalProperties: false })
 
 export const ArticleListQuery = Type.Object({
@@ -217,6 +215,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: revisionTags,
       operationId: 'listRevisions',
+      security: [{ bearerAuth: [] }],
       summary: 'An article\'s revisions, newest first',
       description: 'Every write to an article stores a revision: its number, time, the key that made it and the whole article. Needs an API key (any role).',
       params: IdParams,
@@ -230,6 +229,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: revisionTags,
       operationId: 'getRevision',
+      security: [{ bearerAuth: [] }],
       summary: 'One revision, with the whole article as it was',
       description: 'Needs an API key (any role).',
       params: RevisionParams,

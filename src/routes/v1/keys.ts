@@ -48,7 +48,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => keys.get(request.params.id))
 
   app.delete('/keys/:id', {
-    config,
+    config: { ...config, conditional: true },
     schema: {
       tags,
       operationId: 'revokeKey',
@@ -58,7 +58,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Revoked' }), ...problems(404) }
     }
   }, async (request, reply) => {
-    await keys.revoke(request.params.id)
+    await keys.revoke(request.params.id, request.headers['if-match'])
     return reply.code(204).send(null)
   })
 }
