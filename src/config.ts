@@ -44,12 +44,17 @@ export const ConfigSchema = Type.Object({
     pattern: '^[1-9][0-9]{0,4}(,[1-9][0-9]{0,4}){0,29}$',
     description: 'The widths renditions snap to (comma-separated, at most 30)'
   }),
+  RENDITION_ASPECTS: Type.String({
+    default: '1:1,5:4,4:3,3:2,16:9,2:1,21:9,4:5,3:4,2:3,9:16',
+    pattern: '^[1-9][0-9]?:[1-9][0-9]?(,[1-9][0-9]?:[1-9][0-9]?){0,29}$',
+    description: 'The crop shapes renditions snap to (width:height, comma-separated, at most 30)'
+  }),
   RESPONSE_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 64, description: 'Memory for anonymous answers kept in this process (0: none)' }),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 200 * 1024 * 1024, default: 20 * 1024 * 1024 }),
   BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 })
 })
 
-export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string, renditionWidths: number[] }
+export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string, renditionWidths: number[], renditionAspects: number[] }
 
 export class ConfigError extends Error {}
 
@@ -67,5 +72,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const dataDir = path.resolve(raw.DATA_DIR)
   const databaseFile = raw.DATABASE_URL ? path.resolve(raw.DATABASE_URL.slice('file:'.length)) : path.join(dataDir, 'cms.sqlite')
   const renditionWidths = [...new Set(raw.RENDITION_WIDTHS.split(',').map(Number))].sort((a, b) => a - b)
-  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths }
+  const renditionAspects = raw.RENDITION_ASPECTS.split(',').map((a) => { const [w, h] = a.split(':').map(Number); return w! / h! })
+  if (renditionAspects.some((r) => r < 0.1 || r > 10)) throw new ConfigError('Invalid configuration: RENDITION_ASPECTS must lie between 1:10 and 10:1')
+  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects }
 }

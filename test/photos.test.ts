@@ -6,6 +6,7 @@ import sharp from 'sharp'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { build, image, multipart, upload, create, problem, paths, storedFiles } from './helper.js'
 import type { App } from '../src/app.js'
+import { fileVersion } from '../src/services/photos.js'
 
 type Test = import('tap').Test
 
@@ -44,7 +45,8 @@ function checkPhoto (t: Test, photo: any) {
   t.match(photo.id, /^[0-9a-f-]{36}$/, 'id is a UUID')
   t.match(photo.createdAt, RFC3339_UTC)
   t.match(photo.updatedAt, RFC3339_UTC)
-  t.equal(photo.url, `/v1/photos/${photo.id}/file?v=${photo.sha256.slice(0, 16)}`, 'url points at the versioned original')
+  const version = fileVersion({ sha256: photo.sha256, focalX: photo.focalPoint?.x ?? null, focalY: photo.focalPoint?.y ?? null })
+  t.equal(photo.url, `/v1/photos/${photo.id}/file?v=${version}`, 'url points at the versioned original')
 }
 
 /** A noisy image: does not compress, so it is reliably large. */

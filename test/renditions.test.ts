@@ -8,6 +8,7 @@ import { thumbHashToRGBA } from 'thumbhash'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { build, image, multipart, upload, create, problem, storedFiles } from './helper.js'
 import type { App } from '../src/app.js'
+import { loadConfig, ConfigError } from '../src/config.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -245,7 +246,7 @@ t.test('rendition caching: ETag, 304, versioned immutable URLs, new ETag after a
   const { app, anon, dataDir } = await build(t)
   const photo = await upload(app, {}, await image('jpeg', 1000, 500, 9))
   const v = new URL(photo.url, 'http://x').searchParams.get('v')!
-  t.equal(v, photo.sha256.slice(0, 16))
+  t.match(v, /^[0-9a-f]{16}$/)
   const base = `/v1/photos/${photo.id}/file`
 
   const res = await send(t, anon, { url: `${base}?width=640&v=${v}` })
@@ -266,8 +267,22 @@ t.test('rendition caching: ETag, 304, versioned immutable URLs, new ETag after a
   t.ok(maxAge > 0 && maxAge <= 3600, `without v, a short max-age (${cc})`)
   const wrongV = await send(t, anon, { url: `${base}?width=640&v=0000000000000000` })
   t.notMatch(String(wrongV.headers['cache-control']), /immutable/, 'a v that is not the current file is not immutable')
-  const shortV = await send(t, anon, { url: `${base}?width=640&v=${photo.sha256.slice(0, 2)}` })
-  t.notMatch(String(shortV.headers['cache-control']), /immutable/, 'a too-short v prefix is not immutable')
+  const shortV = await send(t, anon, { url: `${base}?width=640&v=${v.slice(0, 8)}` })
+  t.notMatch(String(shortV.headers['cache-control']), /immutable/, 'a prefix of v is not immutable')
+
+  // moving the focal point moves every crop: the version changes, so no cache keeps the old crop under an immutable URL
+  const crop = await send(t, anon, { url: `${base}?aspect=1:1&width=320&v=${v}` })
+  t.match(crop.headers['cache-control'], /immutable/)
+  const moved = await send(t, app.inject.bind(app), { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { focalPoint: { x: 0.9, y: 0.5 } } })
+  const v2 = new URL(moved.json().url, 'http://x').searchParams.get('v')!
+  t.not(v2, v, 'a new version with the focal point')
+  t.notMatch(String((await send(t, anon, { url: `${base}?aspect=1:1&width=320&v=${v}` })).headers['cache-control']), /immutable/, 'the old one is no longer immutable')
+  const recropped = await send(t, anon, { url: `${base}?aspect=1:1&width=320&v=${v2}` })
+  t.match(recropped.headers['cache-control'], /immutable/)
+  t.not(recropped.headers.etag, crop.headers.etag, 'and shows the new crop')
+  const captioned = await send(t, app.inject.bind(app), { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { caption: 'New caption' } })
+  t.equal(new URL(captioned.json().url, 'http://x').searchParams.get('v'), v2, 'a caption does not change the pixels, nor the version')
+  await send(t, app.inject.bind(app), { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { focalPoint: null } })
 
   const notModified = await send(t, anon, { url: `${base}?width=640&v=${v}`, headers: { 'if-none-match': etag } })
   t.equal(notModified.statusCode, 304, 'If-None-Match answers 304')
@@ -356,11 +371,11 @@ t.test('crops: aspect and width+height give the right shape', async (t) => {
     ['aspect=1:1&width=300', 320, 320],
     ['width=300&height=300', 320, 320],
     ['width=640&height=480', 640, 480],
-    ['width=800&height=200', 800, 200],
+    ['width=800&height=200', 800, 343], // 4:1 snaps to 21:9, the nearest of RENDITION_ASPECTS
     ['aspect=9:16&width=5000', 450, 800],
     ['aspect=3:2', 1200, 800],
-    ['aspect=1:10', 80, 800],
-    ['aspect=10:1&width=160', 160, 16]
+    ['aspect=1:10', 450, 800], // to 9:16
+    ['aspect=10:1&width=160', 160, 69] // to 21:9
   ]
   for (const [query, width, height] of cases) {
     const res = await send(t, anon, { url: `/v1/photos/${photo.id}/file?${query}` })
@@ -371,10 +386,18 @@ t.test('crops: aspect and width+height give the right shape', async (t) => {
   const b = await send(t, anon, { url: `/v1/photos/${photo.id}/file?width=640` })
   t.not(a.headers.etag, b.headers.etag, 'a crop is a rendition of its own')
   t.ok(renditionFiles(dataDir, photo.sha256).length <= cases.length, 'crops are stored too, and reused')
+  // whatever shape is asked for, a crop is one of the configured aspects: a client cannot make a rendition per ratio
+  for (const [asked, snapped] of [['aspect=17:10', 'aspect=16:9'], ['aspect=7:3', 'aspect=21:9'], ['height=350', 'aspect=16:9'], ['aspect=99:100', 'aspect=1:1']]) {
+    const one = await send(t, anon, { url: `/v1/photos/${photo.id}/file?${asked}&width=640` })
+    const other = await send(t, anon, { url: `/v1/photos/${photo.id}/file?${snapped}&width=640` })
+    t.equal(one.statusCode, 200)
+    t.equal(one.headers.etag, other.headers.etag, `${asked} is ${snapped}`)
+  }
 })
 
 t.test('crops are centred on the focal point', async (t) => {
-  const { app, anon } = await build(t)
+  // narrow and flat shapes, configured (RENDITION_ASPECTS): crops small enough to fall within one colour
+  const { app, anon } = await build(t, { RENDITION_ASPECTS: '1:1,1:4,4:1' })
   const inject = app.inject.bind(app)
   const focus = async (id: string, focalPoint: { x: number, y: number } | null) => {
     const res = await send(t, inject, { method: 'PATCH', url: `/v1/photos/${id}`, payload: { focalPoint } })
@@ -773,4 +796,52 @@ t.test('bad rendition parameters are 400, an unknown photo 404', async (t) => {
   problem(t, await send(t, anon, { url: `/v1/photos/${UNKNOWN_ID}/file?width=320` }), 404, 'rendition of an unknown photo')
   problem(t, await send(t, anon, { url: `/v1/photos/${UNKNOWN_ID}/file?aspect=16:9&format=webp` }), 404, 'crop of an unknown photo')
   t.equal((await send(t, anon, { url: `${base}?width=320` })).statusCode, 200, 'a good request still works')
+})
+
+t.test('a rendition a format cannot hold is a 400 that says so, never a 500', async (t) => {
+  const { app, anon } = await build(t)
+  // a long infographic: 1000 × 20000
+  const long = await upload(app, {}, await sharp({ create: { width: 1000, height: 20000, channels: 3, background: '#336699' } }).png().toBuffer())
+  for (const format of ['webp', 'avif']) {
+    const res = await send(t, anon, { url: `/v1/photos/${long.id}/file?format=${format}` })
+    const body = problem(t, res, 400, `1000×20000 as ${format}`)
+    t.match(body.detail, new RegExp(`${format} rendition is at most \\d+ pixels a side`))
+    t.match(body.errors, [{ path: '/query/format' }])
+  }
+  const narrow = await send(t, anon, { url: `/v1/photos/${long.id}/file?format=webp&width=640` })
+  t.equal(narrow.statusCode, 200, 'at 640 wide it is 12,800 tall: a WebP holds it')
+  t.match(await sharp(narrow.rawPayload).metadata(), { format: 'webp', width: 640, height: 12800 })
+  t.equal((await send(t, anon, { url: `/v1/photos/${long.id}/file?format=jpeg` })).statusCode, 200, 'JPEG holds 20000')
+})
+
+t.test('formats decoded whole (WebP, GIF, AVIF) are refused above 4096 × 4096 pixels; JPEG and PNG are read in strips', async (t) => {
+  const { app, dataDir } = await build(t)
+  for (const format of ['webp', 'gif'] as const) {
+    const big = await sharp({ create: { width: 4097, height: 4096, channels: 3, background: '#777777' } })[format]().toBuffer()
+    const res = await uploadRaw(t, app, big)
+    const body = problem(t, res, 400, `a 4097 × 4096 ${format}`)
+    t.match(body.detail, /decoded whole/)
+    const fits = await uploadRaw(t, app, await sharp({ create: { width: 4096, height: 4096, channels: 3, background: '#777777' } })[format]().toBuffer())
+    t.equal(fits.statusCode, 201, `a 4096 × 4096 ${format} is accepted`)
+  }
+  const png = await uploadRaw(t, app, await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#777777' } }).png().toBuffer())
+  t.equal(png.statusCode, 201, 'a 24-megapixel PNG is accepted')
+  t.equal(storedFiles(dataDir).length, 3, 'the refused uploads stored nothing')
+})
+
+t.test('a transparent image rendered as JPEG is on white, not black', async (t) => {
+  const { app, anon } = await build(t)
+  const logo = await upload(app, {}, await sharp({ create: { width: 200, height: 100, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer())
+  const res = await send(t, anon, { url: `/v1/photos/${logo.id}/file?format=jpeg&width=160` })
+  t.equal(res.statusCode, 200)
+  t.ok(close(await rgbAt(res.rawPayload, 10, 10), [255, 255, 255]), 'transparent became white')
+})
+
+t.test('RENDITION_ASPECTS is read as ratios between 1:10 and 10:1', async (t) => {
+  t.same(loadConfig({ RENDITION_ASPECTS: '16:9,1:1' }).renditionAspects, [16 / 9, 1])
+  for (const bad of ['1:20', '20:1', '16/9', '0:1', '16:9,', '1:1:1']) {
+    let error: unknown
+    try { loadConfig({ RENDITION_ASPECTS: bad }) } catch (err) { error = err }
+    t.ok(error instanceof ConfigError && /RENDITION_ASPECTS/.test(error.message), `${JSON.stringify(bad)} is refused, naming the variable`)
+  }
 })

@@ -37,7 +37,7 @@ export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
   const store = openStore(config.databaseFile, { onQuery })
   const storage = filesystemStorage(config.photoDir)
   const sections = sectionsService(store)
-  const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL, maxPixels: config.IMAGE_MAX_PIXELS, widths: config.renditionWidths })
+  const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL, maxPixels: config.IMAGE_MAX_PIXELS, widths: config.renditionWidths, aspects: config.renditionAspects })
   app.decorate('config', config)
   app.decorate('store', store)
   app.decorate('storage', storage)

@@ -1,6 +1,21 @@
 import { createHash } from 'node:crypto'
 import type { Metadata } from 'sharp'
+import pLimit from 'p-limit'
 import { BadRequest, UnsupportedMediaType, invalid } from '../errors.js'
+
+/**
+ * Images decoded at once in this process (uploads checked, renditions made). libvips already spreads one image over
+ * the cores, and each decode holds its image in memory: a rendition of a 25-megapixel AVIF holds ~450 MB, and four
+ * anonymous renditions of a large one at once took the process to 6.5 GB. The others wait their turn.
+ */
+const decoding = pLimit(1)
+
+/**
+ * The most pixels of an image in a format libvips decodes whole (AVIF, WebP when cropped, GIF), where JPEG and PNG are
+ * read in strips: a 100-megapixel AVIF of 2 KB held 1.9 GB to decode. 4096 × 4096, ~300 MB at most for an AVIF.
+ */
+export const WHOLE_DECODE_MAX_PIXELS = 4096 * 4096
+const DECODED_WHOLE = new Set(['image/avif', 'image/webp', 'image/gif'])
 
 /** The image libraries (sharp with libvips, file-type: ~0.15 s to load) are loaded by the first upload or rendition, not at startup. */
 let libraries: ReturnType<typeof load> | undefined
@@ -61,16 +76,20 @@ export async function inspectImage (data: Buffer, maxPixels: number): Promise<Im
   if (meta.width * meta.height > maxPixels) {
     throw new BadRequest(`The image declares ${meta.width}×${meta.height} pixels, more than the limit of ${maxPixels} (IMAGE_MAX_PIXELS)`)
   }
+  if (DECODED_WHOLE.has(type.mime) && meta.width * meta.height > WHOLE_DECODE_MAX_PIXELS) {
+    throw new BadRequest(`The image declares ${meta.width}×${meta.height} pixels, more than the ${WHOLE_DECODE_MAX_PIXELS} a ${ext.toUpperCase()} may have ` +
+      '(it is decoded whole): upload it as JPEG or PNG, or smaller')
+  }
   const swap = (meta.orientation ?? 1) >= 5
   let placeholder: string
   let dominantColor: string
   try {
-    const small = await sharp(data, { failOn: 'truncated', limitInputPixels: maxPixels })
+    const small = await decoding(() => sharp(data, { failOn: 'truncated', limitInputPixels: maxPixels })
       .rotate()
       .resize(100, 100, { fit: 'inside' })
       .ensureAlpha()
       .raw()
-      .toBuffer({ resolveWithObject: true })
+      .toBuffer({ resolveWithObject: true }))
     placeholder = Buffer.from(rgbaToThumbHash(small.info.width, small.info.height, small.data)).toString('base64')
     const { dominant } = await sharp(small.data, { raw: { width: small.info.width, height: small.info.height, channels: 4 } }).stats()
     dominantColor = `#${hex(dominant.r)}${hex(dominant.g)}${hex(dominant.b)}`
@@ -111,11 +130,12 @@ export interface Variant {
 export interface Source { width: number, height: number, mimeType: string, focalX: number | null, focalY: number | null }
 
 /**
- * Decides the rendition to serve. Widths snap up to the next configured width (or down to the largest), so
- * only a handful of sizes can ever be made of a photo; nothing is upscaled. An aspect (`16:9`, or width and
- * height) crops the largest region of that shape, centred on the focal point as far as the edges allow.
+ * Decides the rendition to serve. Widths snap up to the next configured width (or down to the largest), and a
+ * crop's shape (`16:9`, or width and height) to the nearest configured aspect, so only a handful of sizes and crops
+ * can ever be made of a photo, whatever clients ask; nothing is upscaled. A crop is the largest region of its shape,
+ * centred on the focal point as far as the edges allow.
  */
-export function planRendition (source: Source, request: RenditionRequest, widths: number[]): Variant {
+export function planRendition (source: Source, request: RenditionRequest, { widths, aspects }: { widths: number[], aspects: number[] }): Variant {
   const format: RenditionFormat = request.format ??
     (source.mimeType === 'image/webp' ? 'webp' : source.mimeType === 'image/avif' ? 'avif' : source.mimeType === 'image/jpeg' ? 'jpeg' : 'png')
   let ratio: number | undefined
@@ -127,6 +147,10 @@ export function planRendition (source: Source, request: RenditionRequest, widths
     ratio = request.width / request.height
   }
   if (ratio !== undefined && (ratio < 0.1 || ratio > 10)) throw invalid('The aspect ratio must lie between 1:10 and 10:1', [{ path: request.aspect ? '/query/aspect' : '/query/height', message: 'Must make a ratio between 1:10 and 10:1' }])
+  if (ratio !== undefined) {
+    const asked = ratio
+    ratio = aspects.reduce((best, a) => Math.abs(Math.log(a / asked)) < Math.abs(Math.log(best / asked)) ? a : best)
+  }
 
   let crop: Variant['crop'] = null
   let regionW = source.width
@@ -147,8 +171,16 @@ export function planRendition (source: Source, request: RenditionRequest, widths
   const snapped = widths.find((w) => w >= wanted) ?? widths[widths.length - 1]!
   const width = Math.min(snapped, regionW)
   const height = Math.max(1, Math.round(width * regionH / regionW))
+  const side = MAX_SIDE[format]
+  if (width > side || height > side) {
+    throw invalid(`A ${format} rendition is at most ${side} pixels a side, and this one would be ${width}×${height}: ask for a smaller width or another format`,
+      [{ path: request.width === undefined ? '/query/format' : '/query/width', message: `Makes a ${width}×${height} ${format}, over ${side} pixels a side` }])
+  }
   return { width, height, crop, format }
 }
+
+/** The longest side each output format can hold (libvips refuses more). */
+const MAX_SIDE: Record<RenditionFormat, number> = { jpeg: 65500, png: 2 ** 31 - 1, webp: 16383, avif: 16384 }
 
 /** Where a rendition lives in storage: under its original's hash, named by everything that shapes it. */
 export function variantKey (sha256: string, v: Variant): string {
@@ -162,13 +194,16 @@ export function variantKey (sha256: string, v: Variant): string {
  */
 export async function renderVariant (source: Buffer, v: Variant, maxPixels: number): Promise<Buffer> {
   const { sharp } = await imaging()
-  let image = sharp(source, { limitInputPixels: maxPixels }).rotate()
-  if (v.crop) image = image.extract(v.crop)
-  image = image.resize(v.width, v.height, { fit: 'fill' })
-  switch (v.format) {
-    case 'jpeg': return image.jpeg({ quality: 80, mozjpeg: true }).toBuffer()
-    case 'png': return image.png({ compressionLevel: 8 }).toBuffer()
-    case 'webp': return image.webp({ quality: 78 }).toBuffer()
-    case 'avif': return image.avif({ quality: 55, effort: 3 }).toBuffer()
-  }
+  return decoding(() => {
+    let image = sharp(source, { limitInputPixels: maxPixels }).rotate()
+    if (v.crop) image = image.extract(v.crop)
+    image = image.resize(v.width, v.height, { fit: 'fill' })
+    switch (v.format) {
+      // JPEG has no transparency: what was transparent is white (libvips would make it black, and a black logo vanish)
+      case 'jpeg': return image.flatten({ background: '#ffffff' }).jpeg({ quality: 80, mozjpeg: true }).toBuffer()
+      case 'png': return image.png({ compressionLevel: 8 }).toBuffer()
+      case 'webp': return image.webp({ quality: 78 }).toBuffer()
+      case 'avif': return image.avif({ quality: 55, effort: 3 }).toBuffer()
+    }
+  })
 }

@@ -1,5 +1,6 @@
 import { newId } from './ids.js'
 import { Readable } from 'node:stream'
+import { createHash } from 'node:crypto'
 import type { Store } from '../db/index.js'
 import type { PhotoRow } from '../db/repositories/photos.js'
 import type { Storage } from '../storage/index.js'
@@ -8,6 +9,15 @@ import { NotFound, Conflict, Forbidden, invalid } from '../errors.js'
 import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
+
+/**
+ * The version in a photo's file URL: what its renditions are made from, the bytes and the focal point that centres
+ * its crops. It changes when either does, so a URL answered `immutable` always shows the same pixels: with the bytes'
+ * hash alone, a crop kept showing the old focal point from caches for a year after an editor moved it.
+ */
+export function fileVersion (row: Pick<PhotoRow, 'sha256' | 'focalX' | 'focalY'>): string {
+  return createHash('sha256').update(`${row.sha256}:${row.focalX ?? ''}:${row.focalY ?? ''}`).digest('hex').slice(0, 16)
+}
 import { assertMatch } from './etag.js'
 import type { Write } from './context.js'
 import { reindex } from './search.js'
@@ -45,6 +55,8 @@ export interface PhotoOptions {
   maxPixels: number
   /** The widths renditions snap to, ascending. */
   widths: number[]
+  /** The crop shapes (width / height) renditions snap to. */
+  aspects: number[]
 }
 
 export function photosService (store: Store, storage: Storage, options: PhotoOptions) {
@@ -74,9 +86,9 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     }
   }
 
-  /** The original's URL carries a version, so it can be cached forever and changes when the file is replaced. */
+  /** The original's URL carries a version, so it can be cached forever (see fileVersion). */
   function fileUrl (row: PhotoRow): string {
-    return `${base}/v1/photos/${row.id}/file?v=${row.sha256.slice(0, 16)}`
+    return `${base}/v1/photos/${row.id}/file?v=${fileVersion(row)}`
   }
 
   /** Removes the bytes behind a key once no record uses them. */
@@ -182,7 +194,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
      */
     async rendition (id: string, request: RenditionRequest): Promise<{ row: PhotoRow, key: string, contentType: string, stream: Readable, size: number }> {
       const row = await get(id)
-      const variant = planRendition(row, request, options.widths)
+      const variant = planRendition(row, request, options)
       const key = variantKey(row.sha256, variant)
       const contentType = RENDITION_FORMATS[variant.format]
       const stored = await storage.get(key)

@@ -7,7 +7,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { IdParams, ListQuery, PATTERN_MESSAGES, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
 import { BadRequest, PayloadTooLarge, UnsupportedMediaType, invalid } from '../../errors.js'
-import type { PhotoFile } from '../../services/photos.js'
+import { fileVersion, type PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
 import { noneMatch, etagOf } from '../../services/etag.js'
 import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
@@ -168,8 +168,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Without rendition parameters, the original bytes with their image type. With `width`, `format`, `aspect` or ' +
         '`height`, a rendition made with sharp: EXIF orientation applied, metadata (location, camera) removed, never upscaled. ' +
         '`width` snaps up to the next configured width (RENDITION_WIDTHS), so only a handful of sizes exist per photo; ' +
-        '`aspect=16:9` (or `width` with `height`) crops the largest region of that shape around the focal point. A rendition ' +
-        'is made once and then served from storage.\n\nWith `v` matching the current file (as in the photo\'s `url`), the ' +
+        '`aspect=16:9` (or `width` with `height`) crops the largest region of that shape around the focal point, the shape ' +
+        'snapped to the nearest configured aspect (RENDITION_ASPECTS). A rendition is made once and then served from storage; ' +
+        'one that a format cannot hold (WebP and AVIF stop at 16,383 and 16,384 pixels a side, JPEG at 65,500) is a 400.\n\n' +
+        'With `v` matching the current file and focal point (as in the photo\'s `url`), the ' +
         'response may be cached forever (`immutable`); without it, for five minutes. `If-None-Match` (or, without it, ' +
         '`If-Modified-Since` against `Last-Modified`) answers 304.',
       params: IdParams,
@@ -194,7 +196,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       : { ...(await photos.file(request.params.id)), key: null, contentType: null }
     const { row, stream, size } = file
     const etag = file.key ? etagOf(file.key) : `"${row.sha256}"`
-    const versioned = v !== undefined && v.length >= 8 && row.sha256.startsWith(v)
+    const versioned = v === fileVersion(row)
     reply.header('etag', etag)
       .header('last-modified', row.updatedAt.toUTCString())
       .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
