@@ -243,6 +243,23 @@ t.test('a body heavy with markup is a 400 before the sanitizer spends time on it
   t.same((await req(app, { method: 'GET', url: `/v1/articles/${ok.id}` })).json().body, ok.body, 'nothing changed')
 })
 
+t.test('a page of long stories ends before it holds more than 4 M characters of text; its cursor goes on from there', async (t) => {
+  const { app } = await build(t)
+  // six stories of ~900,000 characters (50 paragraphs of 18,000), published a day apart, newest last
+  const text = 'word '.repeat(3600)
+  for (let i = 0; i < 6; i++) {
+    await create(app, '/v1/articles', { headline: `Long read ${i}`, status: 'published', publishedAt: `2015-03-0${i + 1}T00:00:00Z`, body: Array.from({ length: 50 }, () => p(text)) })
+  }
+  const first = (await req(app, { method: 'GET', url: '/v1/articles?limit=10' })).json()
+  t.same(first.data.map((a: any) => a.headline), ['Long read 5', 'Long read 4', 'Long read 3', 'Long read 2'], 'four fit in 4 M characters, a fifth would not')
+  t.type(first.next, 'string', 'the page is short, and says where to go on')
+  const second = (await req(app, { method: 'GET', url: `/v1/articles?limit=10&cursor=${first.next}` })).json()
+  t.same(second.data.map((a: any) => a.headline), ['Long read 1', 'Long read 0'], 'the rest, nothing twice')
+  t.equal(second.next, null)
+  const one = (await req(app, { method: 'GET', url: '/v1/articles?limit=1' })).json()
+  t.equal(one.data.length, 1, 'a page holds at least one story, however long')
+})
+
 t.test('create: references to unknown ids are a 422 naming each path, and create nothing', async (t) => {
   const { app } = await build(t)
   const photo = await upload(app, { caption: 'c' })

@@ -60,10 +60,23 @@ export async function keysetPage<const K extends readonly Kind[], R> (o: {
   return paginate(await o.fetch(after, o.limit + 1), o.limit, o.key, o.scope)
 }
 
-/** One page of rows, fetched with limit + 1 to learn whether another page follows. */
-export function paginate<R> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string) {
-  const more = rows.length > limit
-  const page = more ? rows.slice(0, limit) : rows
+/**
+ * One page of rows, fetched with limit + 1 to learn whether another page follows. With a `budget`, the page also
+ * ends before the row that would take the rows' sizes over it (never before the first row): the page is shorter than
+ * `limit` and its cursor goes on from there.
+ */
+export function paginate<R> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string,
+  budget?: { max: number, size: (row: R) => number }) {
+  let end = Math.min(rows.length, limit)
+  if (budget) {
+    let total = 0
+    for (let i = 0; i < end; i++) {
+      total += budget.size(rows[i]!)
+      if (total > budget.max && i > 0) { end = i; break }
+    }
+  }
+  const more = rows.length > end
+  const page = more ? rows.slice(0, end) : rows
   const last = page[page.length - 1]
   return { rows: page, next: more && last ? encodeCursor(scope, key(last)) : null }
 }
