@@ -219,6 +219,20 @@ t.test('create: body text is sanitized on write', async (t) => {
   t.equal(lines.body[3].title, null)
   t.equal(lines.body[4].captionOverride, true)
   t.same((await req(app, { method: 'GET', url: `/v1/articles/${lines.id}` })).json().body, lines.body, 'stored stripped')
+
+  // angle brackets that are no HTML element's tag are text, kept as typed, with or without real tags beside them
+  const typed = ['if x<y and y>z', 'John Smith <john@example.com>', 'The <Leader> speaks', 'x </ y', 'a <!-- b', '<Leader> and <b>bold</b>']
+  const kept = await create(app, '/v1/articles', { headline: 'Brackets', body: typed.map((attribution) => ({ type: 'quote', text: 'Q', attribution })) })
+  t.same(kept.body.map((b: any) => b.attribution), [...typed.slice(0, 5), '<Leader> and bold'])
+
+  // a control character spelled as a character reference is refused as the character itself is
+  for (const [what, block] of [['paragraph', p('a&#1;b')], ['list item', { type: 'list', ordered: false, items: ['&#x1b;[31mred'] }],
+    ['heading', { type: 'heading', level: 2, text: 'x&#x7f;' }], ['attribution', { type: 'quote', text: 'Q', attribution: '<b>Li</b>&#10;Wei' }]] as const) {
+    const res = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Controls', body: [block] } })
+    const body = problem(t, res, 400, what)
+    t.match(body.errors, [{ path: /^\/body\/0\//, message: /control character/ }], `${what}: named`)
+  }
+  t.same((await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Tab', body: [p('a&#9;b&#10;c')] } })).json().body[0].text, 'a\tb\nc', 'tab and newline, allowed in text, are kept')
 })
 
 t.test('a body heavy with markup is a 400 before the sanitizer spends time on it', async (t) => {

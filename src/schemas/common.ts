@@ -13,8 +13,11 @@ export const Slug = Type.String({
 export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC (a leap second, :60, is refused)' })
 export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://[^/?#\\s]+', maxLength: 2000, description: 'An absolute http or https URL' })
 
-const LINE = '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$'
-const TEXT = '^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$'
+/** The control characters a line of text may not hold (all of them), and those multi-line text may not (all but tab and newlines). */
+export const LINE_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f'
+export const TEXT_CONTROLS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f'
+const LINE = `^(?=[\\s\\S]*\\S)[^${LINE_CONTROLS}]*$`
+const TEXT = `^[^${TEXT_CONTROLS}]*$`
 /** What a text pattern asks for, in words: a problem document says this rather than the regular expression. */
 export const PATTERN_MESSAGES: Record<string, string> = {
   [LINE]: 'Must be one line of text: not blank, no control characters',

@@ -6,6 +6,7 @@ import type {
   PublishInput, Revision, RevisionAction, RevisionContent
 } from '../schemas/articles.js'
 import { BODY_MARKUP_MAX } from '../schemas/articles.js'
+import { TEXT_CONTROLS, LINE_CONTROLS } from '../schemas/common.js'
 import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden, invalid } from '../errors.js'
 import { ftsQuery, documentOf, reindex, photoIdsOf } from './search.js'
@@ -96,6 +97,9 @@ function textSize (row: Pick<ArticleRow, 'headline' | 'summary' | 'body'>): numb
   return n
 }
 
+const TEXT_CONTROL = new RegExp(`[${TEXT_CONTROLS}]`)
+const LINE_CONTROL = new RegExp(`[${LINE_CONTROLS}]`)
+
 /** Sanitizes body text; a block left without text is an error naming it. */
 function cleanBody (body: BlockInput[]): BlockInput[] {
   const markup = markupIn(body)
@@ -104,28 +108,36 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
     throw invalid(`The body's text is too heavy with markup: ${message.charAt(0).toLowerCase()}${message.slice(1)}`, [{ path: '/body', message }])
   }
   const errors: FieldError[] = []
+  // a character reference (`&#1;`) decodes to the control character the text's pattern refused as sent
+  const controls: FieldError[] = []
+  const checked = <T extends string | null> (out: T, path: string, refused: RegExp): T => {
+    if (out !== null && refused.test(out)) controls.push({ path, message: 'Holds a control character, written as a character reference (such as &#1;)' })
+    return out
+  }
   const clean = (text: string, path: string) => {
-    const out = sanitizeInline(text)
+    const out = checked(sanitizeInline(text), path, TEXT_CONTROL)
     if (!out) errors.push({ path, message: 'Is empty once disallowed markup is removed' })
     return out
   }
+  // the blocks' plain-text lines hold no markup at all: tags are stripped, text kept
+  const line = (text: string | null, path: string) => checked(plainLine(text), path, LINE_CONTROL)
   const result = body.map((block, i): BlockInput => {
     switch (block.type) {
       case 'paragraph': case 'heading':
         return { ...block, text: clean(block.text, `/body/${i}/text`) }
       case 'quote':
-        return { ...block, text: clean(block.text, `/body/${i}/text`), ...(block.attribution === undefined ? {} : { attribution: plainLine(block.attribution) }) }
+        return { ...block, text: clean(block.text, `/body/${i}/text`), ...(block.attribution === undefined ? {} : { attribution: line(block.attribution, `/body/${i}/attribution`) }) }
       case 'list':
         return { ...block, items: block.items.map((item, j) => clean(item, `/body/${i}/items/${j}`)) }
-      // the blocks' plain-text lines hold no markup at all: tags are stripped, text kept
       case 'photo':
-        return block.caption === undefined ? block : { ...block, caption: plainLine(block.caption) }
+        return block.caption === undefined ? block : { ...block, caption: line(block.caption, `/body/${i}/caption`) }
       case 'embed':
-        return block.title === undefined ? block : { ...block, title: plainLine(block.title) }
+        return block.title === undefined ? block : { ...block, title: line(block.title, `/body/${i}/title`) }
       default:
         return block
     }
   })
+  if (controls.length) throw invalid('Some body text holds control characters written as character references', controls)
   if (errors.length) throw new Unprocessable('Some body text is empty once sanitized', errors)
   return result
 }
