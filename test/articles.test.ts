@@ -200,6 +200,10 @@ t.test('create: body text is sanitized on write', async (t) => {
     payload: { headline: 'Empty', body: [p('fine'), { type: 'list', ordered: true, items: ['ok', '<script>x</script>'] }] }
   })
   t.same(paths(problem(t, listItem, 422)), ['/body/1/items/1'])
+  // what a reader would see counts: empty tags, white space and zero-width characters show nothing
+  for (const [what, text] of [['empty tags', '<b></b>'], ['a space in tags', '<b> </b>'], ['a zero-width space', '\u200b'], ['an empty link', '<a href="https://example.com"></a>'], ['nbsp', '&nbsp;']] as const) {
+    t.same(paths(problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Empty', body: [p(text)] } }), 422, what)), ['/body/0/text'], `${what}: named`)
+  }
   t.equal(await count(app), 1, 'nothing created by the 422s')
 
   // a quote's attribution, an embed's title and a photo's caption override are plain text: tags are stripped

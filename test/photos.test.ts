@@ -200,6 +200,21 @@ t.test('refused uploads answer 4xx and leave nothing behind', async (t) => {
   }
 })
 
+t.test('with a form, upload fields may come in the query string too; the same field in both is given twice', async (t) => {
+  const { app } = await build(t)
+  const data = await image()
+  const both = await send(t, app, { method: 'POST', url: '/v1/photos?caption=From%20the%20query&focalX=0.5', ...multipart({ credit: 'Xinhua', focalY: '0.25' }, { data }) })
+  t.equal(both.statusCode, 201, both.body)
+  t.match(both.json(), { caption: 'From the query', credit: 'Xinhua', focalPoint: { x: 0.5, y: 0.25 } }, 'query and form fields are both read')
+  const twice = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?caption=a', ...multipart({ caption: 'b' }, { data }) }), 400, 'a field in the query and the form')
+  t.match(twice.errors, [{ path: '/caption' }])
+  const put = problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${both.json().id}/file?caption=x`, ...multipart({}, { data }) }), 400, 'PUT file with a field in the query, as a form')
+  t.match(put.errors, [{ path: '/caption', message: 'Unknown field' }])
+  // a name given in the query is kept as a name, like a form's
+  const named = await send(t, app, { method: 'POST', url: `/v1/photos?filename=${encodeURIComponent('../../etc/x.jpg')}`, headers: { 'content-type': 'image/jpeg' }, payload: data })
+  t.equal(named.json().originalFilename, 'x.jpg')
+})
+
 t.test('upload fields are validated', async (t) => {
   const { app, dataDir } = await build(t)
   const data = await image()

@@ -1200,6 +1200,14 @@ t.test('snippets are made from the article text: the best window of the best fie
   const filler = (n: number, word = 'filler') => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ')
 
   t.equal(snip('gas', { headline: 'Gas deal signed' }), '<mark>Gas</mark> deal signed', 'a short field whole, no ellipsis')
+  // a snippet is looked for in a field's first 64 Ki characters: what a page of hits costs does not grow with what is stored
+  const huge = filler(20000)
+  t.ok(huge.length > 65536)
+  t.equal(snip('zircon', { body: `${huge} zircon` }), '', 'a match past the first 64 Ki characters is not shown')
+  t.equal(snip('zircon', { headline: 'Zircon', body: `${huge} zircon` }), '<mark>Zircon</mark>', 'another field shows it')
+  t.match(snip('zircon', { body: `zircon ${huge}` }), /^<mark>zircon<\/mark> filler0 .*…$/, 'a match within it is')
+  const cut = `${'x'.repeat(65535)}😀 zircon`
+  t.equal(snip('zircon', { body: `${'a '.repeat(32760)}zircon ${cut}` }).endsWith('…'), true, 'a window at the cut says there is more')
   t.equal(snip('"gas deal"', { headline: 'The gas  deal, signed' }), 'The <mark>gas  deal</mark>, signed', 'a phrase is one mark, as written')
   t.equal(snip('gas "gas deal"', { headline: 'A gas deal' }), 'A <mark>gas deal</mark>', 'two terms over the same words: one mark')
   t.equal(snip('heilongjia*', { headline: 'Heilongjiang floods' }), '<mark>Heilongjiang</mark> floods', 'a prefix marks the whole word')
@@ -1262,7 +1270,7 @@ t.test('a snippet costs time in proportion to the text, whatever is typed', asyn
   const made = snippetsFor(ftsQuery(q))({ headline: '', summary: '', body, tags: '', bylines: '' })
   t.match(made, /<mark>/, 'a window of a 20,000-word body')
   const long = snippetsFor(ftsQuery(`${'x'.repeat(5000)}*`))({ headline: 'x'.repeat(100000), summary: '', body: '', tags: '', bylines: '' })
-  t.equal(long, `<mark>${'x'.repeat(100000)}</mark>`)
+  t.equal(long, `<mark>${'x'.repeat(65536)}</mark>…`, 'a word longer than the part looked at: marked as far as it goes')
 })
 
 t.test('photo captions are searched as shown: the lead photo\'s and each body photo\'s (override or own); a caption edit reindexes the articles showing it; npm run search:reindex rewrites every entry', async (t) => {

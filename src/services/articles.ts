@@ -18,7 +18,7 @@ import type { PhotosService } from './photos.js'
 import type { SectionsService } from './sections.js'
 import { breadcrumbs } from './sections.js'
 import { chooseSlug } from './slugs.js'
-import { sanitizeInline, plainLine } from './sanitize.js'
+import { sanitizeInline, plainLine, unescaped } from './sanitize.js'
 import { decodeCursor, paginate, keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
 
@@ -97,6 +97,8 @@ function textSize (row: Pick<ArticleRow, 'headline' | 'summary' | 'body'>): numb
   return n
 }
 
+/** Text a reader would not see: nothing, white space, or invisible format characters (zero-width space, joiners). */
+const SHOWS_NOTHING = /^[\s\p{Cf}]*$/u
 const TEXT_CONTROL = new RegExp(`[${TEXT_CONTROLS}]`)
 const LINE_CONTROL = new RegExp(`[${LINE_CONTROLS}]`)
 
@@ -116,7 +118,8 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
   }
   const clean = (text: string, path: string) => {
     const out = checked(sanitizeInline(text), path, TEXT_CONTROL)
-    if (!out) errors.push({ path, message: 'Is empty once disallowed markup is removed' })
+    // what a reader would see: no letter at all (`<b></b>`, a zero-width space) is empty too
+    if (SHOWS_NOTHING.test(unescaped(out.replace(/<[^>]*>/g, '')))) errors.push({ path, message: 'Is empty once disallowed markup is removed' })
     return out
   }
   // the blocks' plain-text lines hold no markup at all: tags are stripped, text kept

@@ -153,7 +153,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         altText: fields.altText ?? null,
         focalX: fields.focalX ?? null,
         focalY: fields.focalY ?? null,
-        originalFilename: fileName(file.filename) ?? fields.filename ?? null,
+        originalFilename: fileName(file.filename) ?? fileName(fields.filename),
         ...info,
         createdAt: now,
         updatedAt: now

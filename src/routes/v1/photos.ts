@@ -39,6 +39,8 @@ async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, 
     fields[name] = numeric.has(name) && WRITTEN.number.test(value) ? Number(value) : value
   }
   if (request.isMultipart()) {
+    // fields may come in the query string with a form too (one place or the other: both is "given twice")
+    for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) if (value !== undefined) fields[name] = value
     let file: PhotoFile | undefined
     try {
       for await (const part of request.parts()) {
