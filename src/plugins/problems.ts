@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import type { FieldError } from '../errors.js'
-import { PATTERN_MESSAGES } from '../schemas/common.js'
+import { PATTERN_MESSAGES, grouped } from '../schemas/common.js'
 
 const PROBLEM = 'application/problem+json'
 
@@ -82,7 +82,7 @@ const FRAMEWORK: Record<string, (request: FastifyRequest) => [code: string, deta
     return ['CMS_UNSUPPORTED_MEDIA_TYPE', `${sent ? `Content-Type "${sent}" is` : 'A body without a Content-Type is'} not accepted here: send ${accepted.join(' or ')}`]
   },
   FST_ERR_CTP_BODY_TOO_LARGE: (request) =>
-    ['CMS_PAYLOAD_TOO_LARGE', `The body is larger than the ${request.routeOptions.bodyLimit.toLocaleString('en')} bytes accepted here`]
+    ['CMS_PAYLOAD_TOO_LARGE', `The body is larger than the ${grouped(request.routeOptions.bodyLimit)} bytes accepted here`]
 }
 
 /**

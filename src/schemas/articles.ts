@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { Id, Slug, Timestamp, Line, Text, Nullable, Page, PatchOf, HttpUrl } from './common.js'
+import { Id, Slug, Timestamp, Line, Text, Nullable, Page, PatchOf, HttpUrl, grouped } from './common.js'
 import { SectionRef } from './sections.js'
 import { Photo, FocalPoint } from './photos.js'
 import { BylineKind } from './bylines.js'
@@ -107,7 +107,7 @@ export const ArticleCreate = Type.Object({
   summary: Type.Optional(Nullable(Text(1000))),
   body: Type.Optional(Type.Array(Type.Ref(BlockInput), {
     maxItems: 1000,
-    description: `The story's blocks, in order. Their text holds at most ${BODY_MARKUP_MAX.toLocaleString('en')} \`<\` and \`&\` ` +
+    description: `The story's blocks, in order. Their text holds at most ${grouped(BODY_MARKUP_MAX)} \`<\` and \`&\` ` +
       'characters in all (each may start markup, which is parsed to be sanitized); more is a 400 naming `/body`'
   })),
   status: Type.Optional(ArticleStatus),

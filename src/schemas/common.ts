@@ -84,3 +84,9 @@ export function problems (...statuses: number[]) {
   }
   return out
 }
+
+/**
+ * An integer with thousands separators (10,000), for messages and descriptions. Not `toLocaleString`: its first call
+ * loads ICU's locale data, 8 MiB more resident for the life of the process.
+ */
+export const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')

@@ -119,7 +119,7 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
   const clean = (text: string, path: string) => {
     const out = checked(sanitizeInline(text), path, TEXT_CONTROL)
     // what a reader would see: no letter at all (`<b></b>`, a zero-width space) is empty too
-    if (SHOWS_NOTHING.test(unescaped(out.replace(/<[^>]*>/g, '')))) errors.push({ path, message: 'Is empty once disallowed markup is removed' })
+    if (SHOWS_NOTHING.test(/[<&]/.test(out) ? unescaped(out.replace(/<[^>]*>/g, '')) : out)) errors.push({ path, message: 'Is empty once disallowed markup is removed' })
     return out
   }
   // the blocks' plain-text lines hold no markup at all: tags are stripped, text kept
