@@ -6,7 +6,7 @@ import type {
   PublishInput, Revision, RevisionAction, RevisionContent
 } from '../schemas/articles.js'
 import { BODY_MARKUP_MAX } from '../schemas/articles.js'
-import { TEXT_CONTROLS, LINE_CONTROLS } from '../schemas/common.js'
+import { TEXT_CONTROLS, LINE_CONTROLS, grouped } from '../schemas/common.js'
 import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden, invalid } from '../errors.js'
 import { ftsQuery, documentOf, reindex, photoIdsOf } from './search.js'
@@ -106,7 +106,7 @@ const LINE_CONTROL = new RegExp(`[${LINE_CONTROLS}]`)
 function cleanBody (body: BlockInput[]): BlockInput[] {
   const markup = markupIn(body)
   if (markup > BODY_MARKUP_MAX) {
-    const message = `Holds ${markup} characters that start markup (< and &); at most ${BODY_MARKUP_MAX} in one article`
+    const message = `Holds ${grouped(markup)} characters that start markup (< and &); at most ${grouped(BODY_MARKUP_MAX)} in one article`
     throw invalid(`The body's text is too heavy with markup: ${message.charAt(0).toLowerCase()}${message.slice(1)}`, [{ path: '/body', message }])
   }
   const errors: FieldError[] = []
