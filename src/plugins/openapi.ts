@@ -4,7 +4,8 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Type } from '@sinclair/typebox'
 import pkg from '../../package.json' with { type: 'json' }
-import { problems } from '../schemas/common.js'
+import { problems, grouped } from '../schemas/common.js'
+import { PAGE_TEXT_MAX } from '../services/articles.js'
 import { optionalBody } from '../routes/context.js'
 
 declare module 'fastify' {
@@ -18,8 +19,8 @@ export const openapiInfo = {
   title: 'Newsroom CMS API',
   version: pkg.version,
   description: 'A headless CMS for newsrooms: sections, bylines, photos, articles and related-story links as JSON.\n\n' +
-    '**Conventions.** Lists answer `{data, next}` with a `Link: <…>; rel="next"` header (keyset cursors; `limit` 1..100, default 20; a page of articles may be ' +
-    'shorter than `limit` when its stories are long, at most 4 M characters of text: follow `next` until it is null). ' +
+    `**Conventions.** Lists answer \`{data, next}\` with a \`Link: <…>; rel="next"\` header (keyset cursors; \`limit\` 1..100, default 20; a page of articles may be ` +
+    `shorter than \`limit\` when its stories are long, at most ${grouped(PAGE_TEXT_MAX)} characters of text: follow \`next\` until it is null). ` +
     'Errors are `application/problem+json` (RFC 9457) with `errors[{path, message}]` for validation. Unknown body fields are rejected. ' +
     '`PATCH` takes a JSON merge patch (`application/merge-patch+json` or `application/json`). Creates answer 201 with `Location`. ' +
     'Dates are RFC 3339, answered in UTC. Slugs are generated from the name or headline when absent, transliterating non-Latin text.\n\n' +

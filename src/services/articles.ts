@@ -55,23 +55,28 @@ export function listScope (sort: ArticleSort, q: Omit<ArticleListQuery, 'limit' 
   return `articles:${sort}:${JSON.stringify(filters.map((f) => f ?? null))}`
 }
 
+/** The texts a body block holds: its text, list items, a quote's attribution, a photo's caption, an embed's title. */
+function textsOf (block: BlockInput): (string | null | undefined)[] {
+  switch (block.type) {
+    case 'paragraph': case 'heading': return [block.text]
+    case 'quote': return [block.text, block.attribution]
+    case 'list': return block.items
+    case 'photo': return [block.caption]
+    case 'embed': return [block.title]
+    default: return []
+  }
+}
+
 /** How many characters of the body's text could start markup (see BODY_MARKUP_MAX in the schemas). */
 function markupIn (body: BlockInput[]): number {
   let n = 0
-  const count = (text: string | null | undefined) => {
-    if (!text) return
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i)
-      if (c === 60 || c === 38) n++
-    }
-  }
   for (const block of body) {
-    switch (block.type) {
-      case 'paragraph': case 'heading': count(block.text); break
-      case 'quote': count(block.text); count(block.attribution); break
-      case 'list': block.items.forEach(count); break
-      case 'photo': count(block.caption); break
-      case 'embed': count(block.title); break
+    for (const text of textsOf(block)) {
+      if (!text) continue
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i)
+        if (c === 60 || c === 38) n++
+      }
     }
   }
   return n
@@ -88,12 +93,7 @@ export const PAGE_TEXT_MAX = 4_000_000
 /** The characters an article's text holds, counted from its fields without serializing it. */
 function textSize (row: Pick<ArticleRow, 'headline' | 'summary' | 'body'>): number {
   let n = row.headline.length + (row.summary?.length ?? 0)
-  for (const block of row.body as BlockInput[]) {
-    for (const value of Object.values(block)) {
-      if (typeof value === 'string') n += value.length
-      else if (Array.isArray(value)) for (const item of value) if (typeof item === 'string') n += item.length
-    }
-  }
+  for (const block of row.body as BlockInput[]) for (const text of textsOf(block)) n += text?.length ?? 0
   return n
 }
 
