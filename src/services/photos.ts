@@ -9,18 +9,20 @@ import { NotFound, Conflict, Forbidden, invalid } from '../errors.js'
 import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
+import { assertMatch } from './etag.js'
+import type { Write } from './context.js'
+import { reindex } from './search.js'
 
 /**
  * The version in a photo's file URL: what its renditions are made from, the bytes and the focal point that centres
  * its crops. It changes when either does, so a URL answered `immutable` always shows the same pixels: with the bytes'
- * hash alone, a crop kept showing the old focal point from caches for a year after an editor moved it.
+ * hash alone, a crop kept showing the old focal point from caches for a year after an editor moved it. Without a focal
+ * point it is the bytes' hash, as it always was (crops are centred), so those URLs stay what caches hold.
  */
 export function fileVersion (row: Pick<PhotoRow, 'sha256' | 'focalX' | 'focalY'>): string {
-  return createHash('sha256').update(`${row.sha256}:${row.focalX ?? ''}:${row.focalY ?? ''}`).digest('hex').slice(0, 16)
+  if (row.focalX === null || row.focalY === null) return row.sha256.slice(0, 16)
+  return createHash('sha256').update(`${row.sha256}:${row.focalX}:${row.focalY}`).digest('hex').slice(0, 16)
 }
-import { assertMatch } from './etag.js'
-import type { Write } from './context.js'
-import { reindex } from './search.js'
 
 /** Serializes work on one storage key in this process (upload vs. garbage collection of the same bytes). */
 function keyedLock () {
