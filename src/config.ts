@@ -1,6 +1,7 @@
 import { envSchema } from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
 import path from 'node:path'
+import { aspectRatio } from './services/images.js'
 
 /** The service's whole configuration: one schema, validated at start; the type comes from it. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -72,7 +73,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const dataDir = path.resolve(raw.DATA_DIR)
   const databaseFile = raw.DATABASE_URL ? path.resolve(raw.DATABASE_URL.slice('file:'.length)) : path.join(dataDir, 'cms.sqlite')
   const renditionWidths = [...new Set(raw.RENDITION_WIDTHS.split(',').map(Number))].sort((a, b) => a - b)
-  const renditionAspects = raw.RENDITION_ASPECTS.split(',').map((a) => { const [w, h] = a.split(':').map(Number); return w! / h! })
+  const renditionAspects = raw.RENDITION_ASPECTS.split(',').map(aspectRatio)
   if (renditionAspects.some((r) => r < 0.1 || r > 10)) throw new ConfigError('Invalid configuration: RENDITION_ASPECTS must lie between 1:10 and 10:1')
   return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects }
 }

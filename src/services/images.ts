@@ -109,6 +109,12 @@ export async function inspectImage (data: Buffer, maxPixels: number): Promise<Im
   }
 }
 
+/** An aspect written `width:height` (`16:9`), as a ratio. */
+export function aspectRatio (aspect: string): number {
+  const [w, h] = aspect.split(':').map(Number)
+  return w! / h!
+}
+
 export const RENDITION_FORMATS = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif' } as const
 export type RenditionFormat = keyof typeof RENDITION_FORMATS
 
@@ -140,8 +146,7 @@ export function planRendition (source: Source, request: RenditionRequest, { widt
     (source.mimeType === 'image/webp' ? 'webp' : source.mimeType === 'image/avif' ? 'avif' : source.mimeType === 'image/jpeg' ? 'jpeg' : 'png')
   let ratio: number | undefined
   if (request.aspect) {
-    const [w, h] = request.aspect.split(':').map(Number)
-    ratio = w! / h!
+    ratio = aspectRatio(request.aspect)
   } else if (request.height !== undefined) {
     if (request.width === undefined) throw invalid('height needs a width (or use aspect, e.g. aspect=16:9)', [{ path: '/query/width', message: 'Is required with height' }])
     ratio = request.width / request.height
