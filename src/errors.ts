@@ -27,4 +27,5 @@ export const UnsupportedMediaType = createError<[string]>('CMS_UNSUPPORTED_MEDIA
 export const PayloadTooLarge = createError<[string]>('CMS_PAYLOAD_TOO_LARGE', '%s', 413)
 export const Unauthorized = createError<[string]>('CMS_UNAUTHORIZED', '%s', 401)
 export const Forbidden = createError<[string]>('CMS_FORBIDDEN', '%s', 403)
+export const RangeNotSatisfiable = createError<[string]>('CMS_RANGE_NOT_SATISFIABLE', '%s', 416)
 export const PreconditionFailed = createError<[string]>('CMS_PRECONDITION_FAILED', '%s', 412)

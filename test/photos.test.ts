@@ -560,6 +560,64 @@ t.test('GET the original file', async (t) => {
   problem(t, await anon({ url: `/v1/photos/${photo.id}/file?v=${'a'.repeat(100)}` }), 400, 'over-long v')
 })
 
+t.test('a Range of the file answers 206 with those bytes only; a range past the end a 416', async (t) => {
+  const { app, anon } = await build(t)
+  const data = await image('png', 300, 200, 21)
+  const photo = await upload(app, {}, data)
+  const size = data.length
+  const rendition = `/v1/photos/${photo.id}/file?width=320&format=webp`
+  // the first request for a rendition makes it (its bytes are in memory), the next reads it from storage
+  const made = await anon({ url: rendition, headers: { range: 'bytes=0-9' } })
+  const stored = await anon({ url: rendition })
+  t.equal(stored.statusCode, 200)
+  t.equal(made.statusCode, 206, 'a rendition just made serves the range')
+  t.ok(made.rawPayload.equals(stored.rawPayload.subarray(0, 10)), 'the range of the rendition')
+  t.ok((await anon({ url: rendition, headers: { range: 'bytes=-4' } })).rawPayload.equals(stored.rawPayload.subarray(-4)), 'and of the stored one')
+
+  for (const [range, start, end] of [['bytes=0-99', 0, 99], ['bytes=100-', 100, size - 1], ['bytes=-50', size - 50, size - 1],
+    [`bytes=10-${size + 1000}`, 10, size - 1], ['bytes=0-9, 10-19', 0, 19], ['bytes=5-5', 5, 5]] as const) {
+    const res = await anon({ url: photo.url, headers: { range } })
+    t.equal(res.statusCode, 206, `${range}: 206`)
+    t.equal(res.headers['content-range'], `bytes ${start}-${end}/${size}`, `${range}: Content-Range`)
+    t.equal(Number(res.headers['content-length']), end - start + 1, `${range}: Content-Length`)
+    t.ok(res.rawPayload.equals(data.subarray(start, end + 1)), `${range}: those bytes`)
+    t.equal(res.headers['content-type'], 'image/png')
+    t.equal(res.headers.etag, `"${photo.sha256}"`, `${range}: the file's ETag`)
+  }
+  const whole = await anon({ url: photo.url })
+  t.equal(whole.headers['accept-ranges'], 'bytes', 'the file says ranges are served')
+
+  // asked in another unit, malformed, or as several ranges: the whole file (RFC 9110 allows ignoring the header)
+  for (const range of ['items=0-5', 'bytes=abc', 'bytes 0-5', 'bytes=1-2-3', 'bytes=0-9,20-29', `bytes=${'0-1,'.repeat(400)}0-1`]) {
+    const res = await anon({ url: photo.url, headers: { range } })
+    t.equal(res.statusCode, 200, `${range.slice(0, 30)}: the whole file`)
+    t.ok(res.rawPayload.equals(data), `${range.slice(0, 30)}: every byte`)
+  }
+  for (const range of [`bytes=${size}-`, `bytes=${size + 10}-${size + 20}`, 'bytes=-0', 'bytes=9-5']) {
+    const res = problem(t, await anon({ url: photo.url, headers: { range } }), 416, range)
+    t.equal((await anon({ url: photo.url, headers: { range } })).headers['content-range'], `bytes */${size}`, `${range}: the size in Content-Range`)
+    t.match(res.detail, String(size))
+  }
+
+  // If-Range: the range only while the file is the one the client holds part of
+  const lastModified = whole.headers['last-modified'] as string
+  const held = [whole.headers.etag as string, lastModified]
+  for (const ifRange of held) {
+    t.equal((await anon({ url: photo.url, headers: { range: 'bytes=0-9', 'if-range': ifRange } })).statusCode, 206, `If-Range ${ifRange}: still the file, the range`)
+  }
+  for (const ifRange of ['"other"', `W/${whole.headers.etag}`, new Date(Date.parse(lastModified) - 1000).toUTCString()]) {
+    const res = await anon({ url: photo.url, headers: { range: 'bytes=0-9', 'if-range': ifRange } })
+    t.equal(res.statusCode, 200, `If-Range ${ifRange}: another file, the whole of it`)
+    t.ok(res.rawPayload.equals(data))
+  }
+  // a 304 is decided before the range
+  t.equal((await anon({ url: photo.url, headers: { range: 'bytes=0-9', 'if-none-match': whole.headers.etag as string } })).statusCode, 304)
+  const head = await anon({ method: 'HEAD', url: photo.url, headers: { range: 'bytes=0-9' } })
+  t.equal(head.statusCode, 206, 'HEAD with a range')
+  t.equal(head.headers['content-range'], `bytes 0-9/${size}`)
+  t.equal(head.rawPayload.length, 0)
+})
+
 t.test('PUT /v1/photos/{id}/file replaces the bytes and keeps the record', async (t) => {
   const { app, dataDir, anon } = await build(t)
   const first = await image('jpeg', 64, 48, 12)

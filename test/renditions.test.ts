@@ -754,9 +754,9 @@ for (const op of ['deleted', 'replaced'] as const) {
       const file = await get(key)
       if (!file || key.startsWith('r/')) return file
       const chunks: Buffer[] = []
-      for await (const chunk of file.stream) chunks.push(chunk as Buffer)
+      for await (const chunk of file.read()) chunks.push(chunk as Buffer)
       reached()
-      return { size: file.size, stream: Readable.from((async function * () { await gate; yield Buffer.concat(chunks) })()) }
+      return { size: file.size, read: () => Readable.from((async function * () { await gate; yield Buffer.concat(chunks) })()), discard () {} }
     }
     const rendering = send(t, anon, { url: `/v1/photos/${photo.id}/file?width=320` })
     await atRender

@@ -82,7 +82,9 @@ const HEADERS = {
   location: header('Where the created resource is read'),
   link: header('`<…>; rel="next"`: the next page, when there is one'),
   authenticate: header('`Bearer realm="cms"` (with `error="invalid_token"` for a refused key)'),
-  retryAfter: header('Seconds to wait before trying again')
+  retryAfter: header('Seconds to wait before trying again'),
+  contentRange: header('`bytes <first>-<last>/<size>`: which bytes of the file the answer holds'),
+  size: header('`bytes */<size>`: the size of the file')
 }
 
 type Operation = {
@@ -93,7 +95,7 @@ type Operation = {
 
 /**
  * What the generated document cannot say from the route schemas alone: the headers answers carry (an ETag on every
- * JSON answer and 304, Location on a 201, Link on a page of a list, WWW-Authenticate on a 401, Retry-After on a
+ * JSON answer, file and 304, Content-Range on a 206 and 416, Location on a 201, Link on a page of a list, WWW-Authenticate on a 401, Retry-After on a
  * 429), merge patches as a PATCH body type, and bodies that may be left out (publish, unpublish, restore: see
  * optionalBody).
  */
@@ -108,7 +110,9 @@ export function documentHeaders ({ openapiObject }: { openapiObject: Record<stri
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const add = (name: string, value: unknown) => { response.headers = { ...response.headers, [name]: value } }
         const content = response.content?.['application/json']
-        if (content || status === '304') add('ETag', HEADERS.etag)
+        if (content || status === '304' || response.content?.['image/*']) add('ETag', HEADERS.etag)
+        if (status === '206') add('Content-Range', HEADERS.contentRange)
+        if (status === '416') add('Content-Range', HEADERS.size)
         if (status === '201') add('Location', HEADERS.location)
         if (method === 'get' && status === '200' && content?.schema?.$ref?.endsWith('Page')) add('Link', HEADERS.link)
         if (status === '401') add('WWW-Authenticate', HEADERS.authenticate)

@@ -70,6 +70,7 @@ const problemDescriptions: Record<number, string> = {
   409: 'Conflicts with the current state (duplicate slug, resource still in use)',
   413: 'The body is too large',
   415: 'Unsupported media type',
+  416: 'The range asked for is not within the file (`Content-Range: bytes */<size>` gives its size)',
   412: 'If-Match does not match the current ETag: someone changed it since you read it',
   422: 'Well-formed, but refers to something that does not exist or breaks a rule',
   429: 'Too many requests: wait for the seconds in `Retry-After`',

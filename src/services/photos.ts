@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import { createHash } from 'node:crypto'
 import type { Store } from '../db/index.js'
 import type { PhotoRow } from '../db/repositories/photos.js'
-import type { Storage } from '../storage/index.js'
+import { inMemory, type Storage, type StoredFile } from '../storage/index.js'
 import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
 import { NotFound, Conflict, Forbidden, invalid } from '../errors.js'
 import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
@@ -182,31 +182,31 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       return present(await get(id))
     },
 
-    /** The record and a stream of its original bytes. */
+    /** The record and its original bytes, opened. */
     async file (id: string) {
       const row = await get(id)
       const file = await storage.get(row.storageKey)
       if (!file) throw new NotFound('File of photo', id)
-      return { row, ...file }
+      return { row, file }
     },
 
     /**
      * A rendition of the photo: made once with sharp and kept in storage beside the original, so later
      * requests (on any instance) stream the stored bytes without decoding anything.
      */
-    async rendition (id: string, request: RenditionRequest): Promise<{ row: PhotoRow, key: string, contentType: string, stream: Readable, size: number }> {
+    async rendition (id: string, request: RenditionRequest): Promise<{ row: PhotoRow, key: string, contentType: string, file: StoredFile }> {
       const row = await get(id)
       const variant = planRendition(row, request, options)
       const key = variantKey(row.sha256, variant)
       const contentType = RENDITION_FORMATS[variant.format]
       const stored = await storage.get(key)
-      if (stored) return { row, key, contentType, ...stored }
+      if (stored) return { row, key, contentType, file: stored }
       let render = rendering.get(key)
       if (!render) {
         render = (async () => {
           const source = await storage.get(row.storageKey)
           if (!source) throw new NotFound('File of photo', id)
-          const bytes = await renderVariant(await buffer(source.stream), variant, options.maxPixels)
+          const bytes = await renderVariant(await buffer(source.read()), variant, options.maxPixels)
           // stored under the original's lock, and only while a record still uses it: a photo deleted or
           // replaced during the render leaves no rendition behind
           await withLock(row.storageKey, async () => {
@@ -216,8 +216,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         })().finally(() => rendering.delete(key))
         rendering.set(key, render)
       }
-      const bytes = await render
-      return { row, key, contentType, stream: Readable.from([bytes]), size: bytes.length }
+      return { row, key, contentType, file: inMemory(await render) }
     },
 
     async list (query: { limit: number, cursor?: string }) {

@@ -31,8 +31,12 @@ export function filesystemStorage (root: string): Storage {
       const file = fileOf(key)
       try {
         const handle = await fsp.open(file, 'r')
-        const { size } = await handle.stat()
-        return { stream: handle.createReadStream(), size }
+        const { size } = await handle.stat().catch(async (err) => { await handle.close(); throw err })
+        return {
+          size,
+          read: (range) => handle.createReadStream(range ?? {}),
+          discard: () => { handle.close().catch(() => {}) }
+        }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw err

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 
 /**
  * Where photo bytes live. Keys are content addresses ("<sha256>.<ext>"): a key's bytes never change,
@@ -8,8 +8,8 @@ import type { Readable } from 'node:stream'
 export interface Storage {
   /** Stores the bytes under the key, atomically: readers see the whole file or nothing. */
   put (key: string, data: Buffer): Promise<void>
-  /** A stream of the bytes, or undefined when the key holds nothing. */
-  get (key: string): Promise<{ stream: Readable, size: number } | undefined>
+  /** The bytes stored under the key, opened to be read, or undefined when the key holds nothing. */
+  get (key: string): Promise<StoredFile | undefined>
   exists (key: string): Promise<boolean>
   /** Removes the bytes; removing a missing key is not an error. */
   delete (key: string): Promise<void>
@@ -17,6 +17,30 @@ export interface Storage {
   deletePrefix (prefix: string): Promise<void>
   /** Throws when the storage cannot be written (used by /readyz). */
   check (): Promise<void>
+}
+
+/** An inclusive range of byte positions, as an HTTP `Range` asks for them. */
+export interface ByteRange { start: number, end: number }
+
+/**
+ * A stored file, opened: its size is known before any byte is read, so a `Range` can be checked against it.
+ * Exactly one of `read` or `discard` is called.
+ */
+export interface StoredFile {
+  size: number
+  /** A stream of the bytes, or of the range's only. */
+  read (range?: ByteRange): Readable
+  /** Lets go of the file unread (a 304, a 416). */
+  discard (): void
+}
+
+/** Bytes held in memory (a rendition just made) as a stored file. */
+export function inMemory (bytes: Buffer): StoredFile {
+  return {
+    size: bytes.length,
+    read: (range) => Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]),
+    discard: () => {}
+  }
 }
 
 /** Originals: "<sha256>.<ext>". Renditions: "r/<sha256 of the original>/<variant>.<ext>". */

@@ -6,13 +6,15 @@ import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { IdParams, ListQuery, PATTERN_MESSAGES, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
-import { BadRequest, PayloadTooLarge, UnsupportedMediaType, invalid } from '../../errors.js'
+import { BadRequest, PayloadTooLarge, RangeNotSatisfiable, UnsupportedMediaType, invalid } from '../../errors.js'
 import { fileVersion, type PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
 import { noneMatch, etagOf } from '../../services/etag.js'
 import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
 import { writeOf } from '../context.js'
 import { WRITTEN } from '../../plugins/validation.js'
+import type { ByteRange } from '../../storage/index.js'
+import parseRange from 'range-parser'
 
 const tags = ['photos']
 const uploadFields = TypeCompiler.Compile(PhotoUploadFields)
@@ -30,6 +32,27 @@ const uploadBody = (withFields: boolean) => ({
     'image/*': { schema: Type.String({ contentEncoding: 'binary', description: 'The image bytes as the whole body' }) }
   }
 })
+
+/** A `Range` of bytes as RFC 9110 writes them: `bytes=` and ranges (`0-99`, `100-`, `-500`), commas between them. */
+const BYTE_RANGES = /^bytes=(?:\d*-\d*)(?:[ \t]*,[ \t]*\d*-\d*)*$/
+
+/**
+ * The one range of a file's bytes a request asks for (RFC 9110 14): undefined for the whole file, when it asks for
+ * none, asks in other units or in a malformed header (ignored, as the RFC allows), asks for several ranges that do not
+ * merge into one (a multipart answer is left out: the whole file serves it), or sends an If-Range that no longer
+ * matches (the file changed since the part the client holds). 'unsatisfiable' when no range it asks for is within
+ * the file (a 416).
+ */
+function byteRange (headers: FastifyRequest['headers'], size: number, etag: string, lastModified: string): ByteRange | 'unsatisfiable' | undefined {
+  const { range: header, 'if-range': ifRange } = headers
+  if (typeof header !== 'string' || header.length > 1000 || !BYTE_RANGES.test(header)) return undefined
+  // an ETag is compared strongly, a date exactly (RFC 9110 13.1.5)
+  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined
+  const ranges = parseRange(size, header, { combine: true })
+  if (ranges === -1) return 'unsatisfiable'
+  if (ranges === -2 || ranges.length !== 1) return undefined
+  return { start: ranges[0]!.start, end: ranges[0]!.end }
+}
 
 /** Reads an upload sent either as multipart/form-data or as the raw image body. */
 async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, fields: Record<string, unknown> }> {
@@ -184,24 +207,32 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         aspect: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}:[1-9][0-9]{0,2}$', description: 'Crop to this aspect ratio, e.g. 16:9' })),
         format: Type.Optional(Type.Union(Object.keys(RENDITION_FORMATS).map((f) => Type.Literal(f)), { description: 'Output format; the original\'s by default (PNG for GIF)' }))
       }, { additionalProperties: false }),
+      headers: Type.Object({
+        range: Type.Optional(Type.String({ description: 'One range of bytes (`bytes=0-1023`, `bytes=1024-`, `bytes=-500`): answered 206 with ' +
+          'those bytes only. A range past the end is a 416; several ranges, or a header that is not a byte range, get the whole file.' })),
+        'if-range': Type.Optional(Type.String({ description: 'The ETag (or Last-Modified) of the part already held: the range is served only ' +
+          'if the file is still that one, the whole file otherwise' }))
+      }),
       response: {
         200: { description: 'The image', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
+        206: { description: 'The range of the image\'s bytes asked for in `Range`, as `Content-Range` says', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
         304: Type.Null({ description: 'Not modified' }),
-        ...problems(400, 404)
+        ...problems(400, 404, 416)
       }
     }
   }, async (request, reply) => {
     const { v, ...rendition } = request.query
     const wantsRendition = Object.values(rendition).some((x) => x !== undefined)
-    const file = wantsRendition
+    const { row, key, contentType, file } = wantsRendition
       ? await photos.rendition(request.params.id, rendition as RenditionRequest)
       : { ...(await photos.file(request.params.id)), key: null, contentType: null }
-    const { row, stream, size } = file
-    const etag = file.key ? etagOf(file.key) : `"${row.sha256}"`
+    const etag = key ? etagOf(key) : `"${row.sha256}"`
+    const lastModified = row.updatedAt.toUTCString()
     const versioned = v === fileVersion(row)
     reply.header('etag', etag)
-      .header('last-modified', row.updatedAt.toUTCString())
+      .header('last-modified', lastModified)
       .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
+      .header('accept-ranges', 'bytes')
       .header('x-content-type-options', 'nosniff')
       .header('content-security-policy', "default-src 'none'")
     // If-None-Match decides when sent; otherwise If-Modified-Since, to the second as HTTP dates go (RFC 9110 13.2.2)
@@ -210,10 +241,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       ? noneMatch(tags, etag)
       : since !== undefined && Math.floor(row.updatedAt.getTime() / 1000) * 1000 <= Date.parse(since)
     if (unchanged) {
-      stream.destroy()
+      file.discard()
       return reply.code(304).send(null)
     }
-    return reply.type(file.contentType ?? row.mimeType).header('content-length', size).send(stream as unknown as string)
+    const range = byteRange(request.headers, file.size, etag, lastModified)
+    if (range === 'unsatisfiable') {
+      file.discard()
+      reply.header('content-range', `bytes */${file.size}`)
+      throw new RangeNotSatisfiable(`The range asked for is not within the file's ${file.size} bytes`)
+    }
+    reply.type(contentType ?? row.mimeType)
+    if (range) {
+      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
+    }
+    return reply.header('content-length', range ? range.end - range.start + 1 : file.size)
+      .send(file.read(range) as unknown as string)
   })
 
   app.put('/photos/:id/file', {
