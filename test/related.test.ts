@@ -85,6 +85,12 @@ t.test('POST appends one link (201); DELETE removes one (204, then 404)', async 
   const ext = await post(app, source.id, { url: 'https://example.org/a', headline: 'Outside' })
   t.equal(ext.statusCode, 201)
   t.match(ext.json().data[2], { articleId: null, url: 'https://example.org/a', headline: 'Outside', summary: null, slug: null, publishedAt: null })
+  const again = problem(t, await post(app, source.id, { url: 'HTTPS://EXAMPLE.org/a', headline: 'Outside again' }), 422, 'the same page, its scheme and host in capitals')
+  t.same(paths(again), ['/url'])
+  const upper = await post(app, source.id, { url: 'HTTP://Example.org/B', headline: 'Shouted' })
+  t.equal(upper.statusCode, 201, `a scheme in capitals is a URL too: ${upper.body}`)
+  t.equal(upper.json().data[3].url, 'HTTP://Example.org/B', 'kept as written')
+  await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}/related/${upper.json().data[3].id}` })
 
   const linkId = list[0].id
   const del = await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}/related/${linkId}` })
@@ -117,6 +123,7 @@ t.test('rules: self links, duplicates, url links need a headline, exactly one ta
     ['self link', [{ articleId: source.id }], ['/0/articleId']],
     ['duplicate target', [{ articleId: t1.id }, { articleId: t1.id, headline: 'Again' }], ['/1/articleId']],
     ['duplicate url', [{ url: 'https://example.org/x', headline: 'A' }, { url: 'https://example.org/x', headline: 'B' }], ['/1/url']],
+    ['the same url written otherwise', [{ url: 'https://example.org/x', headline: 'A' }, { url: 'HTTPS://Example.ORG:443/a/../x', headline: 'B' }], ['/1/url']],
     ['url without headline', [{ url: 'https://example.org/x' }], ['/0/headline']],
     ['url with null headline', [{ url: 'https://example.org/x', headline: null }], ['/0/headline']],
     ['both articleId and url', [{ articleId: t1.id, url: 'https://example.org/x', headline: 'X' }], ['/0']],

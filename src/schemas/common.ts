@@ -11,7 +11,8 @@ export const Slug = Type.String({
   description: 'Lower-case letters, digits and single hyphens; generated from the name or headline when absent'
 })
 export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC (a leap second, :60, is refused)' })
-export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://[^/?#\\s]+', maxLength: 2000, description: 'An absolute http or https URL' })
+/** An absolute http(s) URL; the scheme in any case, as RFC 3986 allows (`HTTPS://`). */
+export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://[^/?#\\s]+', maxLength: 2000, description: 'An absolute http or https URL' })
 
 /** The control characters a line of text may not hold (all of them), and those multi-line text may not (all but tab and newlines). */
 export const LINE_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f'

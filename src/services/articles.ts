@@ -146,6 +146,15 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
 }
 
 
+/** A URL as WHATWG URL parsing resolves it, which two spellings of one address share. */
+function samePage (url: string): string {
+  try {
+    return new URL(url).href
+  } catch {
+    return url
+  }
+}
+
 export function articlesService (store: Store, photos: PhotosService, sections: SectionsService) {
   /**
    * Resolves rows into full article documents with a fixed number of statements, whatever the number
@@ -268,7 +277,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
   async function validateRelated (articleId: string, links: RelatedLinkInput[], kept: { articleId: string | null, url: string | null }[], pathOf: (i: number) => string) {
     const errors: FieldError[] = []
     const targets = new Set(kept.map((k) => k.articleId))
-    const urls = new Set(kept.map((k) => k.url))
+    // one page however its URL is written: scheme and host in any case, a default port, `..` segments
+    const urls = new Set(kept.flatMap((k) => k.url === null ? [] : [samePage(k.url)]))
     links.forEach((l, i) => {
       const path = pathOf(i)
       if ((l.articleId === undefined) === (l.url === undefined)) {
@@ -279,8 +289,9 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         targets.add(l.articleId)
       } else {
         if (!l.headline) errors.push({ path: `${path}/headline`, message: 'A link to a URL needs a headline' })
-        if (urls.has(l.url!)) errors.push({ path: `${path}/url`, message: 'Already linked' })
-        urls.add(l.url!)
+        const page = samePage(l.url!)
+        if (urls.has(page)) errors.push({ path: `${path}/url`, message: 'Already linked' })
+        urls.add(page)
       }
     })
     const known = await store.articles.existing(links.flatMap((l) => l.articleId && l.articleId !== articleId ? [l.articleId] : []))
