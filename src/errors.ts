@@ -28,4 +28,7 @@ export const PayloadTooLarge = createError<[string]>('CMS_PAYLOAD_TOO_LARGE', '%
 export const Unauthorized = createError<[string]>('CMS_UNAUTHORIZED', '%s', 401)
 export const Forbidden = createError<[string]>('CMS_FORBIDDEN', '%s', 403)
 export const RangeNotSatisfiable = createError<[string]>('CMS_RANGE_NOT_SATISFIABLE', '%s', 416)
+export const TooManyRequests = createError<[string]>('CMS_TOO_MANY_REQUESTS', '%s', 429)
+/** Busy right now, not broken: said to the client with Retry-After, not logged as a failure. */
+export const ServiceUnavailable = createError<[string]>('CMS_BUSY', '%s', 503)
 export const PreconditionFailed = createError<[string]>('CMS_PRECONDITION_FAILED', '%s', 412)

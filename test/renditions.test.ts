@@ -361,6 +361,59 @@ t.test('concurrent first requests for one rendition render it once', async (t) =
   t.same(tmpFiles(dataDir), [], 'no temporary file left')
 })
 
+t.test('renditions wait their turn: clients in turn, a bounded number each, the original read only once its turn comes', async (t) => {
+  const { app, anon, dataDir } = await build(t)
+  const photo = await upload(app, {}, await image('jpeg', 1200, 800, 31))
+  const storage = app.storage
+  const get = storage.get.bind(storage)
+  let originalReads = 0
+  let reached!: () => void
+  const atFirst = new Promise<void>((resolve) => { reached = resolve })
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  storage.get = async (key) => {
+    if (key.startsWith('r/')) return get(key)
+    if (++originalReads === 1) {
+      reached()
+      await gate
+    }
+    return get(key)
+  }
+  const urls = [160, 320, 480].flatMap((width) => ['1:1', '5:4', '4:3', '16:9', '2:1', '21:9', '4:5', '3:4', '2:3', '9:16'].flatMap((aspect) =>
+    ['jpeg', 'png', 'webp', 'avif'].map((format) => `/v1/photos/${photo.id}/file?width=${width}&aspect=${aspect}&format=${format}`)))
+  const made: string[] = []
+  const ask = (url: string, from: string) => send(t, anon, { url, remoteAddress: from }).then((res) => {
+    if (res.statusCode === 200) made.push(from)
+    return res
+  })
+  const first = ask(urls[0]!, '192.0.2.1')
+  await atFirst
+  // one reader asks for 39 more: 32 wait (RENDER_WAITING), 7 are refused at once
+  const many = urls.slice(1, 40).map((url) => ask(url, '192.0.2.1'))
+  const refusedAll = new Promise<LightMyRequestResponse[]>((resolve) => {
+    const refused: LightMyRequestResponse[] = []
+    for (const p of many) {
+      p.then((res) => { if (res.statusCode === 429 && refused.push(res) === 7) resolve(refused) })
+    }
+  })
+  const refused = await refusedAll
+  for (const res of refused) {
+    problem(t, res, 429, 'a reader with 32 renditions waiting')
+    t.equal(res.headers['retry-after'], '2')
+    t.equal(res.headers['cache-control'], 'no-store', 'a refusal is not cached')
+  }
+  t.equal(originalReads, 1, 'the renditions waiting hold nothing: none has read its original yet')
+  // another reader is not refused, and is served after one of the first reader's, not after all of them
+  const other = ask(urls[41]!, '192.0.2.2')
+  release()
+  const answers = await Promise.all([first, ...many, other])
+  t.equal(answers.filter((res) => res.statusCode === 200).length, 34, 'every rendition let in is made')
+  t.equal(answers.filter((res) => res.statusCode === 429).length, 7)
+  t.equal(made.indexOf('192.0.2.2'), 2, `the other reader's rendition was the third made, after the first reader's running one and one more (${made.length} made)`)
+  t.equal(renditionFiles(dataDir, photo.sha256).length, 34, 'and stored')
+  t.equal((await send(t, anon, { url: urls[45]!, remoteAddress: '192.0.2.1' })).statusCode, 200, 'once its renditions are made, the first reader is served again')
+})
+
 t.test('crops: aspect and width+height give the right shape', async (t) => {
   const { app, anon, dataDir } = await build(t)
   const photo = await upload(app, {}, await image('jpeg', 1200, 800, 13))
@@ -760,11 +813,15 @@ for (const op of ['deleted', 'replaced'] as const) {
     }
     const rendering = send(t, anon, { url: `/v1/photos/${photo.id}/file?width=320` })
     await atRender
-    const change = op === 'deleted'
-      ? await send(t, app.inject.bind(app), { method: 'DELETE', url: `/v1/photos/${photo.id}` })
-      : await send(t, app.inject.bind(app), { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/png' }, payload: await image('png', 300, 300, 19) })
-    t.equal(change.statusCode, op === 'deleted' ? 204 : 200, change.body)
+    const changing = op === 'deleted'
+      ? send(t, app.inject.bind(app), { method: 'DELETE', url: `/v1/photos/${photo.id}` })
+      : send(t, app.inject.bind(app), { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/png' }, payload: await image('png', 300, 300, 19) })
+    // a delete goes through while the render is under way; a replacement's image is checked in the decoder's turn
+    // (see takingTurns), after the render's: it is written as the render stores what it made
+    if (op === 'deleted') t.equal((await changing).statusCode, 204)
     release()
+    const change = await changing
+    t.equal(change.statusCode, op === 'deleted' ? 204 : 200, change.body)
     const res = await rendering
     t.ok([200, 404].includes(res.statusCode), `the racing rendition request answers 200 or 404 (${res.statusCode})`)
     t.equal(originalFile(dataDir, photo.sha256), '', 'the old original is gone')

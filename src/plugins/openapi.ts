@@ -96,11 +96,11 @@ type Operation = {
 /**
  * What the generated document cannot say from the route schemas alone: the headers answers carry (an ETag on every
  * JSON answer, file and 304, Content-Range on a 206 and 416, Location on a 201, Link on a page of a list, WWW-Authenticate on a 401, Retry-After on a
- * 429), merge patches as a PATCH body type, and bodies that may be left out (publish, unpublish, restore: see
+ * 429 and a busy 503), merge patches as a PATCH body type, and bodies that may be left out (publish, unpublish, restore: see
  * optionalBody).
  */
 export function documentHeaders ({ openapiObject }: { openapiObject: Record<string, any> }) {
-  for (const [, item] of Object.entries<Record<string, Operation>>(openapiObject.paths ?? {})) {
+  for (const [path, item] of Object.entries<Record<string, Operation>>(openapiObject.paths ?? {})) {
     for (const [method, operation] of Object.entries(item)) {
       const body = operation.requestBody
       if (body && operation['x-optional-body']) body.required = false
@@ -116,7 +116,8 @@ export function documentHeaders ({ openapiObject }: { openapiObject: Record<stri
         if (status === '201') add('Location', HEADERS.location)
         if (method === 'get' && status === '200' && content?.schema?.$ref?.endsWith('Page')) add('Link', HEADERS.link)
         if (status === '401') add('WWW-Authenticate', HEADERS.authenticate)
-        if (status === '429') add('Retry-After', HEADERS.retryAfter)
+        // a busy /v1 route says when to retry (the readiness probe's 503 does not)
+        if (status === '429' || (status === '503' && path.startsWith('/v1'))) add('Retry-After', HEADERS.retryAfter)
       }
     }
   }

@@ -97,7 +97,7 @@ export default fp(async (app) => {
       return sendProblem(request, reply, 400, `Invalid request: ${errors.map((e) => `${e.path} ${e.message.charAt(0).toLowerCase()}${e.message.slice(1)}`).join('; ')}`, { code: 'CMS_VALIDATION', errors })
     }
     const status = error.statusCode ?? 500
-    if (status >= 400 && status < 500) {
+    if ((status >= 400 && status < 500) || error.code === 'CMS_BUSY') {
       request.log.info({ err: error }, 'client error')
       const [code, detail] = FRAMEWORK[error.code]?.(request) ?? [error.code, error.message]
       return sendProblem(request, reply, status, detail, { code, ...(error.errors ? { errors: error.errors } : {}) })

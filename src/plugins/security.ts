@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import helmet from 'helmet'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyRequest } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 
 /**
@@ -52,7 +53,7 @@ export default fp(async (app) => {
   await app.register(rateLimit, {
     global: true,
     timeWindow: 60_000,
-    keyGenerator: (request) => request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
+    keyGenerator: clientOf,
     max: (_request, key) => key.startsWith('key:') ? RATE_LIMIT_KEY : RATE_LIMIT_ANONYMOUS,
     // the counters go out with the 429 only: on an anonymous answer, which CDNs cache and replay to everyone,
     // one client's remaining budget would be shown to all (and setting them was ~10% of a cached read)
@@ -63,6 +64,9 @@ export default fp(async (app) => {
     )
   })
 }, { name: 'security', dependencies: ['services'] })
+
+/** Who a request comes from, for the limits each client has: its key, or else its address (see TRUST_PROXY). */
+export const clientOf = (request: FastifyRequest) => request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`
 
 /** The headers helmet sets with these options, read once from a response that only records them. */
 function helmetHeaders (options: Parameters<typeof helmet>[0]): Array<[string, string]> {

@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto'
 import type { Metadata } from 'sharp'
-import pLimit from 'p-limit'
 import { BadRequest, UnsupportedMediaType, invalid } from '../errors.js'
+import { takingTurns } from './turns.js'
 
 /**
- * Images decoded at once in this process (uploads checked, renditions made). libvips already spreads one image over
- * the cores, and each decode holds its image in memory: a rendition of a 25-megapixel AVIF holds ~450 MB, and four
- * anonymous renditions of a large one at once took the process to 6.5 GB. The others wait their turn.
+ * One image is decoded at a time in this process (uploads checked, renditions made). libvips already spreads one
+ * image over the cores, and each decode holds its image in memory: a rendition of a 25-megapixel AVIF holds ~450 MB,
+ * and four anonymous renditions of a large one at once took the process to 6.5 GB. The others wait their turn,
+ * clients in turn (see takingTurns): at most RENDER_WAITING per client and RENDER_WAITING_TOTAL in all wait for a
+ * rendition, holding nothing yet (its original is read once its turn comes). Uploads, which come with a key and
+ * are held to the body limit already, take their turns without a bound.
  */
-const decoding = pLimit(1)
+export const RENDER_WAITING = 32
+export const RENDER_WAITING_TOTAL = 128
+const decoding = takingTurns({ perClient: RENDER_WAITING, total: RENDER_WAITING_TOTAL, retryAfter: 2 })
 
 /**
  * The most pixels of an image in a format libvips decodes whole (AVIF, WebP when cropped, GIF), where JPEG and PNG are
@@ -84,7 +89,7 @@ export async function inspectImage (data: Buffer, maxPixels: number): Promise<Im
   let placeholder: string
   let dominantColor: string
   try {
-    const small = await decoding(() => sharp(data, { failOn: 'truncated', limitInputPixels: maxPixels })
+    const small = await decoding(null, () => sharp(data, { failOn: 'truncated', limitInputPixels: maxPixels })
       .rotate()
       .resize(100, 100, { fit: 'inside' })
       .ensureAlpha()
@@ -194,13 +199,14 @@ export function variantKey (sha256: string, v: Variant): string {
 }
 
 /**
- * Renders a variant: EXIF orientation applied, cropped, resized, re-encoded in sRGB. Metadata (location,
- * camera, comments) is not carried over: sharp writes none unless asked.
+ * Renders a variant for a client, in its turn (see decoding), from the original `read` gives once the turn has
+ * come: EXIF orientation applied, cropped, resized, re-encoded in sRGB. Metadata (location, camera, comments) is
+ * not carried over: sharp writes none unless asked.
  */
-export async function renderVariant (source: Buffer, v: Variant, maxPixels: number): Promise<Buffer> {
+export async function renderVariant (client: string, read: () => Promise<Buffer>, v: Variant, maxPixels: number): Promise<Buffer> {
   const { sharp } = await imaging()
-  return decoding(() => {
-    let image = sharp(source, { limitInputPixels: maxPixels }).rotate()
+  return decoding(client, async () => {
+    let image = sharp(await read(), { limitInputPixels: maxPixels }).rotate()
     if (v.crop) image = image.extract(v.crop)
     image = image.resize(v.width, v.height, { fit: 'fill' })
     switch (v.format) {

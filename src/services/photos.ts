@@ -192,9 +192,10 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
 
     /**
      * A rendition of the photo: made once with sharp and kept in storage beside the original, so later
-     * requests (on any instance) stream the stored bytes without decoding anything.
+     * requests (on any instance) stream the stored bytes without decoding anything. A render is made in the
+     * turn of the client that first asks for it (see renderVariant).
      */
-    async rendition (id: string, request: RenditionRequest): Promise<{ row: PhotoRow, key: string, contentType: string, file: StoredFile }> {
+    async rendition (id: string, request: RenditionRequest, client: string): Promise<{ row: PhotoRow, key: string, contentType: string, file: StoredFile }> {
       const row = await get(id)
       const variant = planRendition(row, request, options)
       const key = variantKey(row.sha256, variant)
@@ -204,9 +205,11 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       let render = rendering.get(key)
       if (!render) {
         render = (async () => {
-          const source = await storage.get(row.storageKey)
-          if (!source) throw new NotFound('File of photo', id)
-          const bytes = await renderVariant(await buffer(source.read()), variant, options.maxPixels)
+          const bytes = await renderVariant(client, async () => {
+            const source = await storage.get(row.storageKey)
+            if (!source) throw new NotFound('File of photo', id)
+            return buffer(source.read())
+          }, variant, options.maxPixels)
           // stored under the original's lock, and only while a record still uses it: a photo deleted or
           // replaced during the render leaves no rendition behind
           await withLock(row.storageKey, async () => {

@@ -15,6 +15,7 @@ import { writeOf } from '../context.js'
 import { WRITTEN } from '../../plugins/validation.js'
 import type { ByteRange } from '../../storage/index.js'
 import parseRange from 'range-parser'
+import { clientOf } from '../../plugins/security.js'
 
 const tags = ['photos']
 const uploadFields = TypeCompiler.Compile(PhotoUploadFields)
@@ -217,14 +218,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         200: { description: 'The image', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
         206: { description: 'The range of the image\'s bytes asked for in `Range`, as `Content-Range` says', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
         304: Type.Null({ description: 'Not modified' }),
-        ...problems(400, 404, 416)
+        ...problems(400, 404, 416, 503)
       }
     }
   }, async (request, reply) => {
     const { v, ...rendition } = request.query
     const wantsRendition = Object.values(rendition).some((x) => x !== undefined)
     const { row, key, contentType, file } = wantsRendition
-      ? await photos.rendition(request.params.id, rendition as RenditionRequest)
+      ? await photos.rendition(request.params.id, rendition as RenditionRequest, clientOf(request))
       : { ...(await photos.file(request.params.id)), key: null, contentType: null }
     const etag = key ? etagOf(key) : `"${row.sha256}"`
     const lastModified = row.updatedAt.toUTCString()
