@@ -105,6 +105,16 @@ t.test('CORS for a configured origin: echo, exposed headers, preflight', async (
     const pre = await anon({ method: 'OPTIONS', url: '/v1/articles', headers: { origin, 'access-control-request-method': 'POST' } })
     t.notOk(pre.headers['access-control-allow-origin'], `${origin}: preflight not allowed`)
   }
+
+  // an OPTIONS that is no preflight (no Origin, or no Access-Control-Request-Method) is answered as without CORS
+  for (const headers of [{}, { origin: ORIGIN }, { 'access-control-request-method': 'POST' }]) {
+    const res = await anon({ method: 'OPTIONS', url: '/v1/articles', headers })
+    t.equal(res.statusCode, 204, `OPTIONS with ${JSON.stringify(headers)}: 204 (${res.body})`)
+    t.equal(res.headers.allow, 'GET, HEAD, OPTIONS, POST', 'with Allow')
+  }
+  problem(t, await anon({ method: 'OPTIONS', url: '/v1/nothing-here' }), 404, 'OPTIONS of a path not served')
+  const ranged = await anon({ method: 'OPTIONS', url: '/v1/photos/x/file', headers: { origin: ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'range, if-range' } })
+  t.ok(['range', 'if-range'].every((h) => list(ranged.headers['access-control-allow-headers']).includes(h)), 'a page may ask for part of a photo')
 })
 
 t.test('CORS: none by default, everyone with *', async (t) => {

@@ -41,12 +41,19 @@ export default fp(async (app) => {
 
   // no origins, no CORS plugin: it would run on every request to add nothing (a preflight is a 404 either way)
   if (CORS_ORIGINS !== '') {
-    await app.register(cors, {
+    const options = {
       origin: CORS_ORIGINS === '*' ? '*' : CORS_ORIGINS.split(','),
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],
-      exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Range', 'Range', 'X-Request-Id'],
+      exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'Content-Range', 'Accept-Ranges', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
       maxAge: 600
+    }
+    // only a preflight (an OPTIONS with Origin and Access-Control-Request-Method) is answered by the CORS plugin;
+    // any other OPTIONS goes on to the 204 with Allow every OPTIONS gets (see methods.ts), not the plugin's 400
+    const preflight = { ...options, preflight: true }
+    const other = { ...options, preflight: false }
+    await app.register(cors, {
+      delegator: (request, callback) => callback(null, request.method === 'OPTIONS' && request.headers.origin && request.headers['access-control-request-method'] ? preflight : other)
     })
   }
 
