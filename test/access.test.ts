@@ -213,6 +213,30 @@ t.test('a writer cannot publish, unpublish, archive or touch published content; 
   forbidden(t, await req(app, { method: 'DELETE', url: `/v1/sections/${missing}`, headers: w }), 'writer: DELETE of an unknown section')
 })
 
+t.test('a writer may not change a photo published content shows: lead, body or the portrait of a byline it credits', async (t) => {
+  const { app, keys } = await build(t)
+  const w: Headers = bearer(keys.writer)
+  const lead = await upload(app, { caption: 'Lead' })
+  const inBody = await upload(app, { caption: 'In the body' })
+  const portrait = await upload(app, { caption: 'Portrait' })
+  const draftOnly = await upload(app, { caption: 'Only a draft shows it' })
+  const byline = await create(app, '/v1/bylines', { name: 'Li Na', photoId: portrait.id })
+  await create(app, '/v1/articles', {
+    headline: 'Published story', status: 'published', leadPhotoId: lead.id, bylines: [{ bylineId: byline.id }], body: [{ type: 'photo', photoId: inBody.id }]
+  })
+  await create(app, '/v1/articles', { headline: 'A draft', leadPhotoId: draftOnly.id })
+  const png = await image('png', 40, 30, 5)
+  for (const [what, photo] of [['the lead', lead], ['a body photo', inBody], ['a credited byline\'s portrait', portrait]] as const) {
+    const before = (await req(app, { method: 'GET', url: `/v1/photos/${photo.id}` })).json()
+    forbidden(t, await req(app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, headers: w, payload: { caption: 'Changed' } }), `writer: PATCH ${what}`)
+    forbidden(t, await req(app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { ...w, 'content-type': 'image/png' }, payload: png }), `writer: PUT the file of ${what}`)
+    t.same((await req(app, { method: 'GET', url: `/v1/photos/${photo.id}` })).json(), before, `${what} is unchanged`)
+    t.equal((await req(app, { method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { credit: 'Desk' } })).statusCode, 200, `an editor changes ${what}`)
+  }
+  const ok = await req(app, { method: 'PATCH', url: `/v1/photos/${draftOnly.id}`, headers: w, payload: { caption: 'Better' } })
+  t.equal(ok.statusCode, 200, `a photo only drafts show stays the writer's to change: ${ok.body}`)
+})
+
 t.test('a scheduled article is not editable by a writer', async (t) => {
   const { app, anon, keys } = await build(t)
   const w: Headers = bearer(keys.writer)

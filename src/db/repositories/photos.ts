@@ -1,5 +1,5 @@
 import { eq, and, type SQL } from 'drizzle-orm'
-import { photos, articlePhotos, articles, bylines } from '../sqlite/schema.js'
+import { photos, articlePhotos, articles, articleBylines, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { inIds, idList } from '../prepared.js'
 import { after, orderBy } from '../keyset.js'
@@ -38,11 +38,18 @@ export function photosRepository (db: SqliteDb) {
       if (db.select({ id: bylines.id }).from(bylines).where(eq(bylines.photoId, id)).limit(1).get()) return 'byline'
       return undefined
     },
-    /** Whether a published (or scheduled) article shows the photo. */
+    /**
+     * Whether a published (or scheduled) article shows the photo: as its lead or in its body, or as the portrait of
+     * a byline it credits.
+     */
     async shownByPublished (id: string) {
       return db.select({ id: articlePhotos.articleId }).from(articlePhotos)
         .innerJoin(articles, eq(articles.id, articlePhotos.articleId))
-        .where(and(eq(articlePhotos.photoId, id), eq(articles.status, 'published'))).limit(1).get() !== undefined
+        .where(and(eq(articlePhotos.photoId, id), eq(articles.status, 'published'))).limit(1).get() !== undefined ||
+        db.select({ id: articleBylines.articleId }).from(bylines)
+          .innerJoin(articleBylines, eq(articleBylines.bylineId, bylines.id))
+          .innerJoin(articles, eq(articles.id, articleBylines.articleId))
+          .where(and(eq(bylines.photoId, id), eq(articles.status, 'published'))).limit(1).get() !== undefined
     },
     async storageKeyInUse (storageKey: string) {
       return db.select({ id: photos.id }).from(photos).where(eq(photos.storageKey, storageKey)).limit(1).get() !== undefined

@@ -164,7 +164,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'updatePhoto',
       summary: 'Update a photo\'s caption, credit, alt text or focal point (JSON merge patch)',
-      description: 'Writers may not change a photo that a published or scheduled article shows.',
+      description: 'Writers may not change a photo that a published or scheduled article shows (its lead, in its body, or the portrait of a byline it credits).',
       params: IdParams,
       body: Type.Ref(PhotoPatch),
       response: { 200: Type.Ref(Photo), ...problems(400, 404, 415) }
@@ -267,7 +267,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'replacePhotoFile',
       summary: 'Replace a photo\'s image, keeping its id, metadata and every reference',
       description: 'Send the new image as `multipart/form-data` (`file`) or as the raw body. The photo\'s `url`, `sha256`, size and type change. ' +
-        'Writers may not replace a photo that a published or scheduled article shows.',
+        'Writers may not replace a photo that a published or scheduled article shows (its lead, in its body, or the portrait of a byline it credits).',
       params: IdParams,
       body: uploadBody(false),
       response: { 200: Type.Ref(Photo), ...problems(400, 404, 413, 415) }
