@@ -252,7 +252,7 @@ t.test('upload fields are validated', async (t) => {
   const focal = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ focalX: '2', focalY: '0' }, { data }) }), 400, 'focalX=2')
   t.ok(Array.isArray(focal.errors) && focal.errors.some((e: any) => /focalX/.test(e.path)), 'the error points at focalX')
   const control = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ credit: 'Xin\u0001hua' }, { data }) }), 400, 'a control character')
-  t.same(control.errors, [{ path: '/credit', message: 'Must be one line of text: not blank, no control characters' }], 'the rule in words, not "Expected union value"')
+  t.same(control.errors, [{ path: '/credit', message: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters or line breaks' }], 'the rule in words, not "Expected union value"')
   const long = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'x'.repeat(2001) }, { data }) }), 400, 'a caption too long')
   t.match(long.errors, [{ path: '/caption', message: /2000/ }])
   await nothingStored(t, app, dataDir, 'invalid fields')

@@ -407,6 +407,25 @@ t.test('C1 control characters are refused in one-line names', async (t) => {
   }
 })
 
+t.test('a one-line name shows something and holds no line break: invisible names and U+2028/U+2029 are refused', async (t) => {
+  const { app, keys } = await build(t)
+  const invisible = ['\u200b', '\u200b\u200b', '\u200f', '\u00ad\u2060', '\ufeff', ' \u200d ', '\u3164', '\u3000\u00a0']
+  const breaks = ['a\u2028b', 'a\u2029b']
+  // named by code points: a raw U+2028 in an assertion's message would break the test report's lines
+  const label = (text: string) => [...text].map((c) => `U+${c.codePointAt(0)!.toString(16).padStart(4, '0')}`).join(' ')
+  for (const name of [...invisible, ...breaks]) {
+    for (const [url, payload] of [['/v1/sections', { name }], ['/v1/bylines', { name }], ['/v1/articles', { headline: name }], ['/v1/keys', { name, role: 'writer' }]] as const) {
+      const headers = url === '/v1/keys' ? { authorization: `Bearer ${keys.admin}` } : {}
+      const body = problem(t, await app.inject({ method: 'POST', url, payload, headers }), 400, `${url} ${label(name)}`)
+      t.match(body.errors, [{ path: /^\/(name|headline)$/, message: /shows something/ }], 'the rule in words')
+    }
+  }
+  // what shows is kept as sent, invisible characters within it included (a joiner in an emoji, a mark in Arabic text)
+  for (const name of ['\u200bA', 'Zoë', '👩\u200d🔬 Science', 'عربي\u200f', '日本']) {
+    t.equal(ok(t, await app.inject({ method: 'POST', url: '/v1/sections', payload: { name } }), 201).name, name, label(name))
+  }
+})
+
 t.test('markup and odd text in names are stored and returned as plain text', async (t) => {
   const { app } = await build(t)
   const name = '<script>alert("x")</script><img src=x onerror=alert(1)> & "quotes"'

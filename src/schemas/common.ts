@@ -14,18 +14,29 @@ export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 33
 /** An absolute http(s) URL; the scheme in any case, as RFC 3986 allows (`HTTPS://`). */
 export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://[^/?#\\s]+', maxLength: 2000, description: 'An absolute http or https URL' })
 
-/** The control characters a line of text may not hold (all of them), and those multi-line text may not (all but tab and newlines). */
-export const LINE_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f'
+/**
+ * The characters a line of text may not hold: every control character, and the line and paragraph separators (U+2028,
+ * U+2029), which break a line as a newline does. And those multi-line text may not: the control characters but tab and
+ * newlines.
+ */
+export const LINE_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029'
 export const TEXT_CONTROLS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f'
-const LINE = `^(?=[\\s\\S]*\\S)[^${LINE_CONTROLS}]*$`
+/**
+ * Characters that show nothing by themselves, beside white space: invisible format characters (soft hyphen, zero-width
+ * space and joiners, direction marks and embeddings, word joiner, byte-order mark), variation selectors and the
+ * Hangul fillers. As escapes, not `\\p{Cf}`: patterns are also read without the Unicode flag (TypeBox's compiler, a
+ * generated client's regular expressions).
+ */
+export const INVISIBLE = '\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0'
+const LINE = `^(?=[\\s\\S]*[^\\s${INVISIBLE}])[^${LINE_CONTROLS}]*$`
 const TEXT = `^[^${TEXT_CONTROLS}]*$`
 /** What a text pattern asks for, in words: a problem document says this rather than the regular expression. */
 export const PATTERN_MESSAGES: Record<string, string> = {
-  [LINE]: 'Must be one line of text: not blank, no control characters',
+  [LINE]: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters or line breaks',
   [TEXT]: 'Must be text without control characters (newlines and tabs are fine)'
 }
 
-/** Plain one-line text: not blank, no control characters (C0, DEL or C1). */
+/** Plain one-line text: something visible, no control characters (C0, DEL or C1) or line separators. */
 export const Line = (maxLength: number, extra: object = {}) => Type.String({ minLength: 1, maxLength, pattern: LINE, ...extra })
 
 /** Multi-line text: newlines and tabs allowed, other control characters not. */

@@ -6,7 +6,7 @@ import type {
   PublishInput, Revision, RevisionAction, RevisionContent
 } from '../schemas/articles.js'
 import { BODY_MARKUP_MAX } from '../schemas/articles.js'
-import { TEXT_CONTROLS, LINE_CONTROLS, grouped } from '../schemas/common.js'
+import { TEXT_CONTROLS, LINE_CONTROLS, INVISIBLE, grouped } from '../schemas/common.js'
 import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden, invalid } from '../errors.js'
 import { ftsQuery, documentOf, reindex, photoIdsOf } from './search.js'
@@ -98,7 +98,7 @@ function textSize (row: Pick<ArticleRow, 'headline' | 'summary' | 'body'>): numb
 }
 
 /** Text a reader would not see: nothing, white space, or invisible format characters (zero-width space, joiners). */
-const SHOWS_NOTHING = /^[\s\p{Cf}]*$/u
+const SHOWS_NOTHING = new RegExp(`^[\\s${INVISIBLE}]*$`)
 const TEXT_CONTROL = new RegExp(`[${TEXT_CONTROLS}]`)
 const LINE_CONTROL = new RegExp(`[${LINE_CONTROLS}]`)
 
