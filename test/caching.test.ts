@@ -466,6 +466,36 @@ t.test('related links: If-Match compares against the ETag of GET /v1/articles/{i
   await current(t, app, { method: 'PUT', url, headers: { 'if-match': '*' }, payload: [] }, url, 200, 'PUT related with If-Match: *')
 })
 
+t.test('If-None-Match on a write: * (the target exists) and a current tag are a 412; other tags let it through', async (t) => {
+  const { app, keys } = await build(t)
+  const s = await create(app, '/v1/sections', { name: 'World' })
+  const sectionUrl = `/v1/sections/${s.id}`
+  let tag = await tagOf(app.inject.bind(app), sectionUrl)
+  await stale(t, app, { method: 'PATCH', url: sectionUrl, headers: { 'if-none-match': '*' }, payload: { name: 'Planet' } }, sectionUrl, tag, 'PATCH section with If-None-Match: *')
+  await stale(t, app, { method: 'PATCH', url: sectionUrl, headers: { 'if-none-match': `"other", W/${tag}` }, payload: { name: 'Planet' } }, sectionUrl, tag, 'PATCH section with If-None-Match naming its current tag (weakly)')
+  await stale(t, app, { method: 'DELETE', url: sectionUrl, headers: { 'if-none-match': '*' } }, sectionUrl, tag, 'DELETE section with If-None-Match: *')
+  tag = (await current(t, app, { method: 'PATCH', url: sectionUrl, headers: { 'if-none-match': '"an-old-tag"' }, payload: { name: 'Planet' } }, sectionUrl, 200, 'PATCH section with If-None-Match naming another tag')).headers.etag as string
+  // both sent: If-Match first (RFC 9110 13.2.2), then If-None-Match
+  await stale(t, app, { method: 'PATCH', url: sectionUrl, headers: { 'if-match': tag, 'if-none-match': '*' }, payload: { name: 'Earth' } }, sectionUrl, tag, 'If-Match holds, If-None-Match: * does not')
+
+  const a = await create(app, '/v1/articles', { headline: 'Harbin expo opens' })
+  const articleUrl = `/v1/articles/${a.id}`
+  const articleTag = await tagOf(app.inject.bind(app), articleUrl)
+  await stale(t, app, { method: 'POST', url: `${articleUrl}/publish`, headers: { 'if-none-match': '*' } }, articleUrl, articleTag, 'publish with If-None-Match: *')
+  await stale(t, app, { method: 'PUT', url: `${articleUrl}/related`, headers: { 'if-none-match': '*' }, payload: [] }, articleUrl, articleTag, 'PUT related with If-None-Match: *')
+
+  const photo = await upload(app, { caption: 'x' })
+  const photoUrl = `/v1/photos/${photo.id}`
+  const photoTag = await tagOf(app.inject.bind(app), photoUrl)
+  await stale(t, app, { method: 'PUT', url: `${photoUrl}/file`, payload: await image('png', 30, 20, 5), headers: { 'content-type': 'image/png', 'if-none-match': `"${photo.sha256}"` } },
+    photoUrl, photoTag, "PUT photo file with If-None-Match naming the file's own ETag")
+
+  const key = (await app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(keys.admin), payload: { name: 'Temp', role: 'writer' } })).json()
+  const revoke = await app.inject({ method: 'DELETE', url: `/v1/keys/${key.id}`, headers: { ...bearer(keys.admin), 'if-none-match': '*' } })
+  problem(t, revoke, 412, 'revoke a key with If-None-Match: *')
+  t.equal((await app.inject({ url: '/v1/sections', headers: bearer(key.secret) })).statusCode, 200, 'the key still works')
+})
+
 t.test('concurrency: two saves of the same version, exactly one succeeds (10 rounds)', async (t) => {
   const { app, keys } = await build(t)
   for (let round = 0; round < 10; round++) {

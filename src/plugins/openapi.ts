@@ -37,7 +37,7 @@ export const openapiInfo = {
 /**
  * What every /v1 route shares is documented here, from the route's own config, so that no route can
  * forget it: who may call it (bearer security and 401/403), conditional requests (If-None-Match and
- * 304 on reads, If-Match and 412 on conditional writes) and rate limiting (429).
+ * 304 on reads, If-Match, If-None-Match and 412 on conditional writes) and rate limiting (429).
  */
 function documentConventions (route: RouteOptions) {
   const schema = route.schema as Record<string, any> | undefined
@@ -68,6 +68,7 @@ function documentConventions (route: RouteOptions) {
   }
   if (route.config?.conditional) {
     headers['if-match'] = Type.Optional(Type.String({ description: 'ETag of the representation you read: the write happens only if it is still current (412 otherwise)' }))
+    headers['if-none-match'] = Type.Optional(Type.String({ description: 'ETags, or `*`: the write happens only if none of them is current (412 otherwise); `*` stands for any, so it fails wherever the resource exists' }))
     add(412)
   }
   add(429)
@@ -111,6 +112,8 @@ export function documentHeaders ({ openapiObject }: { openapiObject: Record<stri
         const add = (name: string, value: unknown) => { response.headers = { ...response.headers, [name]: value } }
         const content = response.content?.['application/json']
         if (content || status === '304' || response.content?.['image/*']) add('ETag', HEADERS.etag)
+        // removing a related link leaves a list, whose new tag the 204 carries for the next conditional write
+        if (status === '204' && path.endsWith('/related/{linkId}')) add('ETag', HEADERS.etag)
         if (status === '206') add('Content-Range', HEADERS.contentRange)
         if (status === '416') add('Content-Range', HEADERS.size)
         if (status === '201') add('Location', HEADERS.location)

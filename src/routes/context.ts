@@ -1,11 +1,15 @@
 import type { FastifyRequest } from 'fastify'
 import type { Viewer, Write } from '../services/context.js'
+import type { Conditions } from '../services/etag.js'
 
 /** Anonymous readers see published content only; any valid key sees everything it may edit. */
 export const viewerOf = (request: FastifyRequest): Viewer => ({ publicOnly: request.principal === null })
 
-/** The writer (routes with `config.access` guarantee one) and the ETag they last read, if sent. */
-export const writeOf = (request: FastifyRequest): Write => ({ actor: request.principal!, ifMatch: request.headers['if-match'] })
+/** The writer (routes with `config.access` guarantee one) and the preconditions they sent. */
+export const writeOf = (request: FastifyRequest): Write => ({ actor: request.principal!, ...conditionsOf(request) })
+
+/** A write's preconditions: If-Match and If-None-Match. */
+export const conditionsOf = (request: FastifyRequest): Conditions => ({ ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
 
 /** For action routes (`preValidation`), whose body may be left out: a bare POST (no body, or an empty one) is `{}`. */
 export const optionalBody = async (request: FastifyRequest) => { request.body ??= {} }

@@ -323,7 +323,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
   /** Loads the article for a write, after checking the writer's If-Match against what they read. */
   async function forWrite (id: string, w: Write, representation: 'article' | 'related' = 'article') {
     const current = await getRow(id, staff)
-    await assertMatch(w.ifMatch, async () => representation === 'article'
+    await assertMatch(w, async () => representation === 'article'
       ? (await present([current], staff))[0]
       : relatedList(id, staff))
     return current

@@ -84,7 +84,7 @@ export function bylinesService (store: Store) {
     async update (id: string, patch: BylinePatch, w: Write) {
       return present(await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(w.ifMatch, () => present(current))
+        await assertMatch(w, () => present(current))
         if (w.actor.role === 'writer' && await store.bylines.creditedOnPublished(id)) {
           throw new Forbidden('This byline is credited on published articles: ask an editor to change it')
         }
@@ -108,7 +108,7 @@ export function bylinesService (store: Store) {
     async delete (id: string, w: Write) {
       await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(w.ifMatch, () => present(current))
+        await assertMatch(w, () => present(current))
         if (await store.bylines.inUse(id)) throw new Conflict(`Byline ${id} is still attached to articles; remove it from them first`)
         await store.bylines.delete(id)
       })

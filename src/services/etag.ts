@@ -36,17 +36,28 @@ export function noneMatch (header: string | undefined, etag: string): boolean {
   return tags(header).some((t) => t === '*' || t.replace(/^W\//, '') === etag)
 }
 
+/** The preconditions a write may be sent with (RFC 9110 13.1). */
+export interface Conditions { ifMatch?: string, ifNoneMatch?: string }
+
 /**
- * If-Match on a write: strong comparison against the current representation, built only when a
- * condition was sent (or against `also`, other ETags the target is currently known by). A stale tag is a 412
- * and the write does not happen.
+ * The preconditions of a write, checked against the current representation (built only when one was sent) and
+ * `also`, other ETags the target is currently known by; a failed one is a 412 and the write does not happen.
+ * If-Match, first: strong comparison, so a stale tag fails. If-None-Match: weak comparison, so `*` fails (the
+ * target exists) and so does a tag that is still current.
  */
-export async function assertMatch (header: string | undefined, current: () => unknown, also: string[] = []): Promise<void> {
-  if (!header) return
-  const wanted = tags(header)
-  if (wanted.includes('*') || also.some((etag) => wanted.includes(etag))) return
-  const etag = etagOf(await current())
-  if (!wanted.includes(etag)) {
-    throw new PreconditionFailed('The resource changed since you read it (If-Match does not match its ETag): read it again and reapply your change')
+export async function assertMatch ({ ifMatch, ifNoneMatch }: Conditions, current: () => unknown, also: string[] = []): Promise<void> {
+  if (!ifMatch && !ifNoneMatch) return
+  let etag: string | undefined
+  const isCurrent = async (test: (e: string) => boolean) => also.some(test) || test(etag ??= etagOf(await current()))
+  if (ifMatch) {
+    const wanted = tags(ifMatch)
+    if (!wanted.includes('*') && !(await isCurrent((e) => wanted.includes(e)))) {
+      throw new PreconditionFailed('The resource changed since you read it (If-Match does not match its ETag): read it again and reapply your change')
+    }
+  }
+  if (ifNoneMatch && await isCurrent((e) => noneMatch(ifNoneMatch, e))) {
+    throw new PreconditionFailed(ifNoneMatch.trim() === '*'
+      ? 'The resource exists (If-None-Match: *)'
+      : 'The resource is still the one If-None-Match names')
   }
 }

@@ -4,7 +4,7 @@ import type { Store } from '../db/index.js'
 import type { KeyRow } from '../db/repositories/keys.js'
 import type { ApiKey, ApiKeyCreate, ApiKeyCreated, Role } from '../schemas/keys.js'
 import { NotFound } from '../errors.js'
-import { assertMatch } from './etag.js'
+import { assertMatch, type Conditions } from './etag.js'
 import { keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
 
@@ -68,12 +68,12 @@ export function keysService (store: Store, options: { adminSecret?: string }) {
       return { data: page.rows.map(present), next: page.next }
     },
 
-    /** Revokes at once: the next request with the key is a 401. Revoking twice is harmless. If-Match is honoured. */
-    async revoke (id: string, ifMatch?: string) {
+    /** Revokes at once: the next request with the key is a 401. Revoking twice is harmless. Preconditions are honoured. */
+    async revoke (id: string, conditions: Conditions = {}) {
       await store.transaction(async () => {
         const row = await store.keys.findById(id)
         if (!row) throw new NotFound('Key', id)
-        await assertMatch(ifMatch, () => present(row))
+        await assertMatch(conditions, () => present(row))
         await store.keys.revoke(id, new Date())
       })
     }

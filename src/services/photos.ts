@@ -125,7 +125,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
    * file (`PUT …/file`) also takes the ETag its GET answers (`"<sha256>"`), as HTTP has it, besides the record's.
    */
   async function checkWrite (current: PhotoRow, w: Write, file = false) {
-    await assertMatch(w.ifMatch, () => present(current), file ? [`"${current.sha256}"`] : [])
+    await assertMatch(w, () => present(current), file ? [`"${current.sha256}"`] : [])
     if (w.actor.role === 'writer' && await store.photos.shownByPublished(current.id)) {
       throw new Forbidden('This photo is shown by published articles: ask an editor to change it')
     }

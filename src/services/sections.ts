@@ -114,7 +114,7 @@ export function sectionsService (store: Store) {
     async update (id: string, patch: SectionPatch, w: Write) {
       const row = await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(w.ifMatch, () => presentOne(current))
+        await assertMatch(w, () => presentOne(current))
         if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
         const fields: Partial<SectionRow> = { updatedAt: new Date() }
         if (patch.slug !== undefined && patch.slug !== current.slug) {
@@ -133,7 +133,7 @@ export function sectionsService (store: Store) {
     async delete (id: string, w: Write) {
       await store.transaction(async () => {
         const current = await get(id)
-        await assertMatch(w.ifMatch, () => presentOne(current))
+        await assertMatch(w, () => presentOne(current))
         if (await store.sections.hasChildren(id)) throw new Conflict(`Section ${id} still has subsections; move or delete them first`)
         if (await store.sections.hasArticles(id)) throw new Conflict(`Section ${id} still has articles; move or delete them first`)
         await store.sections.delete(id)

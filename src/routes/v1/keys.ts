@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { IdParams, ListQuery, problems } from '../../schemas/common.js'
 import { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage } from '../../schemas/keys.js'
 import { sendPage } from '../pagination.js'
+import { conditionsOf } from '../context.js'
 
 const tags = ['keys']
 const config = { access: 'admin' as const }
@@ -58,7 +59,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null({ description: 'Revoked' }), ...problems(404) }
     }
   }, async (request, reply) => {
-    await keys.revoke(request.params.id, request.headers['if-match'])
+    await keys.revoke(request.params.id, conditionsOf(request))
     return reply.code(204).send(null)
   })
 }
