@@ -3,6 +3,7 @@ import { bylines, articleBylines, articles } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { inIds, idList } from '../prepared.js'
 import { after, orderBy, likeContains } from '../keyset.js'
+import { foldedForMatching } from '../sqlite/client.js'
 
 export type BylineRow = typeof bylines.$inferSelect
 export type BylineKey = [string, string]
@@ -23,11 +24,11 @@ export function bylinesRepository (db: SqliteDb) {
       const where = exceptId ? and(eq(bylines.slug, slug), ne(bylines.id, exceptId)) : eq(bylines.slug, slug)
       return db.select({ id: bylines.id }).from(bylines).where(where).get() !== undefined
     },
-    /** Ordered by name; `q` matches any part of the name, case-insensitively. */
+    /** Ordered by name; `q` matches any part of the name, ignoring case and diacritics (see foldedForMatching). */
     async list (options: { kind?: BylineRow['kind'], q?: string, after?: BylineKey, limit: number }) {
       const where: SQL[] = []
       if (options.kind) where.push(eq(bylines.kind, options.kind))
-      if (options.q) where.push(sql`lower(${bylines.name}) like lower(${likeContains(options.q)}) escape '\\'`)
+      if (options.q) where.push(sql`fold(${bylines.name}) like ${likeContains(foldedForMatching(options.q))} escape '\\'`)
       const key = [bylines.name, bylines.id]
       if (options.after) where.push(after(key, options.after, false))
       return db.select().from(bylines).where(and(...where)).orderBy(...orderBy(key, false)).limit(options.limit).all()

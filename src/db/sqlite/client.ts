@@ -21,6 +21,17 @@ const migrationsFolder = (() => {
   }
 })()
 
+/** Latin letters whose stroke or ligature is no combining mark, as readers type them without it. */
+const PLAIN_LATIN: Record<string, string> = { ø: 'o', ł: 'l', đ: 'd', ħ: 'h', ı: 'i', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th' }
+
+/**
+ * Text as a finder matches it: lower case, without diacritics in any script (José, Müller, Ελλάδα, Øystein are found
+ * as jose, muller, ελλαδα, oystein), a final sigma a sigma.
+ */
+export function foldedForMatching (text: string): string {
+  return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[øłđħıßæœþς]/g, (c) => c === 'ς' ? 'σ' : PLAIN_LATIN[c]!)
+}
+
 export interface OpenOptions {
   /** Called once per SQL statement the data layer runs (tests count them to catch N+1 queries). */
   onQuery?: (sql: string, params: unknown[]) => void
@@ -45,8 +56,8 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   // keep the planner's statistics current (SQLite's advice for long-lived connections), within a bounded time:
   // with them it drives a byline archive from the byline's rows instead of walking every article
   client.pragma('analysis_limit = 1000')
-  // SQLite's lower() folds ASCII only; case-insensitive matching must work for "Émile" and "Øystein" too
-  client.function('lower', { deterministic: true }, (text: unknown) => typeof text === 'string' ? text.toLowerCase() : text)
+  // text as a finder matches it (see foldedForMatching); SQLite's lower() folds ASCII only
+  client.function('fold', { deterministic: true }, (text: unknown) => typeof text === 'string' ? foldedForMatching(text) : text)
   // Drizzle prepares every query it runs; preparing is a large share of a read's cost in SQLite, and the
   // service runs the same few statement shapes again and again, so prepared statements are kept by their SQL
   const prepared = new Map<string, Database.Statement>()

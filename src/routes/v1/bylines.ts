@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'listBylines',
       summary: 'List bylines',
-      description: 'Bylines ordered by name. `kind` filters by kind; `q` matches any part of the name, ignoring case.',
+      description: 'Bylines ordered by name. `kind` filters by kind; `q` matches any part of the name, ignoring case and diacritics (`jose muller` finds José Müller).',
       querystring: Type.Object({
         kind: Type.Optional(BylineKind),
         q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
