@@ -323,7 +323,25 @@ t.test('JSON bodies are UTF-8 text, read strictly: what cannot be stored as sent
   t.match(proto.detail, /forbidden key \(__proto__/)
   t.match(problem(t, await send('{"name":"x","bio":{"constructor":{"prototype":{}}}}'), 400, 'constructor.prototype').detail, /forbidden key/)
   t.match(problem(t, await send('{"name":'), 400, 'cut off').detail, /not valid JSON/)
+
+  // a key given twice: JSON.parse would keep the last, a proxy or validator reading the first would not see it
+  for (const [payload, path] of [
+    ['{"name":"Dup","name":"Dup2"}', '/name'],
+    ['{"name":"x","links":[{"url":"a"},{"url":"b","url":"c"}]}', '/links/1/url'],
+    ['{"name":"x","\\u006eame":"y"}', '/name'],
+    ['{"name":"a:b","bio":"\\",\\"bio\\":","bio":"again"}', '/bio']
+  ] as const) {
+    const dup = problem(t, await send(payload), 400, `a key twice: ${payload}`)
+    t.same(dup.errors, [{ path, message: 'Is given twice in one object' }], `named: ${path}`)
+  }
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/bylines/${patch.id}`, headers: { 'content-type': 'application/merge-patch+json' }, payload: '{"bio":"a","bio":null}' }), 400, 'a key twice in a merge patch')
+  const deepDup = problem(t, await send(`{"name":"x","bio":${'['.repeat(100_000)}{"k":1,"k":2}${']'.repeat(100_000)}}`), 400, 'a key twice 100,000 arrays deep')
+  t.ok(deepDup.detail.length < 400, 'the detail stays short')
   t.same(await names(), ['Patched'], 'nothing created by the refusals')
+  for (const payload of ['{"name":"Same key, two objects","bio":null,"links":[{"k":1},{"k":1}]}', '{"name":"colons: \\":\\" in text"}']) {
+    t.not((await send(payload)).statusCode, 500)
+  }
+  t.equal((await send('{"name":"Colons: \\":\\" here"}')).statusCode, 201, 'colons and escaped quotes inside strings are text')
 
   for (const [payload, type, name, what] of [
     ['{"name":"Café 😀"}', 'application/json', 'Café 😀', 'UTF-8 with a pair written out'],
