@@ -112,6 +112,31 @@ function spyStorage (app: App) {
   return counts
 }
 
+/**
+ * Holds the first read of an original (a rendition then holds the decoder, reading it) until `release`; later reads
+ * wait for `later`, when given. `reads` counts them all.
+ */
+function holdFirstOriginalRead (app: App, later?: Promise<unknown>) {
+  const storage = app.storage
+  const get = storage.get.bind(storage)
+  const held = { reads: 0, release: () => {}, atFirst: Promise.resolve() }
+  let reached!: () => void
+  held.atFirst = new Promise<void>((resolve) => { reached = resolve })
+  const gate = new Promise<void>((resolve) => { held.release = resolve })
+  storage.get = async (key) => {
+    if (!key.startsWith('r/')) {
+      if (++held.reads === 1) {
+        reached()
+        await gate
+      } else if (later) {
+        await later
+      }
+    }
+    return get(key)
+  }
+  return held
+}
+
 /** A PNG declaring other dimensions in its IHDR, with the chunk's CRC recomputed so the header is valid. */
 function patchPngSize (png: Buffer, width: number, height: number): Buffer {
   const out = Buffer.from(png)
@@ -364,21 +389,7 @@ t.test('concurrent first requests for one rendition render it once', async (t) =
 t.test('renditions wait their turn: clients in turn, a bounded number each, the original read only once its turn comes', async (t) => {
   const { app, anon, dataDir } = await build(t)
   const photo = await upload(app, {}, await image('jpeg', 1200, 800, 31))
-  const storage = app.storage
-  const get = storage.get.bind(storage)
-  let originalReads = 0
-  let reached!: () => void
-  const atFirst = new Promise<void>((resolve) => { reached = resolve })
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => { release = resolve })
-  storage.get = async (key) => {
-    if (key.startsWith('r/')) return get(key)
-    if (++originalReads === 1) {
-      reached()
-      await gate
-    }
-    return get(key)
-  }
+  const held = holdFirstOriginalRead(app)
   const urls = [160, 320, 480].flatMap((width) => ['1:1', '5:4', '4:3', '16:9', '2:1', '21:9', '4:5', '3:4', '2:3', '9:16'].flatMap((aspect) =>
     ['jpeg', 'png', 'webp', 'avif'].map((format) => `/v1/photos/${photo.id}/file?width=${width}&aspect=${aspect}&format=${format}`)))
   const made: string[] = []
@@ -387,7 +398,7 @@ t.test('renditions wait their turn: clients in turn, a bounded number each, the 
     return res
   })
   const first = ask(urls[0]!, '192.0.2.1')
-  await atFirst
+  await held.atFirst
   // one reader asks for 39 more: 32 wait (RENDER_WAITING), 7 are refused at once
   const many = urls.slice(1, 40).map((url) => ask(url, '192.0.2.1'))
   const refusedAll = new Promise<LightMyRequestResponse[]>((resolve) => {
@@ -402,16 +413,41 @@ t.test('renditions wait their turn: clients in turn, a bounded number each, the 
     t.equal(res.headers['retry-after'], '2')
     t.equal(res.headers['cache-control'], 'no-store', 'a refusal is not cached')
   }
-  t.equal(originalReads, 1, 'the renditions waiting hold nothing: none has read its original yet')
+  t.equal(held.reads, 1, 'the renditions waiting hold nothing: none has read its original yet')
   // another reader is not refused, and is served after one of the first reader's, not after all of them
   const other = ask(urls[41]!, '192.0.2.2')
-  release()
+  held.release()
   const answers = await Promise.all([first, ...many, other])
   t.equal(answers.filter((res) => res.statusCode === 200).length, 34, 'every rendition let in is made')
   t.equal(answers.filter((res) => res.statusCode === 429).length, 7)
   t.equal(made.indexOf('192.0.2.2'), 2, `the other reader's rendition was the third made, after the first reader's running one and one more (${made.length} made)`)
   t.equal(renditionFiles(dataDir, photo.sha256).length, 34, 'and stored')
   t.equal((await send(t, anon, { url: urls[45]!, remoteAddress: '192.0.2.1' })).statusCode, 200, 'once its renditions are made, the first reader is served again')
+})
+
+t.test('renditions waiting their turn while the photo\'s file is replaced are made from the new file, not refused', async (t) => {
+  const { app, anon, dataDir } = await build(t)
+  const photo = await upload(app, {}, await image('jpeg', 1200, 800, 32))
+  // the first rendition holds the decoder until released; the ones after it read the old original only once the
+  // replacement has answered (its image is checked in its own turn, between the first rendition and theirs)
+  let replaced!: () => void
+  const held = holdFirstOriginalRead(app, new Promise<void>((resolve) => { replaced = resolve }))
+  const first = send(t, anon, { url: `/v1/photos/${photo.id}/file?width=160&format=webp` })
+  await held.atFirst
+  const replacing = send(t, app.inject.bind(app), { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/png' }, payload: await image('png', 400, 600, 33) })
+    .then((res) => { replaced(); return res })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const waiting = ['jpeg', 'png', 'webp', 'avif'].map((format) => send(t, anon, { url: `/v1/photos/${photo.id}/file?width=320&format=${format}` }))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  held.release()
+  t.equal((await replacing).statusCode, 200)
+  t.equal((await first).statusCode, 200, 'the rendition under way when the file was replaced is made from the file it read')
+  for (const res of await Promise.all(waiting)) {
+    t.equal(res.statusCode, 200, `a rendition waiting its turn is made (${res.statusCode === 200 ? '' : res.body})`)
+    t.match(await sharp(res.rawPayload).metadata(), { width: 320, height: 480 }, 'from the new file')
+  }
+  t.ok(held.reads > 1, 'the old original was looked for after the replacement')
+  t.same(renditionFiles(dataDir, photo.sha256), [], 'nothing stored for the old file')
 })
 
 t.test('crops: aspect and width+height give the right shape', async (t) => {

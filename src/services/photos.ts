@@ -61,6 +61,9 @@ export interface PhotoOptions {
   aspects: number[]
 }
 
+/** The original a rendition was to be made from is gone: the photo's file was replaced (or the photo deleted). */
+class SourceGone extends Error {}
+
 export function photosService (store: Store, storage: Storage, options: PhotoOptions) {
   const withLock = keyedLock()
   /** Renditions being made right now: concurrent first requests for one rendition wait for a single render. */
@@ -131,6 +134,33 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     }
   }
 
+  /** A rendition of the photo as `row` has it (see rendition). */
+  async function renditionOf (row: PhotoRow, request: RenditionRequest, client: string) {
+    const variant = planRendition(row, request, options)
+    const key = variantKey(row.sha256, variant)
+    const contentType = RENDITION_FORMATS[variant.format]
+    const stored = await storage.get(key)
+    if (stored) return { row, key, contentType, file: stored }
+    let render = rendering.get(key)
+    if (!render) {
+      render = (async () => {
+        const bytes = await renderVariant(client, async () => {
+          const source = await storage.get(row.storageKey)
+          if (!source) throw new SourceGone()
+          return buffer(source.read())
+        }, variant, options.maxPixels)
+        // stored under the original's lock, and only while a record still uses it: a photo deleted or
+        // replaced during the render leaves no rendition behind
+        await withLock(row.storageKey, async () => {
+          if (await store.photos.storageKeyInUse(row.storageKey)) await storage.put(key, bytes)
+        })
+        return bytes
+      })().finally(() => rendering.delete(key))
+      rendering.set(key, render)
+    }
+    return { row, key, contentType, file: inMemory(await render) }
+  }
+
   async function get (id: string): Promise<PhotoRow> {
     const row = await store.photos.findById(id)
     if (!row) throw new NotFound('Photo', id)
@@ -196,30 +226,15 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
      * turn of the client that first asks for it (see renderVariant).
      */
     async rendition (id: string, request: RenditionRequest, client: string): Promise<{ row: PhotoRow, key: string, contentType: string, file: StoredFile }> {
-      const row = await get(id)
-      const variant = planRendition(row, request, options)
-      const key = variantKey(row.sha256, variant)
-      const contentType = RENDITION_FORMATS[variant.format]
-      const stored = await storage.get(key)
-      if (stored) return { row, key, contentType, file: stored }
-      let render = rendering.get(key)
-      if (!render) {
-        render = (async () => {
-          const bytes = await renderVariant(client, async () => {
-            const source = await storage.get(row.storageKey)
-            if (!source) throw new NotFound('File of photo', id)
-            return buffer(source.read())
-          }, variant, options.maxPixels)
-          // stored under the original's lock, and only while a record still uses it: a photo deleted or
-          // replaced during the render leaves no rendition behind
-          await withLock(row.storageKey, async () => {
-            if (await store.photos.storageKeyInUse(row.storageKey)) await storage.put(key, bytes)
-          })
-          return bytes
-        })().finally(() => rendering.delete(key))
-        rendering.set(key, render)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await renditionOf(await get(id), request, client)
+        } catch (err) {
+          // the file was replaced while the rendition waited its turn: it is made again, from the file as it is now
+          if (!(err instanceof SourceGone)) throw err
+          if (attempt === 3) throw new NotFound('File of photo', id)
+        }
       }
-      return { row, key, contentType, file: inMemory(await render) }
     },
 
     async list (query: { limit: number, cursor?: string }) {
