@@ -13,8 +13,7 @@ import { noneMatch, etagOf } from '../../services/etag.js'
 import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
 import { writeOf } from '../context.js'
 import { WRITTEN } from '../../plugins/validation.js'
-import type { ByteRange } from '../../storage/index.js'
-import parseRange from 'range-parser'
+import { rangeOf } from '../ranges.js'
 import { clientOf } from '../../plugins/security.js'
 
 const tags = ['photos']
@@ -33,27 +32,6 @@ const uploadBody = (withFields: boolean) => ({
     'image/*': { schema: Type.String({ contentEncoding: 'binary', description: 'The image bytes as the whole body' }) }
   }
 })
-
-/** A `Range` of bytes as RFC 9110 writes them: `bytes=` and ranges (`0-99`, `100-`, `-500`), commas between them. */
-const BYTE_RANGES = /^bytes=(?:\d*-\d*)(?:[ \t]*,[ \t]*\d*-\d*)*$/
-
-/**
- * The one range of a file's bytes a request asks for (RFC 9110 14): undefined for the whole file, when it asks for
- * none, asks in other units or in a malformed header (ignored, as the RFC allows), asks for several ranges that do not
- * merge into one (a multipart answer is left out: the whole file serves it), or sends an If-Range that no longer
- * matches (the file changed since the part the client holds). 'unsatisfiable' when no range it asks for is within
- * the file (a 416).
- */
-function byteRange (headers: FastifyRequest['headers'], size: number, etag: string, lastModified: string): ByteRange | 'unsatisfiable' | undefined {
-  const { range: header, 'if-range': ifRange } = headers
-  if (typeof header !== 'string' || header.length > 1000 || !BYTE_RANGES.test(header)) return undefined
-  // an ETag is compared strongly, a date exactly (RFC 9110 13.1.5)
-  if (ifRange !== undefined && ifRange !== etag && ifRange !== lastModified) return undefined
-  const ranges = parseRange(size, header, { combine: true })
-  if (ranges === -1) return 'unsatisfiable'
-  if (ranges === -2 || ranges.length !== 1) return undefined
-  return { start: ranges[0]!.start, end: ranges[0]!.end }
-}
 
 /** Reads an upload sent either as multipart/form-data or as the raw image body. */
 async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, fields: Record<string, unknown> }> {
@@ -210,9 +188,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       headers: Type.Object({
         range: Type.Optional(Type.String({ description: 'One range of bytes (`bytes=0-1023`, `bytes=1024-`, `bytes=-500`): answered 206 with ' +
-          'those bytes only. A range past the end is a 416; several ranges, or a header that is not a byte range, get the whole file.' })),
-        'if-range': Type.Optional(Type.String({ description: 'The ETag (or Last-Modified) of the part already held: the range is served only ' +
-          'if the file is still that one, the whole file otherwise' }))
+          'those bytes only. A range past the end is a 416; several ranges that do not merge into one, or a header that is not a valid ' +
+          'byte range, get the whole file.' })),
+        'if-range': Type.Optional(Type.String({ description: 'The ETag of the part already held: the range is served only if the file is ' +
+          'still that one, the whole file otherwise (a date is not precise enough to say so: the whole file too)' }))
       }),
       response: {
         200: { description: 'The image', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
@@ -245,7 +224,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       file.discard()
       return reply.code(304).send(null)
     }
-    const range = byteRange(request.headers, file.size, etag, lastModified)
+    // If-Range: only the ETag resumes a download; a date names the second of a change, which two versions of the file
+    // may share (a weak validator, which RFC 9110 13.1.5 forbids here): the whole file then
+    const { range: asked, 'if-range': ifRange } = request.headers
+    const range = ifRange === undefined || ifRange === etag ? rangeOf(asked, file.size) : undefined
     if (range === 'unsatisfiable') {
       file.discard()
       reply.header('content-range', `bytes */${file.size}`)
