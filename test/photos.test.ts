@@ -253,6 +253,11 @@ t.test('upload fields are validated', async (t) => {
   t.ok(Array.isArray(focal.errors) && focal.errors.some((e: any) => /focalX/.test(e.path)), 'the error points at focalX')
   const control = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ credit: 'Xin\u0001hua' }, { data }) }), 400, 'a control character')
   t.same(control.errors, [{ path: '/credit', message: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters or line breaks' }], 'the rule in words, not "Expected union value"')
+  // the form's fields are checked by TypeBox's compiler, JSON bodies by ajv: the same invisible credit fails in both
+  for (const credit of ['\u2800', '\u{e0020}', '\u200b']) {
+    const invisible = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ credit }, { data }) }), 400, 'an invisible credit in a form')
+    t.same(invisible.errors.map((e: any) => e.path), ['/credit'])
+  }
   const long = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'x'.repeat(2001) }, { data }) }), 400, 'a caption too long')
   t.match(long.errors, [{ path: '/caption', message: /2000/ }])
   await nothingStored(t, app, dataDir, 'invalid fields')

@@ -409,7 +409,7 @@ t.test('C1 control characters are refused in one-line names', async (t) => {
 
 t.test('a one-line name shows something and holds no line break: invisible names and U+2028/U+2029 are refused', async (t) => {
   const { app, keys } = await build(t)
-  const invisible = ['\u200b', '\u200b\u200b', '\u200f', '\u00ad\u2060', '\ufeff', ' \u200d ', '\u3164', '\u3000\u00a0']
+  const invisible = ['\u200b', '\u200b\u200b', '\u200f', '\u00ad\u2060', '\ufeff', ' \u200d ', '\u3164', '\u3000\u00a0', '\u2800', '\u{e0020}', '\u{e0041}\u{e0101}']
   const breaks = ['a\u2028b', 'a\u2029b']
   // named by code points: a raw U+2028 in an assertion's message would break the test report's lines
   const label = (text: string) => [...text].map((c) => `U+${c.codePointAt(0)!.toString(16).padStart(4, '0')}`).join(' ')
@@ -421,7 +421,7 @@ t.test('a one-line name shows something and holds no line break: invisible names
     }
   }
   // what shows is kept as sent, invisible characters within it included (a joiner in an emoji, a mark in Arabic text)
-  for (const name of ['\u200bA', 'Zoë', '👩\u200d🔬 Science', 'عربي\u200f', '日本']) {
+  for (const name of ['\u200bA', 'Zoë', '👩\u200d🔬 Science', 'عربي\u200f', '日本', '😀', '𠀋', '🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}', '⠁⠃']) {
     t.equal(ok(t, await app.inject({ method: 'POST', url: '/v1/sections', payload: { name } }), 201).name, name, label(name))
   }
 })

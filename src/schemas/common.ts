@@ -22,12 +22,14 @@ export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][
 export const LINE_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029'
 export const TEXT_CONTROLS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f'
 /**
- * Characters that show nothing by themselves, beside white space: invisible format characters (soft hyphen, zero-width
- * space and joiners, direction marks and embeddings, word joiner, byte-order mark), variation selectors and the
- * Hangul fillers. As escapes, not `\\p{Cf}`: patterns are also read without the Unicode flag (TypeBox's compiler, a
- * generated client's regular expressions).
+ * UTF-16 units that show nothing by themselves, beside white space: invisible format characters (soft hyphen,
+ * zero-width space and joiners, direction marks and embeddings, word joiner, byte-order mark), variation selectors, the
+ * Hangul fillers and the blank Braille pattern; and, beyond the first plane, the tag characters and the supplementary
+ * variation selectors (U+E0000–U+E03FF, all behind the high surrogate DB40). A low surrogate shows nothing by itself:
+ * the high one before it decides. Patterns are read without the Unicode flag, by TypeBox's compiler and by ajv alike
+ * (see the validation plugin), so this works in UTF-16 units; a client validating with the flag is more lenient.
  */
-export const INVISIBLE = '\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0'
+export const INVISIBLE = '\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0\\udb40\\udc00-\\udfff'
 const LINE = `^(?=[\\s\\S]*[^\\s${INVISIBLE}])[^${LINE_CONTROLS}]*$`
 const TEXT = `^[^${TEXT_CONTROLS}]*$`
 /** What a text pattern asks for, in words: a problem document says this rather than the regular expression. */
