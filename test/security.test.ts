@@ -114,7 +114,7 @@ t.test('CORS for a configured origin: echo, exposed headers, preflight', async (
   }
   problem(t, await anon({ method: 'OPTIONS', url: '/v1/nothing-here' }), 404, 'OPTIONS of a path not served')
   const ranged = await anon({ method: 'OPTIONS', url: '/v1/photos/x/file', headers: { origin: ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'range, if-range' } })
-  t.ok(['range', 'if-range'].every((h) => list(ranged.headers['access-control-allow-headers']).includes(h)), 'a page may ask for part of a photo')
+  t.ok(['range', 'if-range', 'if-modified-since'].every((h) => list(ranged.headers['access-control-allow-headers']).includes(h)), 'a page may ask for part of a photo, or whether it changed')
 })
 
 t.test('CORS: none by default, everyone with *', async (t) => {

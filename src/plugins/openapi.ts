@@ -85,7 +85,9 @@ const HEADERS = {
   authenticate: header('`Bearer realm="cms"` (with `error="invalid_token"` for a refused key)'),
   retryAfter: header('Seconds to wait before trying again'),
   contentRange: header('`bytes <first>-<last>/<size>`: which bytes of the file the answer holds'),
-  size: header('`bytes */<size>`: the size of the file')
+  size: header('`bytes */<size>`: the size of the file'),
+  lastModified: header('When the file last changed (to the second): send it back in `If-Modified-Since` for a 304'),
+  acceptRanges: header('`bytes`: a `Range` of the file may be asked for')
 }
 
 type Operation = {
@@ -96,7 +98,7 @@ type Operation = {
 
 /**
  * What the generated document cannot say from the route schemas alone: the headers answers carry (an ETag on every
- * JSON answer, file and 304, Content-Range on a 206 and 416, Location on a 201, Link on a page of a list, WWW-Authenticate on a 401, Retry-After on a
+ * JSON answer, file and 304, Last-Modified and Accept-Ranges on a file, Content-Range on a 206 and 416, Location on a 201, Link on a page of a list, WWW-Authenticate on a 401, Retry-After on a
  * 429 and a busy 503), merge patches as a PATCH body type, and bodies that may be left out (publish, unpublish, restore: see
  * optionalBody).
  */
@@ -114,6 +116,10 @@ export function documentHeaders ({ openapiObject }: { openapiObject: Record<stri
         if (content || status === '304' || response.content?.['image/*']) add('ETag', HEADERS.etag)
         // removing a related link leaves a list, whose new tag the 204 carries for the next conditional write
         if (status === '204' && path.endsWith('/related/{linkId}')) add('ETag', HEADERS.etag)
+        if (response.content?.['image/*']) {
+          add('Last-Modified', HEADERS.lastModified)
+          add('Accept-Ranges', HEADERS.acceptRanges)
+        }
         if (status === '206') add('Content-Range', HEADERS.contentRange)
         if (status === '416') add('Content-Range', HEADERS.size)
         if (status === '201') add('Location', HEADERS.location)

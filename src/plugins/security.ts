@@ -44,7 +44,7 @@ export default fp(async (app) => {
     const options = {
       origin: CORS_ORIGINS === '*' ? '*' : CORS_ORIGINS.split(','),
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Range', 'Range', 'X-Request-Id'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'If-Range', 'Range', 'X-Request-Id'],
       exposedHeaders: ['ETag', 'Link', 'Location', 'Retry-After', 'Content-Range', 'Accept-Ranges', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
       maxAge: 600
     }

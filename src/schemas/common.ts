@@ -27,9 +27,11 @@ export const TEXT_CONTROLS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007
  * Hangul fillers and the blank Braille pattern; and, beyond the first plane, the tag characters and the supplementary
  * variation selectors (U+E0000–U+E03FF, all behind the high surrogate DB40). A low surrogate shows nothing by itself:
  * the high one before it decides. Patterns are read without the Unicode flag, by TypeBox's compiler and by ajv alike
- * (see the validation plugin), so this works in UTF-16 units; a client validating with the flag is more lenient.
+ * (see the validation plugin), so this works in UTF-16 units; with the flag (a client's validator, the serializer's
+ * own ajv) the pattern stays valid, the low surrogates written before DB40 so that no escape pair makes a code point,
+ * and is more lenient.
  */
-export const INVISIBLE = '\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0\\udb40\\udc00-\\udfff'
+export const INVISIBLE = '\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0\\udc00-\\udfff\\udb40'
 const LINE = `^(?=[\\s\\S]*[^\\s${INVISIBLE}])[^${LINE_CONTROLS}]*$`
 const TEXT = `^[^${TEXT_CONTROLS}]*$`
 /** What a text pattern asks for, in words: a problem document says this rather than the regular expression. */

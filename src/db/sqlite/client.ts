@@ -26,10 +26,11 @@ const PLAIN_LATIN: Record<string, string> = { ø: 'o', ł: 'l', đ: 'd', ħ: 'h'
 
 /**
  * Text as a finder matches it: lower case, without diacritics in any script (José, Müller, Ελλάδα, Øystein are found
- * as jose, muller, ελλαδα, oystein), a final sigma a sigma.
+ * as jose, muller, ελλαδα, oystein), a final sigma a sigma, and compatibility forms as the letters they stand for
+ * (the ligature ﬁ as fi, Ǆ as dž, full-width Ａ as a).
  */
 export function foldedForMatching (text: string): string {
-  return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[øłđħıßæœþς]/g, (c) => c === 'ς' ? 'σ' : PLAIN_LATIN[c]!)
+  return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[øłđħıßæœþς]/g, (c) => c === 'ς' ? 'σ' : PLAIN_LATIN[c]!)
 }
 
 export interface OpenOptions {

@@ -191,7 +191,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           'those bytes only. A range past the end is a 416; several ranges that do not merge into one, or a header that is not a valid ' +
           'byte range, get the whole file.' })),
         'if-range': Type.Optional(Type.String({ description: 'The ETag of the part already held: the range is served only if the file is ' +
-          'still that one, the whole file otherwise (a date is not precise enough to say so: the whole file too)' }))
+          'still that one, the whole file otherwise (a date is not precise enough to say so: the whole file too)' })),
+        'if-modified-since': Type.Optional(Type.String({ description: 'The `Last-Modified` of the copy held: answered 304 if the file has not ' +
+          'changed since (`If-None-Match`, when sent, decides instead)' }))
       }),
       response: {
         200: { description: 'The image', content: { 'image/*': { schema: Type.String({ contentEncoding: 'binary' }) } } },
