@@ -37,9 +37,10 @@ function unpaired (body: unknown): FieldError[] {
   return found
 }
 
-/** The tokens of JSON text that shape it: strings (keys among them), brackets, colons and commas. */
-const SHAPE = /"[^"\\]*(?:\\.[^"\\]*)*"|[{}[\]:,]/g
+/** A string of JSON text, escapes and all. */
 const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/g
+/** The tokens of JSON text that shape it: strings (keys among them), brackets, colons and commas. */
+const SHAPE = new RegExp(`${STRING.source}|[{}[\\]:,]`, 'g')
 
 /** How many keys a parsed body's objects hold, in all. */
 function keyCount (body: unknown): number {

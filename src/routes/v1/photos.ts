@@ -209,10 +209,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       ? await photos.rendition(request.params.id, rendition as RenditionRequest, clientOf(request))
       : { ...(await photos.file(request.params.id)), key: null, contentType: null }
     const etag = key ? etagOf(key) : `"${row.sha256}"`
-    const lastModified = row.updatedAt.toUTCString()
     const versioned = v === fileVersion(row)
     reply.header('etag', etag)
-      .header('last-modified', lastModified)
+      .header('last-modified', row.updatedAt.toUTCString())
       .header('cache-control', versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300')
       .header('accept-ranges', 'bytes')
       .header('x-content-type-options', 'nosniff')
