@@ -28,7 +28,7 @@ import bylineRoutes from './routes/v1/bylines.js'
 import photoRoutes from './routes/v1/photos.js'
 import articleRoutes from './routes/v1/articles.js'
 import keyRoutes from './routes/v1/keys.js'
-import { UnsupportedMediaType } from './errors.js'
+import { BadRequest, UnsupportedMediaType } from './errors.js'
 import { jsonBodies } from './plugins/json-body.js'
 
 /** Shared schemas, registered once: they become the OpenAPI components, named by `$id`. */
@@ -70,6 +70,16 @@ function clientError (error: Error & { code?: string }, socket: Duplex) {
   socket.destroy(error)
 }
 
+/** Whether %-escapes decode to UTF-8 text. */
+function decodable (text: string): boolean {
+  try {
+    decodeURIComponent(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Builds the application: cross-cutting plugins first, then the data layer and services, then routes. */
 export async function buildApp ({ config, logger = false, onQuery }: AppOptions) {
   const app = Fastify({
@@ -94,6 +104,12 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     const coding = request.headers['content-encoding']
     if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
       return done(Object.assign(new UnsupportedMediaType(`Content-Encoding "${coding}" is not accepted: send the body uncompressed`), { headers: { 'accept-encoding': 'identity' } }))
+    }
+    // a %-escape in the query that is no UTF-8 text (`q=%FF`, `q=100%`) would be read as the escape itself, and a
+    // search for it find nothing: refused, as the same escape in the path is
+    const query = request.url.indexOf('?')
+    if (query >= 0 && request.url.includes('%', query) && !decodable(request.url.slice(query + 1))) {
+      return done(new BadRequest('The query string holds a %-escape that is not UTF-8 text: escape a literal % as %25'))
     }
     done()
   })

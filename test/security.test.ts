@@ -412,3 +412,18 @@ t.test('what the HTTP parser refuses (before any route) is a problem document to
   problem(t, await app.inject({ method: 'OPTIONS', url: '/v1/nothing' }), 404, 'OPTIONS on an unknown path')
   problem(t, await app.inject({ method: 'DELETE', url: '/v1/nothing/here' }), 404, 'an unknown path with any method')
 })
+
+t.test('a %-escape in the query string that is no UTF-8 text is a 400, as in the path; valid escapes are read', async (t) => {
+  const { app, anon } = await build(t)
+  await create(app, '/v1/bylines', { name: 'Café 100% Desk' })
+  for (const url of ['/v1/articles?q=%FF', '/v1/bylines?q=%ED%A0%80', '/v1/articles?tag=%C3', '/v1/bylines?q=100%', '/v1/bylines?q=%zz', '/v1/sections?limit=%']) {
+    const body = problem(t, await anon({ url }), 400, url)
+    t.match(body.detail, /not UTF-8 text/)
+  }
+  problem(t, await anon({ url: '/v1/sections/slug/%FF' }), 400, 'the same in the path')
+  for (const q of ['caf%C3%A9', '100%25', 'Caf%C3%A9+100%25']) {
+    const res = await anon({ url: `/v1/bylines?q=${q}` })
+    t.equal(res.statusCode, 200, q)
+    t.same(res.json().data.map((b: any) => b.name), ['Café 100% Desk'], `${q} finds it`)
+  }
+})
