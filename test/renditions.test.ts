@@ -1,5 +1,6 @@
 import t from 'tap'
 import fs from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { Readable } from 'node:stream'
@@ -423,6 +424,58 @@ t.test('renditions wait their turn: clients in turn, a bounded number each, the 
   t.equal(made.indexOf('192.0.2.2'), 2, `the other reader's rendition was the third made, after the first reader's running one and one more (${made.length} made)`)
   t.equal(renditionFiles(dataDir, photo.sha256).length, 34, 'and stored')
   t.equal((await send(t, anon, { url: urls[45]!, remoteAddress: '192.0.2.1' })).statusCode, 200, 'once its renditions are made, the first reader is served again')
+})
+
+t.test('a rendition waiting its turn is given up when every client asking for it has gone away', async (t) => {
+  const { app, anon, dataDir, keys } = await build(t)
+  const photo = await upload(app, {}, await image('jpeg', 1200, 800, 34))
+  const held = holdFirstOriginalRead(app)
+  const counts = spyStorage(app)
+  const urls = [160, 320, 480, 640].flatMap((width) => ['1:1', '5:4', '4:3', '16:9', '2:1', '21:9', '4:5', '3:4', '2:3', '9:16'].map((aspect) =>
+    `/v1/photos/${photo.id}/file?width=${width}&aspect=${aspect}&format=webp`))
+  const first = send(t, anon, { url: `/v1/photos/${photo.id}/file?width=800`, remoteAddress: '192.0.2.9' })
+  await held.atFirst
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as import('node:net').AddressInfo
+  const until = async (what: string, done: () => boolean | Promise<boolean>) => {
+    let ok = await done()
+    for (let i = 0; i < 500 && !ok; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      ok = await done()
+    }
+    t.ok(ok, what)
+  }
+  // a reader over real connections asks for as many renditions as may wait (32), then closes them all; an editor
+  // asks for the first of them too (with a key, past the cache that would have it wait for the reader's answer), and stays
+  const gone = urls.slice(0, 32).map((url) => http.get({ host: '127.0.0.1', port, path: url }).on('error', () => {}))
+  await until('the 32 renditions are waiting', () => counts.renditionGets === 1 + 32)
+  const staying = new Promise<{ status: number, body: Buffer }>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: urls[0], headers: { authorization: `Bearer ${keys.editor}` } }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }))
+    }).on('error', reject)
+  })
+  await until('so is the one asked for twice', () => counts.renditionGets === 1 + 33)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal((await send(t, anon, { url: urls[32]!, remoteAddress: '127.0.0.1' })).statusCode, 429, 'the reader has 32 renditions waiting')
+  for (const req of gone) req.destroy()
+  // once the server has seen the connections close, the reader's place in line is free again
+  let probe: Promise<LightMyRequestResponse> | undefined
+  await until('the reader may ask again without waiting for renditions nobody reads', async () => {
+    const res = send(t, anon, { url: urls[33]!, remoteAddress: '127.0.0.1' })
+    const early = await Promise.race([res, new Promise((resolve) => setTimeout(resolve, 20))])
+    if ((early as LightMyRequestResponse | undefined)?.statusCode === 429) return false
+    probe = res
+    return true
+  })
+  held.release()
+  t.equal((await first).statusCode, 200)
+  const kept = await staying
+  t.equal(kept.status, 200, 'the rendition a connection still waited for is made')
+  t.match(await sharp(kept.body).metadata(), { width: 160, height: 160, format: 'webp' })
+  t.equal((await probe!).statusCode, 200, 'and so is the one asked for afterwards')
+  t.equal(renditionFiles(dataDir, photo.sha256).length, 3, 'the 31 given up were neither made nor stored')
+  t.equal(held.reads, 3, 'nor was the original read for them')
 })
 
 t.test('renditions waiting their turn while the photo\'s file is replaced are made from the new file, not refused', async (t) => {

@@ -59,3 +59,22 @@ t.test('how much may wait is bounded per client (429) and in all (503), with Ret
   t.same(await Promise.all([running, ...waiting]), ['a0', 'a1', 'a2', 'b1', 'upload'], 'a task without a client is never refused')
   t.equal(await turn('a', async () => 'again'), 'again', 'once the line is short again, the client is served')
 })
+
+t.test('a task whose signal aborts while it waits leaves the line without running; once started it runs to the end', async (t) => {
+  const turn = takingTurns({ perClient: 2, total: 10, retryAfter: 2 })
+  const log: string[] = []
+  const first = gated(log, 'a0')
+  const gone = new AbortController()
+  const running = turn('a', first.task, gone.signal)
+  const left = [turn('a', async () => { log.push('a1'); return 'a1' }, gone.signal), turn('b', async () => { log.push('b1'); return 'b1' }, gone.signal)]
+  const stays = turn('a', async () => { log.push('a2'); return 'a2' })
+  t.match(await turn('a', async () => 'a3').catch((err) => err), { statusCode: 429 }, 'two of client a wait')
+  gone.abort()
+  for (const p of left) t.match(await p.catch((err) => err), { statusCode: 499, code: 'CMS_CLIENT_CLOSED' }, 'a task given up while waiting')
+  const again = turn('a', async () => { log.push('a4'); return 'a4' })
+  first.release()
+  t.same(await Promise.all([running, stays, again]), ['a0', 'a2', 'a4'], 'the task running when its signal aborted finishes; the given-up one frees its place in the line')
+  t.same(log, ['a0', 'a2', 'a4'], 'the tasks given up never ran')
+  t.match(await turn('c', async () => 'c', gone.signal).catch((err) => err), { statusCode: 499 }, 'a task whose signal has aborted already does not start')
+  t.equal(await turn('c', async () => 'free'), 'free', 'and the line is free again')
+})

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Viewer, Write } from '../services/context.js'
 import type { Conditions } from '../services/etag.js'
 
@@ -13,3 +13,10 @@ export const conditionsOf = (request: FastifyRequest): Conditions => ({ ifMatch:
 
 /** For action routes (`preValidation`), whose body may be left out: a bare POST (no body, or an empty one) is `{}`. */
 export const optionalBody = async (request: FastifyRequest) => { request.body ??= {} }
+
+/** Aborts when the client goes away before its answer is sent (the connection closed), for work it alone waits for. */
+export function givenUpBy (reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })
+  return controller.signal
+}

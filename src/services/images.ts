@@ -203,7 +203,7 @@ export function variantKey (sha256: string, v: Variant): string {
  * come: EXIF orientation applied, cropped, resized, re-encoded in sRGB. Metadata (location, camera, comments) is
  * not carried over: sharp writes none unless asked.
  */
-export async function renderVariant (client: string, read: () => Promise<Buffer>, v: Variant, maxPixels: number): Promise<Buffer> {
+export async function renderVariant (client: string, read: () => Promise<Buffer>, v: Variant, maxPixels: number, signal?: AbortSignal): Promise<Buffer> {
   const { sharp } = await imaging()
   return decoding(client, async () => {
     let image = sharp(await read(), { limitInputPixels: maxPixels }).rotate()
@@ -216,5 +216,5 @@ export async function renderVariant (client: string, read: () => Promise<Buffer>
       case 'webp': return image.webp({ quality: 78 }).toBuffer()
       case 'avif': return image.avif({ quality: 55, effort: 3 }).toBuffer()
     }
-  })
+  }, signal)
 }

@@ -5,7 +5,7 @@ import type { Store } from '../db/index.js'
 import type { PhotoRow } from '../db/repositories/photos.js'
 import { inMemory, type Storage, type StoredFile } from '../storage/index.js'
 import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
-import { NotFound, Conflict, Forbidden, invalid } from '../errors.js'
+import { NotFound, Conflict, Forbidden, ClientClosed, invalid } from '../errors.js'
 import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
@@ -64,10 +64,13 @@ export interface PhotoOptions {
 /** The original a rendition was to be made from is gone: the photo's file was replaced (or the photo deleted). */
 class SourceGone extends Error {}
 
+/** A render that requests for one rendition share, and how many of them still ask for it. */
+interface Render { bytes: Promise<Buffer>, asking: number, leave: () => void }
+
 export function photosService (store: Store, storage: Storage, options: PhotoOptions) {
   const withLock = keyedLock()
   /** Renditions being made right now: concurrent first requests for one rendition wait for a single render. */
-  const rendering = new Map<string, Promise<Buffer>>()
+  const rendering = new Map<string, Render>()
   const base = options.publicUrl ?? ''
 
   function present (row: PhotoRow): Photo {
@@ -134,31 +137,53 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     }
   }
 
-  /** A rendition of the photo as `row` has it (see rendition). */
-  async function renditionOf (row: PhotoRow, request: RenditionRequest, client: string) {
+  /**
+   * A rendition of the photo as `row` has it (see rendition). The requests asking for one rendition at once share
+   * its render; while it waits its turn, it is given up when every one of them is (their `signal`s abort).
+   */
+  async function renditionOf (row: PhotoRow, request: RenditionRequest, client: string, signal?: AbortSignal) {
     const variant = planRendition(row, request, options)
     const key = variantKey(row.sha256, variant)
     const contentType = RENDITION_FORMATS[variant.format]
     const stored = await storage.get(key)
     if (stored) return { row, key, contentType, file: stored }
+    if (signal?.aborted) throw new ClientClosed('The request was given up before its rendition was made')
     let render = rendering.get(key)
     if (!render) {
-      render = (async () => {
-        const bytes = await renderVariant(client, async () => {
+      const givenUp = new AbortController()
+      const bytes: Promise<Buffer> = (async () => {
+        const made = await renderVariant(client, async () => {
           const source = await storage.get(row.storageKey)
           if (!source) throw new SourceGone()
           return buffer(source.read())
-        }, variant, options.maxPixels)
+        }, variant, options.maxPixels, givenUp.signal)
         // stored under the original's lock, and only while a record still uses it: a photo deleted or
         // replaced during the render leaves no rendition behind
         await withLock(row.storageKey, async () => {
-          if (await store.photos.storageKeyInUse(row.storageKey)) await storage.put(key, bytes)
+          if (await store.photos.storageKeyInUse(row.storageKey)) await storage.put(key, made)
         })
-        return bytes
-      })().finally(() => rendering.delete(key))
-      rendering.set(key, render)
+        return made
+      })().finally(() => { if (rendering.get(key) === shared) rendering.delete(key) })
+      const shared: Render = {
+        bytes,
+        asking: 0,
+        leave () {
+          if (--shared.asking > 0) return
+          // nobody waits for it any more: it leaves the decoder's line, and a later request starts afresh
+          if (rendering.get(key) === shared) rendering.delete(key)
+          givenUp.abort()
+        }
+      }
+      rendering.set(key, render = shared)
     }
-    return { row, key, contentType, file: inMemory(await render) }
+    const joined = render
+    joined.asking++
+    signal?.addEventListener('abort', joined.leave, { once: true })
+    try {
+      return { row, key, contentType, file: inMemory(await joined.bytes) }
+    } finally {
+      signal?.removeEventListener('abort', joined.leave)
+    }
   }
 
   async function get (id: string): Promise<PhotoRow> {
@@ -225,10 +250,10 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
      * requests (on any instance) stream the stored bytes without decoding anything. A render is made in the
      * turn of the client that first asks for it (see renderVariant).
      */
-    async rendition (id: string, request: RenditionRequest, client: string): Promise<{ row: PhotoRow, key: string, contentType: string, file: StoredFile }> {
+    async rendition (id: string, request: RenditionRequest, client: string, signal?: AbortSignal): Promise<{ row: PhotoRow, key: string, contentType: string, file: StoredFile }> {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await renditionOf(await get(id), request, client)
+          return await renditionOf(await get(id), request, client, signal)
         } catch (err) {
           // the file was replaced while the rendition waited its turn: it is made again, from the file as it is now
           if (!(err instanceof SourceGone)) throw err

@@ -11,7 +11,7 @@ import { fileVersion, type PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
 import { noneMatch, etagOf } from '../../services/etag.js'
 import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
-import { writeOf } from '../context.js'
+import { givenUpBy, writeOf } from '../context.js'
 import { WRITTEN } from '../../plugins/validation.js'
 import { rangeOf } from '../ranges.js'
 import { clientOf } from '../../plugins/security.js'
@@ -206,7 +206,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     const { v, ...rendition } = request.query
     const wantsRendition = Object.values(rendition).some((x) => x !== undefined)
     const { row, key, contentType, file } = wantsRendition
-      ? await photos.rendition(request.params.id, rendition as RenditionRequest, clientOf(request))
+      ? await photos.rendition(request.params.id, rendition as RenditionRequest, clientOf(request), givenUpBy(reply))
       : { ...(await photos.file(request.params.id)), key: null, contentType: null }
     const etag = key ? etagOf(key) : `"${row.sha256}"`
     const versioned = v === fileVersion(row)
