@@ -341,3 +341,43 @@ t.test('anonymous reads work, anonymous writes are 401 and change nothing', asyn
   }
   t.same(await snapshot(app, keys), before, 'nothing changed')
 })
+
+t.test('anonymous readers are listed only the photos they can see in use; a key lists every photo', async (t) => {
+  const { app, anon } = await build(t)
+  const photo = async (caption: string, seed: number) => upload(app, { caption }, await image('jpeg', 64, 48, seed))
+  const lead = await photo('Lead of a published story', 1)
+  const inBody = await photo('In the body of a published story', 2)
+  const portrait = await photo('Portrait of a byline', 3)
+  const embargoed = await photo('Lead of a scheduled story', 4)
+  const draftOnly = await photo('In a draft', 5)
+  const unused = await photo('Not used yet', 6)
+  const archivedOnly = await photo('Lead of an archived story', 7)
+  await create(app, '/v1/bylines', { name: 'Ma Li', photoId: portrait.id })
+  await create(app, '/v1/articles', { headline: 'Out', status: 'published', leadPhotoId: lead.id, body: [{ type: 'photo', photoId: inBody.id }] })
+  const scheduled = await create(app, '/v1/articles', { headline: 'Embargoed', status: 'published', publishedAt: new Date(Date.now() + DAY).toISOString(), leadPhotoId: embargoed.id })
+  await create(app, '/v1/articles', { headline: 'Draft', body: [{ type: 'photo', photoId: draftOnly.id }] })
+  await create(app, '/v1/articles', { headline: 'Archived', status: 'archived', publishedAt: '2014-07-01T00:00:00Z', leadPhotoId: archivedOnly.id })
+
+  const listed = async (page: (o: { url: string }) => Promise<Response>, limit = 100) => {
+    const ids: string[] = []
+    let url: string | null = `/v1/photos?limit=${limit}`
+    while (url) {
+      const res = await page({ url })
+      t.equal(res.statusCode, 200, url)
+      ids.push(...res.json().data.map((p: any) => p.id))
+      url = res.json().next ? `/v1/photos?limit=${limit}&cursor=${encodeURIComponent(res.json().next)}` : null
+    }
+    return ids
+  }
+  const shown = [portrait.id, inBody.id, lead.id]
+  t.same(await listed(anon), shown, 'anonymous: the photos of published stories and bylines, newest first')
+  t.same(await listed(anon, 1), shown, 'and so page by page, one at a time')
+  t.same((await listed((o) => req(app, o))).length, 7, 'with a key: every photo')
+  for (const hidden of [embargoed, draftOnly, unused, archivedOnly]) {
+    t.equal((await anon({ url: `/v1/photos/${hidden.id}` })).statusCode, 200, `"${hidden.caption}" is still readable by its id`)
+  }
+
+  // the embargo lifts: the photo is listed from then on (a write turns over the cached answers' version)
+  t.equal((await req(app, { method: 'POST', url: `/v1/articles/${scheduled.id}/publish`, payload: { publishedAt: new Date(Date.now() - 1000).toISOString() } })).statusCode, 200)
+  t.same(await listed(anon), [embargoed.id, ...shown], 'once its story is out, its photo is listed')
+})

@@ -379,3 +379,29 @@ t.test('publishing again keeps the publication date; without one, a draft or a s
   const later = Date.now()
   t.ok(Date.parse((await publish()).publishedAt) >= later - 1000, 'unpublished (its date cleared), then published: now')
 })
+
+t.test('removing the publication date of a published or scheduled story is a 422: it would publish it now', async (t) => {
+  const { app, anon, f } = await setup(t)
+  const later = new Date(Date.now() + 3_600_000).toISOString()
+  const patch = (payload: object) => req(app, { method: 'PATCH', url: `/v1/articles/${f.story.id}`, payload })
+  const read = async () => (await req(app, { method: 'GET', url: `/v1/articles/${f.story.id}` })).json()
+
+  t.equal((await app.inject({ method: 'POST', url: `/v1/articles/${f.story.id}/publish`, payload: { publishedAt: later } })).statusCode, 200)
+  const scheduled = await read()
+  for (const payload of [{ publishedAt: null }, { status: 'published', publishedAt: null }, { headline: 'Embargo broken', publishedAt: null }]) {
+    const body = problem(t, await patch(payload), 422, `scheduled, ${JSON.stringify(payload)}`)
+    t.same(body.errors.map((e: any) => e.path), ['/publishedAt'])
+    t.same(await read(), scheduled, 'nothing changed: still scheduled, no revision')
+    t.equal((await anon({ url: `/v1/articles/${f.story.id}` })).statusCode, 404, 'still hidden from readers')
+  }
+
+  const past = await req(app, { method: 'POST', url: `/v1/articles/${f.story.id}/publish`, payload: { publishedAt: '2019-05-01T08:00:00Z' } })
+  t.equal(past.statusCode, 200)
+  problem(t, await patch({ publishedAt: null }), 422, 'published in 2019')
+  t.equal((await read()).publishedAt, '2019-05-01T08:00:00.000Z', 'the original date is kept: the story does not jump to the top of fronts')
+
+  const down = await patch({ status: 'draft', publishedAt: null })
+  t.equal(down.statusCode, 200, 'taking it down and removing the date in one patch is fine')
+  t.same([down.json().status, down.json().publishedAt], ['draft', null])
+  t.equal((await anon({ url: `/v1/articles/${f.story.id}` })).statusCode, 404)
+})

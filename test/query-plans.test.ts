@@ -70,7 +70,9 @@ t.test('hot paths are served by indexes', async (t) => {
     // words in most articles, by date: the articles walked by publication time, each looked up in the index
     '/v1/articles?q=harbin&sort=-publishedAt',
     '/v1/articles?q=harbin&sort=publishedAt',
-    `/v1/articles?sort=-updatedAt&updatedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}`
+    `/v1/articles?sort=-updatedAt&updatedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}`,
+    // readers' photo list: each photo's use looked up by its index, the articles by their key
+    '/v1/photos?limit=20'
   ]
   let sampled = false
   let weighed = 0
@@ -82,6 +84,10 @@ t.test('hot paths are served by indexes', async (t) => {
     for (const { sql, plan } of plans) {
       const text = plan.join(' | ')
       t.notMatch(text, /SCAN articles\b(?! USING)/, `${url}: no full scan of articles — ${text}`)
+      if (url.startsWith('/v1/photos')) {
+        t.match(text, /SEARCH article_photos USING (COVERING )?INDEX article_photos_photo_idx \(photo_id=\?\) \| SEARCH articles USING INDEX sqlite_autoindex_articles_1 \(id=\?\)/,
+          `${url}: a photo's use is found from the photo, not by walking the published articles — ${text}`)
+      }
       if (/order by/i.test(sql) && /limit/i.test(sql) && !/articles_fts/.test(sql)) {
         t.notMatch(text, /TEMP B-TREE FOR ORDER BY/, `${url}: rows come in index order, no sort — ${text}`)
       }

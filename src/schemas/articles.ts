@@ -126,7 +126,8 @@ export const ArticleCreate = Type.Object({
   description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports, or leave it out: every content edit sets it to now, while a change of `status` or `publishedAt` alone leaves it. Byline `role` defaults to author.'
 })
 
-export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole')
+export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole. ' +
+  '`publishedAt: null` on an article that stays published (or scheduled) is a 422: removing its date would publish it now; unpublish it instead')
 
 export const Article = Type.Object({
   id: Id,

@@ -380,6 +380,13 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     if (body) next.body = body
     if (patch.status !== undefined) next.status = patch.status
     if (patch.publishedAt !== undefined) next.publishedAt = patch.publishedAt === null ? null : new Date(patch.publishedAt)
+    // removing the date of a published or scheduled story would publish it now (an embargo broken, an old story
+    // moved to the top of its fronts): taking a story down is unpublishing it
+    if (patch.publishedAt === null && next.status === 'published') {
+      throw new Unprocessable('A published or scheduled article keeps its publication time: unpublish it to take it down, or send another publishedAt', [
+        { path: '/publishedAt', message: 'Cannot be removed while the article is published; set status to draft or archived with it' }
+      ])
+    }
     next.publishedAt = publication(next.status, next.publishedAt, now)
     if (patch.sectionId !== undefined) next.sectionId = patch.sectionId
     if (patch.leadPhotoId !== undefined) next.leadPhotoId = patch.leadPhotoId

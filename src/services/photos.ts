@@ -10,7 +10,7 @@ import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMA
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 import { assertMatch } from './etag.js'
-import type { Write } from './context.js'
+import type { Viewer, Write } from './context.js'
 import { reindex } from './search.js'
 
 /**
@@ -262,13 +262,18 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       }
     },
 
-    async list (query: { limit: number, cursor?: string }) {
+    /**
+     * Anonymous readers are listed only the photos they can see in use (see the route): a photo uploaded for a story
+     * still under embargo is readable by its id, but its id and caption are not handed out before the story is.
+     */
+    async list (query: { limit: number, cursor?: string }, viewer: Viewer) {
+      const shownAt = viewer.publicOnly ? new Date() : undefined
       const page = await keysetPage({
         scope: 'photos',
         cursor: query.cursor,
         limit: query.limit,
         kinds: ['date', 'string'] as const,
-        fetch: (after, limit) => store.photos.list({ after, limit }),
+        fetch: (after, limit) => store.photos.list({ after, limit, shownAt }),
         key: (r) => [r.createdAt, r.id]
       })
       return { data: page.rows.map(present), next: page.next }

@@ -1,4 +1,4 @@
-import { eq, and, type SQL } from 'drizzle-orm'
+import { eq, and, or, lte, exists, sql, type SQL } from 'drizzle-orm'
 import { photos, articlePhotos, articles, articleBylines, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { inIds, idList } from '../prepared.js'
@@ -21,11 +21,23 @@ export function photosRepository (db: SqliteDb) {
       if (ids.length === 0) return []
       return prepared.many.all({ ids: idList(ids) })
     },
-    /** Newest first. */
-    async list (options: { after?: PhotoKey, limit: number }) {
-      const where: SQL[] = []
+    /**
+     * Newest first. `shownAt` keeps only the photos readers can see in use at that time: shown by a published article
+     * (as its lead or in its body) or the portrait of a byline.
+     */
+    async list (options: { after?: PhotoKey, limit: number, shownAt?: Date }) {
+      const where: (SQL | undefined)[] = []
       const key = [photos.createdAt, photos.id]
       if (options.after) where.push(after(key, options.after, true))
+      if (options.shownAt) {
+        // the articles showing each photo, found from the photo (CROSS JOIN fixes the order: left to itself, SQLite
+        // walked every published article for each photo)
+        where.push(or(
+          sql`exists (select 1 from ${articlePhotos} cross join ${articles} on ${articles.id} = ${articlePhotos.articleId}
+            where ${articlePhotos.photoId} = ${photos.id} and ${and(eq(articles.status, 'published'), lte(articles.publishedAt, options.shownAt))})`,
+          exists(db.select({ one: bylines.id }).from(bylines).where(eq(bylines.photoId, photos.id)))
+        ))
+      }
       return db.select().from(photos).where(and(...where)).orderBy(...orderBy(key, true)).limit(options.limit).all()
     },
     async existing (ids: string[]) {

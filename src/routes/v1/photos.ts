@@ -11,7 +11,7 @@ import { fileVersion, type PhotoFile } from '../../services/photos.js'
 import { sendPage } from '../pagination.js'
 import { noneMatch, etagOf } from '../../services/etag.js'
 import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
-import { givenUpBy, writeOf } from '../context.js'
+import { givenUpBy, viewerOf, writeOf } from '../context.js'
 import { WRITTEN } from '../../plugins/validation.js'
 import { rangeOf } from '../ranges.js'
 import { clientOf } from '../../plugins/security.js'
@@ -121,10 +121,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'listPhotos',
       summary: 'List photos, newest first',
+      description: 'With a key: every photo. Anonymous readers are listed only the photos they can see in use: shown by a ' +
+        'published article (its lead or in its body) or the portrait of a byline. A photo uploaded for a story not yet out ' +
+        'is still readable by its id, which is unguessable, but no list hands it out before the story.',
       querystring: Type.Object(ListQuery, { additionalProperties: false }),
       response: { 200: Type.Ref(PhotoPage), ...problems(400) }
     }
-  }, async (request, reply) => sendPage(request, reply, await photos.list(request.query)))
+  }, async (request, reply) => sendPage(request, reply, await photos.list(request.query, viewerOf(request))))
 
   app.get('/photos/:id', {
     schema: {
