@@ -381,3 +381,37 @@ t.test('anonymous readers are listed only the photos they can see in use; a key 
   t.equal((await req(app, { method: 'POST', url: `/v1/articles/${scheduled.id}/publish`, payload: { publishedAt: new Date(Date.now() - 1000).toISOString() } })).statusCode, 200)
   t.same(await listed(anon), [embargoed.id, ...shown], 'once its story is out, its photo is listed')
 })
+
+t.test('a writer deletes drafts never published; a story unpublished to be corrected is an editor\'s to delete', async (t) => {
+  const { app, keys } = await build(t)
+  const w = bearer(keys.writer)
+  const fresh = await req(app, { method: 'POST', url: '/v1/articles', headers: w, payload: { headline: 'Never out' } })
+  t.equal((await req(app, { method: 'DELETE', url: `/v1/articles/${fresh.json().id}`, headers: w })).statusCode, 204, 'a draft never published')
+
+  for (const [what, published] of [
+    ['published, then unpublished', async () => {
+      const a = await create(app, '/v1/articles', { headline: 'Was out', status: 'published', publishedAt: '2023-03-03T00:00:00Z' })
+      await req(app, { method: 'POST', url: `/v1/articles/${a.id}/unpublish` })
+      return a
+    }],
+    ['scheduled, then unpublished', async () => {
+      const a = await create(app, '/v1/articles', { headline: 'Was scheduled' })
+      await req(app, { method: 'POST', url: `/v1/articles/${a.id}/publish`, payload: { publishedAt: new Date(Date.now() + DAY).toISOString() } })
+      await req(app, { method: 'POST', url: `/v1/articles/${a.id}/unpublish` })
+      return a
+    }],
+    ['archived, then made a draft', async () => {
+      const a = await create(app, '/v1/articles', { headline: 'Was archived', status: 'archived', publishedAt: '2014-07-01T00:00:00Z' })
+      await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { status: 'draft', publishedAt: null } })
+      return a
+    }]
+  ] as const) {
+    const article = await published()
+    const before = (await req(app, { method: 'GET', url: `/v1/articles/${article.id}/revisions?limit=100` })).json()
+    t.equal((await req(app, { method: 'GET', url: `/v1/articles/${article.id}` })).json().status, 'draft', `${what}: a draft now`)
+    const refused = forbidden(t, await req(app, { method: 'DELETE', url: `/v1/articles/${article.id}`, headers: w }), `writer deletes a story ${what}`)
+    t.match(refused.detail, /published before/)
+    t.same((await req(app, { method: 'GET', url: `/v1/articles/${article.id}/revisions?limit=100` })).json(), before, 'the story and its history are kept')
+    t.equal((await req(app, { method: 'DELETE', url: `/v1/articles/${article.id}` })).statusCode, 204, 'an editor may delete it')
+  }
+})

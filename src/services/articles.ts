@@ -559,6 +559,11 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       await store.transaction(async () => {
         const current = await forWrite(id, w)
         assertMayChange(w.actor, current)
+        // a story taken back to draft (to be corrected) is still the newsroom's published work: deleting it, and its
+        // history with it, is an editor's call
+        if (w.actor.role === 'writer' && await store.articles.everPublished(id)) {
+          throw new Forbidden('This article was published before (it is a draft again): ask an editor to delete it')
+        }
         await store.articles.delete(id)
       })
     },

@@ -591,6 +591,11 @@ export function articlesRepository (db: SqliteDb) {
       return db.select({ articleId: articleRelated.targetId, url: articleRelated.url, headline: articleRelated.headline, summary: articleRelated.summary })
         .from(articleRelated).where(eq(articleRelated.articleId, articleId)).orderBy(asc(articleRelated.position)).all()
     },
+    /** Whether any revision of the article was published, scheduled or archived: a story readers may have seen. */
+    async everPublished (articleId: string) {
+      return db.select({ n: articleRevisions.number }).from(articleRevisions)
+        .where(and(eq(articleRevisions.articleId, articleId), sql`${articleRevisions.content} ->> '$.status' <> 'draft'`)).limit(1).get() !== undefined
+    },
     async insertRevision (row: RevisionRow) {
       prepared.insertRevision.run(encode(articleRevisions, row))
     },
