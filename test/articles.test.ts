@@ -73,7 +73,7 @@ t.test('create: explicit slug is kept; a duplicate explicit slug is a 409 that c
   const a = await create(app, '/v1/articles', { headline: 'Anything', slug: 'harbin-expo-2014' })
   t.equal(a.slug, 'harbin-expo-2014')
   const dup = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Other', slug: 'harbin-expo-2014' } })
-  problem(t, dup, 409)
+  t.equal(problem(t, dup, 409).detail, 'An article with slug "harbin-expo-2014" already exists')
   t.equal(await count(app), 1, 'nothing created')
   const bad = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Other', slug: 'Not A Slug' } })
   problem(t, bad, 400)

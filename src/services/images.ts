@@ -183,7 +183,7 @@ export function planRendition (source: Source, request: RenditionRequest, { widt
   const height = Math.max(1, Math.round(width * regionH / regionW))
   const side = MAX_SIDE[format]
   if (width > side || height > side) {
-    throw invalid(`A ${format} rendition is at most ${side} pixels a side, and this one would be ${width}×${height}: ask for a smaller width or another format`,
+    throw invalid(`${format === 'avif' ? 'An' : 'A'} ${format} rendition is at most ${side} pixels a side, and this one would be ${width}×${height}: ask for a smaller width or another format`,
       [{ path: request.width === undefined ? '/query/format' : '/query/width', message: `Makes a ${width}×${height} ${format}, over ${side} pixels a side` }])
   }
   return { width, height, crop, format }

@@ -59,7 +59,7 @@ export function sectionsService (store: Store) {
       throw new Unprocessable('The parent section does not exist', [{ path: '/parentId', message: `No section ${parentId}` }])
     }
     if (id && breadcrumbs(lineage)(parentId).some((s) => s.id === id)) {
-      throw new Unprocessable('A section cannot be moved under itself', [{ path: '/parentId', message: 'Would create a cycle' }])
+      throw new Unprocessable('A section cannot be moved under itself or one of its own subsections', [{ path: '/parentId', message: 'Would create a cycle' }])
     }
   }
 

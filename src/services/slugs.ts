@@ -30,7 +30,7 @@ export async function chooseSlug (
   resource: string
 ): Promise<string> {
   if (explicit !== undefined) {
-    if (await taken(explicit)) throw new Conflict(`A ${resource} with slug "${explicit}" already exists`)
+    if (await taken(explicit)) throw new Conflict(`${/^[aeiou]/.test(resource) ? 'An' : 'A'} ${resource} with slug "${explicit}" already exists`)
     return explicit
   }
   const base = slugify(source)
