@@ -231,10 +231,25 @@ t.test('links follow their targets: edits show, deletes remove', async (t) => {
     t.match(links[1], { articleId: t2.id, headline: 'Kept override', summary: 'New summary' }, `${label}: the override still wins`)
   }
 
+  // a second article links to t1 twice over (as a link, and t1 links back to it), a third does not link to it
+  const second = await create(app, '/v1/articles', { headline: 'Also linking' })
+  await put(app, second.id, [{ articleId: t1.id }])
+  await put(app, t1.id, [{ articleId: second.id }])
+  const unrelated = await create(app, '/v1/articles', { headline: 'Not linking' })
+  const before = { source: await article(app, source.id), second: await article(app, second.id), unrelated: await article(app, unrelated.id) }
   const del = await req(app, { method: 'DELETE', url: `/v1/articles/${t1.id}` })
   t.equal(del.statusCode, 204)
   const left = (await get(app, source.id)).json().data
   t.same(left.map((l: any) => l.articleId), [t2.id, t3.id], 'the link to the deleted target is gone')
+  for (const name of ['source', 'second'] as const) {
+    const now = await article(app, before[name].id)
+    t.equal(now.revision, before[name].revision + 1, `${name}: losing its link is a new revision`)
+    const revisions = (await req(app, { method: 'GET', url: `/v1/articles/${now.id}/revisions` })).json().data
+    t.match(revisions[0], { number: now.revision, action: 'related' }, `${name}: recorded as a related-links change`)
+    const stored = (await req(app, { method: 'GET', url: `/v1/articles/${now.id}/revisions/${now.revision}` })).json()
+    t.notOk(JSON.stringify(stored).includes(t1.id), `${name}: the revision holds the links without it`)
+  }
+  t.same(await article(app, unrelated.id), before.unrelated, 'an article without a link to it is untouched')
   t.same((await article(app, source.id)).related.map((l: any) => l.articleId), [t2.id, t3.id])
   const appended = await post(app, source.id, { url: 'https://example.org/after', headline: 'After' })
   t.equal(appended.statusCode, 201, 'appending still works after a target vanished')

@@ -564,7 +564,13 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         if (w.actor.role === 'writer' && await store.articles.everPublished(id)) {
           throw new Forbidden('This article was published before (it is a draft again): ask an editor to delete it')
         }
+        const linking = await store.articles.linkingTo(id)
         await store.articles.delete(id)
+        // the links to it go with it: each article that had one has a new revision saying so
+        for (const other of linking) {
+          await bump(await getRow(other, staff))
+          await snapshot(other, w.actor, 'related')
+        }
       })
     },
 

@@ -1,4 +1,4 @@
-import { eq, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
+import { eq, ne, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
 import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
@@ -590,6 +590,11 @@ export function articlesRepository (db: SqliteDb) {
     async relatedLinks (articleId: string) {
       return db.select({ articleId: articleRelated.targetId, url: articleRelated.url, headline: articleRelated.headline, summary: articleRelated.summary })
         .from(articleRelated).where(eq(articleRelated.articleId, articleId)).orderBy(asc(articleRelated.position)).all()
+    },
+    /** The other articles with a related link to this one. */
+    async linkingTo (targetId: string) {
+      return db.selectDistinct({ id: articleRelated.articleId }).from(articleRelated)
+        .where(and(eq(articleRelated.targetId, targetId), ne(articleRelated.articleId, targetId))).all().map((r) => r.id)
     },
     /** Whether any revision of the article was published, scheduled or archived: a story readers may have seen. */
     async everPublished (articleId: string) {

@@ -110,7 +110,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'deleteArticle',
       summary: 'Delete an article',
-      description: 'Also removes every related link pointing at it, and the article\'s revisions. Writers may delete only drafts that were never ' +
+      description: 'Also removes every related link pointing at it (each article that had one gets a new revision, action `related`), and the article\'s own revisions. Writers may delete only drafts that were never ' +
         'published, scheduled or archived (a story unpublished to be corrected is an editor\'s to delete).',
       params: IdParams,
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404) }
