@@ -463,3 +463,47 @@ t.test('restore: stale If-Match, roles and unknown targets are refused and add n
   problem(t, unknown, 400, 'restore with an unknown body field')
   t.equal((await read(app, a.id)).revision, 7, 'a refused restore adds no revision')
 })
+
+t.test('a write that changes nothing records nothing: no revision, the same Updated date and ETag', async (t) => {
+  const { app } = await build(t)
+  const section = await create(app, '/v1/sections', { name: 'World' })
+  const byline = await create(app, '/v1/bylines', { name: 'Li Wei' })
+  const article = await create(app, '/v1/articles', {
+    headline: 'Gas deal signed', summary: 'A pipeline', sectionId: section.id, tags: ['energy', 'russia'],
+    bylines: [{ bylineId: byline.id, role: 'author' }], body: [{ type: 'paragraph', text: 'It was <b>signed</b>.' }, { type: 'quote', text: 'A good day', attribution: 'The minister' }],
+    status: 'published', publishedAt: '2024-03-01T08:00:00Z', updatedAt: '2024-03-01T09:00:00Z'
+  })
+  const etagOf = async () => (await req(app, { method: 'GET', url: `/v1/articles/${article.id}` })).headers.etag
+  const etag = await etagOf()
+  const count = async () => (await revisions(app, article.id)).data.length
+  const n = await count()
+
+  const resent = {
+    headline: article.headline, summary: article.summary, sectionId: article.sectionId, tags: article.tags,
+    bylines: article.bylines.map((b: any) => ({ bylineId: b.bylineId, role: b.role })), body: article.body.map(({ ...b }: any) => b),
+    slug: article.slug, status: article.status, publishedAt: article.publishedAt, leadPhotoId: null, source: null
+  }
+  for (const [what, write] of [
+    ['the same headline', { method: 'PATCH', url: `/v1/articles/${article.id}`, payload: { headline: 'Gas deal signed' } }],
+    ['the whole article as it stands', { method: 'PATCH', url: `/v1/articles/${article.id}`, payload: resent }],
+    ['the same tags, given again', { method: 'PATCH', url: `/v1/articles/${article.id}`, payload: { tags: ['energy', ' russia', 'energy'] } }],
+    ['publish again', { method: 'POST', url: `/v1/articles/${article.id}/publish` }],
+    ['publish again at its date', { method: 'POST', url: `/v1/articles/${article.id}/publish`, payload: { publishedAt: '2024-03-01T08:00:00.000Z' } }]
+  ] as const) {
+    const res = await req(app, { ...write, headers: { 'if-match': etag } } as InjectOptions)
+    t.equal(res.statusCode, 200, `${what}: ${res.statusCode === 200 ? 'answered' : res.body}`)
+    t.same([res.json().revision, res.json().updatedAt, res.headers.etag], [article.revision, '2024-03-01T09:00:00.000Z', etag], `${what}: the article stands as it was`)
+    t.equal(await count(), n, `${what}: no revision recorded`)
+  }
+
+  const draft = await create(app, '/v1/articles', { headline: 'A draft' })
+  const unpublished = await req(app, { method: 'POST', url: `/v1/articles/${draft.id}/unpublish` })
+  t.same([unpublished.json().revision, (await revisions(app, draft.id)).data.length], [1, 1], 'unpublishing a draft records nothing')
+
+  const edited = await req(app, { method: 'PATCH', url: `/v1/articles/${article.id}`, headers: { 'if-match': etag }, payload: { headline: 'Gas deal signed at last' } })
+  t.equal(edited.json().revision, article.revision + 1, 'a real change is a new revision')
+  t.not(edited.json().updatedAt, '2024-03-01T09:00:00.000Z', 'and moves the Updated date')
+  t.equal(await count(), n + 1)
+  const restored = await req(app, { method: 'POST', url: `/v1/articles/${article.id}/revisions/${article.revision + 1}/restore` })
+  t.equal(restored.json().revision, article.revision + 2, 'a restore is always recorded, even of the content as it stands')
+})

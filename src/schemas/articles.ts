@@ -127,7 +127,8 @@ export const ArticleCreate = Type.Object({
 })
 
 export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole. ' +
-  '`publishedAt: null` on an article that stays published (or scheduled) is a 422: removing its date would publish it now; unpublish it instead')
+  '`publishedAt: null` on an article that stays published (or scheduled) is a 422: removing its date would publish it now; unpublish it instead. ' +
+  'A patch that changes nothing answers the article as it was: no new revision, the same `updatedAt` and ETag')
 
 export const Article = Type.Object({
   id: Id,

@@ -23,7 +23,8 @@ import { decodeCursor, paginate, keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
 
 export const MAX_RELATED = 20
-const PUBLICATION_FIELDS = new Set(['status', 'publishedAt', 'updatedAt'])
+/** What an edit changes (and with it the editorial "Updated" date), besides the bylines. */
+const CONTENT_FIELDS = ['slug', 'headline', 'summary', 'body', 'sectionId', 'leadPhotoId', 'tags', 'source', 'canonicalUrl', 'language'] as const
 
 
 const staff: Viewer = { publicOnly: false }
@@ -364,20 +365,20 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     return { row, bylines: (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role })) }
   }
 
-  /** Applies a merge patch to the stored article (one new revision number), keeping its link tables in step. */
-  async function applyPatch (current: ArticleRow, patch: ArticlePatch, now: Date): Promise<Stored> {
+  /**
+   * Applies a merge patch to the stored article (one new revision number), keeping its link tables in step. A patch
+   * that changes nothing (a script sending an article as it stands, a story published again at its date) writes
+   * nothing: no revision, and the "Updated" date and the ETag stay; `always` writes anyway (a restore).
+   */
+  async function applyPatch (current: ArticleRow, patch: ArticlePatch, now: Date, always = false): Promise<Stored & { changed: boolean }> {
     const id = current.id
-    const body = patch.body ? cleanBody(patch.body) : undefined
-    // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
-    const edited = Object.keys(patch).some((k) => !PUBLICATION_FIELDS.has(k))
-    const updatedAt = patch.updatedAt ? new Date(patch.updatedAt) : edited ? now : current.updatedAt
-    const next: ArticleRow = { ...current, revision: current.revision + 1, updatedAt }
+    const next: ArticleRow = { ...current }
     if (patch.slug !== undefined && patch.slug !== current.slug) {
       next.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.articles.slugTaken(s, id), 'article')
     }
     if (patch.headline !== undefined) next.headline = patch.headline
     if (patch.summary !== undefined) next.summary = patch.summary
-    if (body) next.body = body
+    if (patch.body) next.body = cleanBody(patch.body)
     if (patch.status !== undefined) next.status = patch.status
     if (patch.publishedAt !== undefined) next.publishedAt = patch.publishedAt === null ? null : new Date(patch.publishedAt)
     // removing the date of a published or scheduled story would publish it now (an embargo broken, an old story
@@ -394,14 +395,26 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     if (patch.source !== undefined) next.source = patch.source
     if (patch.canonicalUrl !== undefined) next.canonicalUrl = patch.canonicalUrl
     if (patch.language !== undefined) next.language = patch.language
-    const bylines = patch.bylines
-      ? bylineLinks(patch.bylines)
-      : (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
+    const before = (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
+    const bylines = patch.bylines ? bylineLinks(patch.bylines) : before
     const photoIds = await checkReferences({ ...next, body: next.body as BlockInput[], bylines })
+    // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+    const edited = CONTENT_FIELDS.some((k) => !same(next[k], current[k])) || !same(bylines, before)
+    next.updatedAt = patch.updatedAt ? new Date(patch.updatedAt) : edited ? now : current.updatedAt
+    const changed = always || edited || next.status !== current.status ||
+      next.publishedAt?.getTime() !== current.publishedAt?.getTime() || next.updatedAt.getTime() !== current.updatedAt.getTime()
+    if (!changed) return { row: current, bylines: before, changed }
+    next.revision = current.revision + 1
     const { id: _id, createdAt: _createdAt, ...fields } = next
     await store.articles.update(id, fields)
     await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds })
-    return { row: next, bylines }
+    return { row: next, bylines, changed }
+  }
+
+  /** The article after a write, with its revision recorded, if the write changed anything (see applyPatch). */
+  async function recorded (actor: Principal, action: RevisionAction, written: Stored & { changed: boolean }) {
+    return written.changed ? snapshot(written.row.id, actor, action, written) : written.row
   }
 
   /** A write that changes only related links still makes a new revision of the article. */
@@ -524,7 +537,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const row = await store.transaction(async () => {
         const current = await forWrite(id, w)
         assertMayChange(w.actor, current, patch.status)
-        return snapshot(id, w.actor, 'update', await applyPatch(current, patch, new Date()))
+        return recorded(w.actor, 'update', await applyPatch(current, patch, new Date()))
       })
       return presentOne(row)
     },
@@ -540,8 +553,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         // without a date: now, but an article that has a publication date already past (published, archived,
         // or a draft given its original date) keeps it: publishing again never moves a story to the top
         const kept = current.publishedAt !== null && current.publishedAt <= now ? current.publishedAt : now
-        const next = await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? kept.toISOString() }, now)
-        return snapshot(id, w.actor, 'publish', next)
+        return recorded(w.actor, 'publish', await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? kept.toISOString() }, now))
       })
       return presentOne(row)
     },
@@ -550,7 +562,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     async unpublish (id: string, w: Write) {
       const row = await store.transaction(async () => {
         const current = await forWrite(id, w)
-        return snapshot(id, w.actor, 'unpublish', await applyPatch(current, { status: 'draft', publishedAt: null }, new Date()))
+        return recorded(w.actor, 'unpublish', await applyPatch(current, { status: 'draft', publishedAt: null }, new Date()))
       })
       return presentOne(row)
     },
@@ -655,7 +667,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         const next = await applyPatch(current, {
           headline: c.headline, summary: c.summary, body: c.body, sectionId: c.sectionId, bylines: c.bylines,
           leadPhotoId: c.leadPhotoId, tags: c.tags, source: c.source, canonicalUrl: c.canonicalUrl, language: c.language
-        }, new Date())
+        }, new Date(), true)
         const alive = await store.articles.existing(c.related.flatMap((l) => l.articleId ? [l.articleId] : []))
         const links = c.related
           .filter((l) => l.articleId === null || alive.has(l.articleId))
