@@ -292,7 +292,21 @@ t.test('related changes are writes: the source revision increases; a failing PUT
   t.same(await article(app, source.id), before, 'a 400 changes nothing either')
   problem(t, await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}/related/${MISSING}` }), 404)
   t.same(await article(app, source.id), before, 'a 404 delete changes nothing')
+
+  // the list as it stands, sent again (as a sync script would): nothing written, the links keep their ids
+  const again = await put(app, source.id, listBefore.data.map((l: any) => l.articleId ? { articleId: l.articleId } : { url: l.url, headline: l.headline }))
+  t.equal(again.statusCode, 200)
+  t.same(again.json(), listBefore, 'the same list, the same link ids')
+  t.same(await article(app, source.id), before, 'no new revision')
+  t.equal((await revisionsOf(app, source.id)).length, before.revision, 'none recorded')
+  const reordered = await put(app, source.id, [...listBefore.data].reverse().map((l: any) => ({ articleId: l.articleId })))
+  t.equal((await article(app, source.id)).revision, before.revision + 1, 'another order is a change')
+  t.same(reordered.json().data.map((l: any) => l.articleId), [...listBefore.data].reverse().map((l: any) => l.articleId))
 })
+
+async function revisionsOf (app: App, id: string) {
+  return (await req(app, { method: 'GET', url: `/v1/articles/${id}/revisions?limit=100` })).json().data
+}
 
 t.test('what a link shows of its target is copied into the link and kept by the database: every write, any writer, and the upgrade', async (t) => {
   const { app, dataDir } = await build(t)

@@ -595,7 +595,12 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       await store.transaction(async () => {
         const current = await forWrite(id, w, 'related')
         assertMayChange(w.actor, current)
-        await store.articles.replaceRelated(id, await validateRelated(id, links, [], (i) => `/${i}`))
+        const next = await validateRelated(id, links, [], (i) => `/${i}`)
+        // the list as it stands, sent again: nothing is written, and the links keep their ids (see applyPatch)
+        type Link = { targetId?: string | null, articleId?: string | null, url: string | null, headline: string | null, summary: string | null }
+        const shown = (list: Link[]) => JSON.stringify(list.map((l) => [l.targetId ?? l.articleId ?? null, l.url, l.headline, l.summary]))
+        if (shown(await store.articles.relatedLinks(id)) === shown(next)) return
+        await store.articles.replaceRelated(id, next)
         await bump(current)
         await snapshot(id, w.actor, 'related')
       })

@@ -136,7 +136,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: relatedTags,
       operationId: 'replaceRelatedLinks',
       summary: 'Replace the ordered list of related stories',
-      description: 'At most 20 links, no duplicates, no link to the article itself.',
+      description: 'At most 20 links, no duplicates, no link to the article itself. The list as it stands, sent again, writes nothing: the links keep their ids, and no revision is recorded.',
       params: IdParams,
       body: Type.Ref(RelatedListInput),
       response: { 200: Type.Ref(RelatedList), ...problems(400, 404, 415, 422) }
