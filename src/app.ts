@@ -93,7 +93,12 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     return503OnClosing: true,
     trustProxy: config.TRUST_PROXY,
     // errors raised before routing (a malformed %-escape in the URL) are problem documents too
-    frameworkErrors: (error, request, reply) => sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code }),
+    // a URL the router cannot read (`/v1/articles/%FF`) is answered before any hook runs: the headers they set are set here
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id).header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'")
+      return sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code })
+    },
     clientErrorHandler: clientError
   }).withTypeProvider<TypeBoxTypeProvider>()
 

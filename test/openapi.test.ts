@@ -34,8 +34,13 @@ t.test('every operation is documented: operationId, summary, tags, and its error
       t.ok(op.tags?.length, `${name} has tags`)
       const statuses = Object.keys(op.responses)
       t.ok(statuses.some((s) => s.startsWith('2')), `${name} declares its success response`)
+      for (const parameter of op.parameters ?? []) {
+        // a generated client must not ask for what the server fills in (limit, descendants)
+        if (parameter.in !== 'path') t.notOk(parameter.required, `${name}: the ${parameter.in} parameter ${parameter.name} is optional`)
+      }
       if (path.startsWith('/v1/')) {
         t.ok(statuses.includes('500'), `${name} declares 500`)
+        t.ok(statuses.includes('400'), `${name} declares 400 (any request may be malformed)`)
         for (const s of statuses.filter((s) => Number(s) >= 400)) {
           t.same(op.responses[s].content?.['application/problem+json']?.schema, { $ref: '#/components/schemas/Problem' }, `${name} ${s} is problem+json`)
         }

@@ -420,7 +420,11 @@ t.test('a %-escape in the query string that is no UTF-8 text is a 400, as in the
     const body = problem(t, await anon({ url }), 400, url)
     t.match(body.detail, /not UTF-8 text/)
   }
-  problem(t, await anon({ url: '/v1/sections/slug/%FF' }), 400, 'the same in the path')
+  const inPath = await anon({ url: '/v1/sections/slug/%FF' })
+  problem(t, inPath, 400, 'the same in the path')
+  // answered before any hook runs, with the headers every other answer has
+  t.match(inPath.headers, { 'x-request-id': /\S/, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }, 'with the usual headers')
+  t.equal(inPath.json().requestId, inPath.headers['x-request-id'])
   for (const q of ['caf%C3%A9', '100%25', 'Caf%C3%A9+100%25']) {
     const res = await anon({ url: `/v1/bylines?q=${q}` })
     t.equal(res.statusCode, 200, q)

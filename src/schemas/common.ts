@@ -48,8 +48,14 @@ export const Text = (maxLength: number, extra: object = {}) => Type.String({ max
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
+/**
+ * A query parameter with a default: optional in the document (a client may leave it out, and a generated client does
+ * not ask for it), yet always set in the handler, since the validator fills in the default first.
+ */
+export const Defaulted = <T extends TSchema>(schema: T): T => Type.Optional(schema) as unknown as T
+
 export const ListQuery = {
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1 to 100' }),
+  limit: Defaulted(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Page size, 1 to 100' })),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'Opaque cursor from a previous page\'s `next`' }))
 }
 
@@ -94,9 +100,13 @@ const problemDescriptions: Record<number, string> = {
 }
 
 /** Declares the problem responses a route can send, plus the 500 every route can send. */
+/**
+ * The problem answers of an operation: the ones given, and those any request may get — 400 (a malformed %-escape or an
+ * over-long id in the path, an unknown query parameter) and 500.
+ */
 export function problems (...statuses: number[]) {
   const out: Record<number, { description: string, content: typeof problemContent }> = {}
-  for (const status of [...statuses, 500]) {
+  for (const status of [400, ...statuses, 500].sort((a, b) => a - b)) {
     out[status] = { description: problemDescriptions[status] ?? 'Unexpected server error', content: problemContent }
   }
   return out

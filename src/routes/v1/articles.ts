@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { NotFound } from '../../errors.js'
 import { etagOf } from '../../services/etag.js'
-import { Id, IdParams, SlugParams, ListQuery, Timestamp, problems } from '../../schemas/common.js'
+import { Id, IdParams, SlugParams, ListQuery, Timestamp, Defaulted, problems } from '../../schemas/common.js'
 import {
   Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleStatus, RelatedList, RelatedListInput, RelatedLinkInput,
   PublishInput, Revision, RevisionPage
@@ -28,7 +28,7 @@ export const ArticleListQuery = Type.Object({
       'with a phrase, a prefix or only such common words, by the fields they are found in, then newest); date sorts reach every match.'
   })),
   section: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Section id or slug' })),
-  descendants: Type.Boolean({ default: false, description: 'With `section`, include articles of its subsections' }),
+  descendants: Defaulted(Type.Boolean({ default: false, description: 'With `section`, include articles of its subsections' })),
   byline: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Byline id or slug' })),
   status: Type.Optional(ArticleStatus),
   tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),

@@ -29,7 +29,8 @@ const uploadBody = (withFields: boolean) => ({
         ...(withFields ? PhotoUploadFields.properties : {})
       })
     },
-    'image/*': { schema: Type.String({ contentEncoding: 'binary', description: 'The image bytes as the whole body' }) }
+    'image/*': { schema: Type.String({ contentEncoding: 'binary', description: 'The image bytes as the whole body' }) },
+    'application/octet-stream': { schema: Type.String({ contentEncoding: 'binary', description: 'The same, from a client that does not say the type: it is sniffed from the bytes either way' }) }
   }
 })
 

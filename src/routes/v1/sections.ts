@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdParams, SlugParams, ListQuery, problems } from '../../schemas/common.js'
+import { IdParams, SlugParams, ListQuery, Defaulted, problems } from '../../schemas/common.js'
 import { Section, SectionCreate, SectionPatch, SectionPage } from '../../schemas/sections.js'
 import { ArticlePage } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
@@ -90,7 +90,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Section front: published articles, newest first',
       description: 'Published articles of the section, newest first; `descendants=true` adds those of every subsection.',
       params: IdParams,
-      querystring: Type.Object({ descendants: Type.Boolean({ default: false }), ...ListQuery }, { additionalProperties: false }),
+      querystring: Type.Object({ descendants: Defaulted(Type.Boolean({ default: false, description: 'Include articles of its subsections' })), ...ListQuery }, { additionalProperties: false }),
       response: { 200: Type.Ref(ArticlePage), ...problems(400, 404) }
     }
   }, async (request, reply) => {
