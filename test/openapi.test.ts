@@ -24,6 +24,7 @@ t.test('every operation is documented: operationId, summary, tags, and its error
   const { app } = await build(t)
   const doc = (await app.inject({ url: '/openapi.json' })).json()
   const ids = new Set<string>()
+  t.match(doc.servers, [{ url: '/' }], 'a server for generated clients: the one serving the document')
   for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(item)) {
       const name = `${method.toUpperCase()} ${path}`
@@ -32,6 +33,7 @@ t.test('every operation is documented: operationId, summary, tags, and its error
       ids.add(op.operationId)
       t.type(op.summary, 'string', `${name} has a summary`)
       t.ok(op.tags?.length, `${name} has tags`)
+      t.ok(Array.isArray(op.security), `${name} says who may call it (security; [] for no key)`)
       const statuses = Object.keys(op.responses)
       t.ok(statuses.some((s) => s.startsWith('2')), `${name} declares its success response`)
       for (const parameter of op.parameters ?? []) {

@@ -41,7 +41,12 @@ export const openapiInfo = {
  */
 function documentConventions (route: RouteOptions) {
   const schema = route.schema as Record<string, any> | undefined
-  if (!schema || !route.url.startsWith('/v1')) return
+  if (!schema) return
+  // the service's probes and this document need no key, and say so (an empty requirement)
+  if (!route.url.startsWith('/v1')) {
+    schema.security ??= []
+    return
+  }
   const methods = [route.method].flat()
   if (methods.includes('HEAD') && !methods.includes('GET')) return
   const responses: Record<string, unknown> = schema.response ??= {}
@@ -140,6 +145,8 @@ export default fp(async (app) => {
     openapi: {
       openapi: '3.1.0',
       info: openapiInfo,
+      // relative: the server that serves this document, wherever it is deployed (PUBLIC_URL names it for photo URLs)
+      servers: [{ url: '/', description: 'The server this document is served from' }],
       components: {
         securitySchemes: {
           bearerAuth: {
