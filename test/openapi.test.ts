@@ -34,6 +34,9 @@ t.test('every operation is documented: operationId, summary, tags, and its error
       t.type(op.summary, 'string', `${name} has a summary`)
       t.ok(op.tags?.length, `${name} has tags`)
       t.ok(Array.isArray(op.security), `${name} says who may call it (security; [] for no key)`)
+      for (const [status, response] of Object.entries<any>(op.responses)) {
+        t.ok(response.headers?.['X-Request-Id'] && response.headers?.['Cache-Control'], `${name} ${status} declares X-Request-Id and Cache-Control`)
+      }
       const statuses = Object.keys(op.responses)
       t.ok(statuses.some((s) => s.startsWith('2')), `${name} declares its success response`)
       for (const parameter of op.parameters ?? []) {
@@ -106,4 +109,16 @@ t.test('every pattern of the document is a regular expression with and without t
   for (const pattern of patterns) {
     for (const flags of ['', 'u']) t.doesNotThrow(() => new RegExp(pattern, flags), `/${pattern.slice(0, 60)}…/${flags}`)
   }
+})
+
+t.test('the headers the document declares on every answer are on every answer', async (t) => {
+  const { app, anon } = await build(t)
+  for (const [url, status] of [['/v1/articles', 200], ['/v1/articles/00000000-0000-4000-8000-000000000000', 404], ['/healthz', 200], ['/openapi.json', 200], ['/v1/sections?limit=0', 400]] as const) {
+    const res = await anon({ url })
+    t.equal(res.statusCode, status, url)
+    t.match(res.headers, { 'x-request-id': /\S/, 'cache-control': /\S/ }, `${url}: X-Request-Id and Cache-Control`)
+    if (url.startsWith('/v1')) t.match(res.headers.vary, /Authorization/, `${url}: Vary`)
+  }
+  const keyed = await app.inject({ url: '/v1/articles' })
+  t.equal(keyed.headers['cache-control'], 'private, no-store')
 })

@@ -92,7 +92,11 @@ const HEADERS = {
   contentRange: header('`bytes <first>-<last>/<size>`: which bytes of the file the answer holds'),
   size: header('`bytes */<size>`: the size of the file'),
   lastModified: header('When the file last changed (to the second): send it back in `If-Modified-Since` for a 304'),
-  acceptRanges: header('`bytes`: a `Range` of the file may be asked for')
+  acceptRanges: header('`bytes`: a `Range` of the file may be asked for'),
+  requestId: header('The request\'s id (a problem\'s `requestId` too): quote it when reporting a problem'),
+  cacheControl: header('`public, max-age=…, stale-while-revalidate=…` on anonymous reads (a photo file at a versioned URL: a year, ' +
+    '`immutable`); `private, no-store` on reads with a key; `no-store` on writes, errors and the probes'),
+  vary: header('`Authorization` (and `Origin` when CORS is on): a shared cache keeps anonymous and keyed answers apart')
 }
 
 type Operation = {
@@ -102,7 +106,8 @@ type Operation = {
 }
 
 /**
- * What the generated document cannot say from the route schemas alone: the headers answers carry (an ETag on every
+ * What the generated document cannot say from the route schemas alone: the headers answers carry (X-Request-Id and
+ * Cache-Control on every answer, Vary on every read, an ETag on every
  * JSON answer, file and 304, Last-Modified and Accept-Ranges on a file, Content-Range on a 206 and 416, Location on a 201, Link on a page of a list, WWW-Authenticate on a 401, Retry-After on a
  * 429 and a busy 503), merge patches as a PATCH body type, and bodies that may be left out (publish, unpublish, restore: see
  * optionalBody).
@@ -117,6 +122,9 @@ export function documentHeaders ({ openapiObject }: { openapiObject: Record<stri
       if (method === 'patch' && body && json) body.content['application/merge-patch+json'] = json
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         const add = (name: string, value: unknown) => { response.headers = { ...response.headers, [name]: value } }
+        add('X-Request-Id', HEADERS.requestId)
+        add('Cache-Control', HEADERS.cacheControl)
+        if (method === 'get' && path.startsWith('/v1')) add('Vary', HEADERS.vary)
         const content = response.content?.['application/json']
         if (content || status === '304' || response.content?.['image/*']) add('ETag', HEADERS.etag)
         // removing a related link leaves a list, whose new tag the 204 carries for the next conditional write
