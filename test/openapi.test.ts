@@ -90,6 +90,22 @@ t.test('every route schema compiles (startup leaves them to their first request)
   await t.resolves(app.compileSchemas())
 })
 
+t.test('every schema of the document compiles in Ajv\'s strict mode, as an integrator\'s validator may read it', async (t) => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js')
+  const { default: addFormats } = await import('ajv-formats')
+  const document = JSON.parse(fs.readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'))
+  const ajv = new Ajv2020({ strict: true, strictRequired: true, discriminator: true })
+  ;(addFormats as unknown as (a: unknown) => void)(ajv)
+  ajv.addKeyword('example').addKeyword('components')
+  ajv.addSchema({ $id: 'doc', components: document.components })
+  for (const name of Object.keys(document.components.schemas)) {
+    t.doesNotThrow(() => ajv.compile({ $ref: `doc#/components/schemas/${name}` }), name)
+  }
+  const article = ajv.compile({ $ref: 'doc#/components/schemas/ArticleCreate' })
+  t.ok(article({ headline: 'x', body: [{ type: 'quote', text: 'y' }] }), 'a block validates')
+  t.notOk(article({ headline: 'x', body: [{ type: 'poem', text: 'y' }] }), 'an unknown block type does not')
+})
+
 t.test('every pattern of the document is a regular expression with and without the Unicode flag', async (t) => {
   // the server reads patterns without the flag (TypeBox's compiler, its ajv); JSON Schema readers, the serializer's
   // ajv and generated clients read them with it, where an escaped surrogate pair makes one code point

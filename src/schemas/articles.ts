@@ -14,9 +14,19 @@ export const BODY_MARKUP_MAX = 10_000
 const markup = 'May hold inline markup `<b> <i> <em> <strong> <a href>`; anything else is stripped on write'
 const InlineText = Text(20000, { minLength: 1, description: markup })
 
-/** A `oneOf` keyed by `type`, so validation errors name the one block schema that applies. */
+/**
+ * A `oneOf` keyed by `type`, so validation errors name the one block schema that applies. The key is declared beside
+ * its `required` (Ajv's strict mode, which integrators' validators may use, refuses a required property it cannot see).
+ */
 const Blocks = <T extends TSchema[]>(schemas: [...T], $id: string) =>
-  Type.Unsafe<Static<T[number]>>({ $id, type: 'object', required: ['type'], oneOf: schemas, discriminator: { propertyName: 'type' } })
+  Type.Unsafe<Static<T[number]>>({
+    $id,
+    type: 'object',
+    properties: { type: { type: 'string', enum: schemas.map((s) => s.properties.type.const) } },
+    required: ['type'],
+    oneOf: schemas,
+    discriminator: { propertyName: 'type' }
+  })
 
 const strict = { additionalProperties: false }
 const Paragraph = Type.Object({ type: Type.Literal('paragraph'), text: InlineText }, strict)
