@@ -478,6 +478,30 @@ t.test('a rendition waiting its turn is given up when every client asking for it
   t.equal(held.reads, 3, 'nor was the original read for them')
 })
 
+t.test('a render under way whose client goes away is finished once, and shared with whoever asks for it next', async (t) => {
+  const { app, anon, dataDir } = await build(t)
+  const photo = await upload(app, {}, await image('jpeg', 1200, 800, 35))
+  const held = holdFirstOriginalRead(app)
+  const counts = spyStorage(app)
+  const url = `/v1/photos/${photo.id}/file?width=320&format=webp`
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as import('node:net').AddressInfo
+  const gone = http.get({ host: '127.0.0.1', port, path: url }).on('error', () => {})
+  await held.atFirst
+  gone.destroy()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  // a second reader asks while it renders (the response cache let go of the first request when it was aborted)
+  const next = send(t, anon, { url, remoteAddress: '192.0.2.7' })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  held.release()
+  const res = await next
+  t.equal(res.statusCode, 200)
+  t.match(await sharp(res.rawPayload).metadata(), { width: 320, format: 'webp' })
+  t.equal(held.reads, 1, 'the original was read once: one render')
+  t.equal(counts.renditionPuts, 1, 'and stored once')
+  t.equal(renditionFiles(dataDir, photo.sha256).length, 1)
+})
+
 t.test('renditions waiting their turn while the photo\'s file is replaced are made from the new file, not refused', async (t) => {
   const { app, anon, dataDir } = await build(t)
   const photo = await upload(app, {}, await image('jpeg', 1200, 800, 32))

@@ -151,8 +151,10 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     let render = rendering.get(key)
     if (!render) {
       const givenUp = new AbortController()
+      let started = false
       const bytes: Promise<Buffer> = (async () => {
         const made = await renderVariant(client, async () => {
+          started = true
           const source = await storage.get(row.storageKey)
           if (!source) throw new SourceGone()
           return buffer(source.read())
@@ -168,7 +170,8 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         bytes,
         asking: 0,
         leave () {
-          if (--shared.asking > 0) return
+          // once its turn has come it is made and stored anyway: it stays shared, for the next request to wait on
+          if (--shared.asking > 0 || started) return
           // nobody waits for it any more: it leaves the decoder's line, and a later request starts afresh
           if (rendering.get(key) === shared) rendering.delete(key)
           givenUp.abort()
