@@ -1,5 +1,10 @@
 import t from 'tap'
-import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY } from './helper.js'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import type { InjectOptions } from 'fastify'
+import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY, forgetMigrationsFrom } from './helper.js'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
 
 
 const GHOST = '00000000-0000-0000-0000-000000000000'
@@ -312,4 +317,77 @@ t.test('hostile input gets a 4xx problem, never a 500, and changes nothing', asy
   t.equal(ok(t, await app.inject({ url: `/v1/bylines/${b.id}` })).name, name)
   t.equal(await create(app, '/v1/bylines', { name: 'n'.repeat(200) }).then((x) => x.name.length), 200)
   t.equal(ok(t, await app.inject({ url: '/v1/bylines' })).data.length, 2, 'only the valid creates took effect')
+})
+
+t.test("a byline's and a tag's lists follow every change of their articles: copies kept by the database, and the upgrade", async (t) => {
+  const { app, anon, dataDir } = await build(t)
+  const zhang = await create(app, '/v1/bylines', { name: 'Zhang Wei' })
+  const other = await create(app, '/v1/bylines', { name: 'Li Na' })
+  const article = (headline: string, extra: object = {}) =>
+    create(app, '/v1/articles', { headline, bylines: [{ bylineId: zhang.id }], tags: ['energy'], ...extra })
+  // credited twice (author and photographer): listed once
+  const a = await article('Twice credited', { status: 'published', publishedAt: ago(3), bylines: [{ bylineId: zhang.id }, { bylineId: zhang.id, role: 'photographer' }] })
+  const b = await article('Draft')
+  const c = await article('Scheduled', { status: 'published', publishedAt: new Date(Date.now() + DAY).toISOString() })
+  const d = await article('Archived', { status: 'archived', publishedAt: ago(4) })
+
+  const db = new Database(path.join(dataDir, 'cms.sqlite'))
+  t.teardown(() => db.close())
+  const stale = () => db.prepare(`select 'byline' as kind, l.article_id from article_bylines l join articles a on a.id = l.article_id
+      where l.status is not a.status or l.published_at is not a.published_at
+    union all select 'tag', l.article_id from article_tags l join articles a on a.id = l.article_id
+      where l.status is not a.status or l.published_at is not a.published_at`).all()
+  const headlines = async (url: string, reader = anon) => {
+    const res = await reader({ url })
+    return ok(t, res).data.map((x: any) => x.headline)
+  }
+  const lists = async (what: string, expected: string[]) => {
+    t.same(stale(), [], `${what}: every credit and tag holds its article's status and publication time`)
+    t.same(await headlines(`/v1/bylines/${zhang.id}/articles`), expected, `${what}: the byline's archive`)
+    t.same(await headlines(`/v1/articles?byline=${zhang.id}`), expected, `${what}: the byline filter`)
+    t.same(await headlines('/v1/articles?tag=energy'), expected, `${what}: the tag`)
+    t.same(await headlines('/v1/articles?tag=energy&sort=publishedAt'), [...expected].reverse(), `${what}: the tag, oldest first`)
+  }
+  await lists('written', ['Twice credited'])
+  t.same(await headlines(`/v1/articles?byline=${zhang.id}&status=draft`, app.inject.bind(app) as typeof anon), ['Draft'], 'an editor lists the drafts')
+  t.same(await headlines(`/v1/articles?tag=energy&status=archived`, app.inject.bind(app) as typeof anon), ['Archived'], 'and the archived')
+
+  const write = async (method: 'POST' | 'PATCH', url: string, payload?: object) => ok(t, await app.inject({ method, url, payload }))
+  await write('POST', `/v1/articles/${b.id}/publish`)
+  await lists('a draft published', ['Draft', 'Twice credited'])
+  await write('POST', `/v1/articles/${a.id}/unpublish`)
+  await lists('the other unpublished', ['Draft'])
+  await write('POST', `/v1/articles/${c.id}/publish`, { publishedAt: ago(1) })
+  await lists('the scheduled one published at an earlier date', ['Draft', 'Scheduled'])
+  await write('POST', `/v1/articles/${a.id}/publish`, { publishedAt: ago(5) })
+  await lists('the other published again, at its old date', ['Draft', 'Scheduled', 'Twice credited'])
+  await write('PATCH', `/v1/articles/${c.id}`, { bylines: [{ bylineId: other.id }], tags: ['rail'] })
+  await lists('credits and tags rewritten', ['Draft', 'Twice credited'])
+  t.same(await headlines(`/v1/bylines/${other.id}/articles`), ['Scheduled'], 'the new credit lists it')
+  t.same(await headlines('/v1/articles?tag=rail'), ['Scheduled'], 'the new tag lists it')
+
+  // pages follow the cursor in the index's order
+  const first = ok(t, await anon({ url: `/v1/bylines/${zhang.id}/articles?limit=1` }))
+  t.same(first.data.map((x: any) => x.headline), ['Draft'])
+  const second = ok(t, await anon({ url: `/v1/bylines/${zhang.id}/articles?limit=1&cursor=${encodeURIComponent(first.next)}` }))
+  t.same(second.data.map((x: any) => x.headline), ['Twice credited'])
+  t.equal(second.next, null)
+
+  // another process writing straight to the database (a script, a second instance)
+  db.prepare("update articles set status = 'archived' where id = ?").run(b.id)
+  // the service reads the database's version once per event-loop turn: the write lands in a later one
+  await new Promise((resolve) => setImmediate(resolve))
+  await lists('archived by another writer', ['Twice credited'])
+
+  // a database from before the copies (migrations 0014 and 0015 not yet applied): the upgrade fills them
+  forgetMigrationsFrom(db, '0014_')
+  t.notOk((db.prepare('pragma table_info(article_bylines)').all() as { name: string }[]).some((col) => col.name === 'status'), 'the copies are gone')
+  db.prepare("update articles set status = 'published' where id = ?").run(d.id)
+  const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: dataDir }) })
+  t.teardown(() => upgraded.close())
+  await upgraded.ready()
+  const read = (opts: InjectOptions) => upgraded.inject(opts)
+  t.same(stale(), [], 'after the upgrade: every credit and tag holds its article\'s status and publication time')
+  t.same(await headlines(`/v1/bylines/${zhang.id}/articles`, read), ['Archived', 'Twice credited'], 'the upgraded archive')
+  t.same(await headlines('/v1/articles?tag=energy', read), ['Archived', 'Twice credited'], 'the upgraded tag')
 })

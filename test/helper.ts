@@ -168,16 +168,33 @@ export async function indexAsBefore0012 (dataDir: string) {
   }
 }
 
+/** What the migrations that change more than indexes did, undone (newest first when several are forgotten). */
+const UNDO: Record<string, string> = {
+  '0015': `drop trigger article_bylines_copies_insert; drop trigger article_bylines_copies_update;
+    drop trigger article_tags_copies_insert; drop trigger article_tags_copies_update; drop trigger articles_byline_tag_copies`,
+  '0014': `drop index article_bylines_byline_published_idx; drop index article_tags_tag_published_idx; drop index article_search_section_published_idx;
+    alter table article_bylines drop column status; alter table article_bylines drop column published_at;
+    alter table article_tags drop column status; alter table article_tags drop column published_at;
+    create index article_bylines_byline_idx on article_bylines (byline_id, article_id);
+    create index article_tags_tag_idx on article_tags (tag, article_id);
+    create index article_search_section_idx on article_search (section_id)`
+}
+
 /**
  * Forgets the migrations from the one whose name starts with `tag` on, so that the next start applies them again, and
- * drops the indexes they create (a replayed CREATE INDEX would find its index there). Whatever else they did, the
- * caller undoes.
+ * drops the indexes they create (a replayed CREATE INDEX would find its index there). What else they did is undone
+ * from UNDO where it is listed there; the rest, the caller undoes.
  */
 export function forgetMigrationsFrom (db: Database.Database, tag: string) {
   const folder = new URL('../migrations/', import.meta.url)
   const journal = JSON.parse(fs.readFileSync(new URL('meta/_journal.json', folder), 'utf8')) as { entries: { tag: string, when: number }[] }
   const from = journal.entries.find((e) => e.tag.startsWith(tag))!
-  for (const entry of journal.entries.filter((e) => e.when >= from.when)) {
+  const forgotten = journal.entries.filter((e) => e.when >= from.when)
+  for (const entry of [...forgotten].reverse()) {
+    const undo = UNDO[entry.tag.slice(0, 4)]
+    if (undo) db.exec(undo)
+  }
+  for (const entry of forgotten) {
     for (const [, index] of fs.readFileSync(new URL(`${entry.tag}.sql`, folder), 'utf8').matchAll(/CREATE (?:UNIQUE )?INDEX `(\w+)`/g)) {
       db.exec(`drop index if exists "${index}"`)
     }

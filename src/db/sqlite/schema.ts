@@ -84,22 +84,33 @@ export const articles = sqliteTable('articles', {
   index('articles_status_updated_idx').on(t.status, t.updatedAt, t.id)
 ])
 
+/**
+ * A byline's and a tag's articles, newest first, are a walk over one index: each credit and tag row holds a copy
+ * of its article's status and publication time (`status`, `publishedAt`), kept by the database whatever code writes
+ * (triggers in migrations/0015): filled when the row is written, rewritten when the article's status or publication
+ * time changes. Sorting on the article's own columns read every article of the byline or tag for each page: 260 ms
+ * for a wire agency's 20,000 stories at 100,000 articles.
+ */
 export const articleBylines = sqliteTable('article_bylines', {
   articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
   position: integer('position').notNull(),
   bylineId: text('byline_id').notNull().references(() => bylines.id, { onDelete: 'restrict' }),
-  role: text('role', { enum: ['author', 'contributor', 'photographer', 'agency'] }).notNull()
+  role: text('role', { enum: ['author', 'contributor', 'photographer', 'agency'] }).notNull(),
+  status: text('status', { enum: ['draft', 'published', 'archived'] }),
+  publishedAt: timestamp('published_at')
 }, (t) => [
   primaryKey({ columns: [t.articleId, t.position] }),
-  index('article_bylines_byline_idx').on(t.bylineId, t.articleId)
+  index('article_bylines_byline_published_idx').on(t.bylineId, t.status, t.publishedAt, t.articleId)
 ])
 
 export const articleTags = sqliteTable('article_tags', {
   articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
-  tag: text('tag').notNull()
+  tag: text('tag').notNull(),
+  status: text('status', { enum: ['draft', 'published', 'archived'] }),
+  publishedAt: timestamp('published_at')
 }, (t) => [
   primaryKey({ columns: [t.articleId, t.tag] }),
-  index('article_tags_tag_idx').on(t.tag, t.articleId)
+  index('article_tags_tag_published_idx').on(t.tag, t.status, t.publishedAt, t.articleId)
 ])
 
 /** Every photo an article shows (lead photo and body blocks): answers "is this photo in use?" with an index. */
@@ -184,8 +195,10 @@ export const articleSearch = sqliteTable('article_search', {
   sectionId: text('section_id')
 }, (t) => [
   uniqueIndex('article_search_article_uq').on(t.articleId),
-  // a section's documents, listed for a search within it, and those of a few weeks or months, for a search
-  // within those dates (see listedDocs and publishedBetween in the articles repository)
-  index('article_search_section_idx').on(t.sectionId),
+  // a section's documents, listed for a search within it (see listedDocs in the articles repository), and the
+  // newest of several sections, for a front with its subsections: the newest of each section are the first of
+  // its range, so SQLite reads a page's worth from each and no article row (0.08 ms for 10 sections, 20,000 articles)
+  index('article_search_section_published_idx').on(t.sectionId, t.status, t.publishedAt, t.articleId),
+  // those of a few weeks or months, for a search within those dates (see publishedBetween)
   index('article_search_published_idx').on(t.publishedAt)
 ])
