@@ -4,21 +4,30 @@
  *     creates an API key and prints its secret once;
  *   npm run search:reindex
  *     writes every article's full-text entry again from the article as it stands (after an upgrade that
- *     indexes more of it), 500 articles per transaction, while the server may keep running, then merges the index.
+ *     indexes more of it), 500 articles per transaction, while the server may keep running, then merges the index;
+ *   npm run photos:clear-location
+ *     takes the GPS position out of every stored original that still has one (uploaded before uploads lost
+ *     theirs): each is replaced as PUT /v1/photos/{id}/file would, by an admin, while the server may keep running.
  */
 import { parseArgs } from 'node:util'
+import { buffer } from 'node:stream/consumers'
 import { Value } from '@sinclair/typebox/value'
 import { loadConfig, ConfigError } from './config.js'
 import { openStore } from './db/index.js'
 import { keysService } from './services/keys.js'
 import { reindex } from './services/search.js'
 import { ApiKeyCreate } from './schemas/keys.js'
+import { buildApp } from './app.js'
+import { imaging } from './services/images.js'
+import { withoutLocation } from './services/location.js'
+import type { PhotoKey } from './db/repositories/photos.js'
 
-const usage = 'usage: npm run key:create -- --name "First admin" [--role admin|editor|writer]\n       npm run search:reindex'
+const usage = 'usage: npm run key:create -- --name "First admin" [--role admin|editor|writer]\n       npm run search:reindex\n       npm run photos:clear-location'
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   if (command === 'reindex-search' && rest.length === 0) return reindexSearch()
+  if (command === 'clear-photo-locations' && rest.length === 0) return clearPhotoLocations()
   if (command !== 'create-key') {
     console.error(usage)
     return 2
@@ -65,6 +74,39 @@ async function reindexSearch (): Promise<number> {
     console.log(`Done: ${done} articles reindexed, the index merged.`)
   } finally {
     store.close()
+  }
+  return 0
+}
+
+async function clearPhotoLocations (): Promise<number> {
+  const app = await buildApp({ config: loadConfig({ ...process.env, LOG_LEVEL: 'warn' }) })
+  await app.ready()
+  const { sharp } = await imaging()
+  const actor = { keyId: 'cli', name: 'photos:clear-location', role: 'admin' as const }
+  try {
+    let after: PhotoKey | undefined
+    let checked = 0
+    let cleared = 0
+    for (;;) {
+      const rows = await app.store.photos.list({ after, limit: 100 })
+      if (rows.length === 0) break
+      for (const row of rows) {
+        const file = await app.storage.get(row.storageKey)
+        if (!file) continue
+        const bytes = await buffer(file.read())
+        checked++
+        // a copy: withoutLocation changes the bytes it is given
+        if (!withoutLocation(Buffer.from(bytes), await sharp(bytes).metadata()).cleared) continue
+        await app.services.photos.replaceFile(row.id, { data: bytes }, { actor })
+        cleared++
+        console.log(`${row.id}: its position taken out`)
+      }
+      const last = rows[rows.length - 1]!
+      after = [last.createdAt, last.id]
+    }
+    console.log(`Done: ${checked} originals checked, ${cleared} had a GPS position, now taken out.`)
+  } finally {
+    await app.close()
   }
   return 0
 }

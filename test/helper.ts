@@ -1,6 +1,8 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import Database from 'better-sqlite3'
 import type { InjectOptions } from 'fastify'
@@ -200,4 +202,19 @@ export function forgetMigrationsFrom (db: Database.Database, tag: string) {
     }
   }
   db.prepare('delete from __drizzle_migrations where created_at >= ?').run(from.when)
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Runs the operator's command line (src/cli.ts, from source) on the given data folder. */
+export function cli (dataDir: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir }
+  delete env.DATABASE_URL
+  delete env.CMS_ADMIN_KEY
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) })
+    })
+  })
 }

@@ -3,33 +3,17 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import { build, bearer, req, problem, paths, ISO, type Response } from './helper.js'
+import { build, bearer, req, problem, paths, ISO, cli, type Response } from './helper.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig, ConfigError } from '../src/config.js'
 import type { App } from '../src/app.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const MISSING = '00000000-0000-4000-8000-000000000000'
 const KEY_FIELDS = ['createdAt', 'id', 'name', 'prefix', 'revokedAt', 'role']
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
-
-/** Runs the key CLI from source on the given data folder. */
-function cli (dataDir: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir }
-  delete env.DATABASE_URL
-  delete env.CMS_ADMIN_KEY
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as any).code === 'number' ? (err as any).code : -1) : 0
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) })
-    })
-  })
-}
 
 function tmpDir (t: { teardown: (fn: () => unknown) => void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-keys-'))

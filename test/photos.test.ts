@@ -4,7 +4,8 @@ import path from 'node:path'
 import { createHash } from 'node:crypto'
 import sharp from 'sharp'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import { build, image, multipart, upload, create, problem, paths, storedFiles } from './helper.js'
+import Database from 'better-sqlite3'
+import { build, image, multipart, upload, create, problem, paths, storedFiles, cli } from './helper.js'
 import type { App } from '../src/app.js'
 import { fileVersion } from '../src/services/photos.js'
 
@@ -168,6 +169,91 @@ t.test('each accepted format', async (t) => {
     t.equal(file.headers['content-type'], `image/${format}`, `${format} served with its type`)
     t.ok(file.rawPayload.equals(data), `${format} served byte for byte`)
   }
+})
+
+t.test('the GPS position is taken out of every original before it is stored; pixels and the rest of the metadata stay', async (t) => {
+  const { app, anon } = await build(t)
+  const exif = { IFD0: { Make: 'Canon', Model: 'EOS R5' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '45/1 45/1 17/1', GPSLongitudeRef: 'E', GPSLongitude: '126/1 38/1 29/1' } }
+  const xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
+    '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" ' +
+    'exif:GPSLatitude="45,45.28N" photoshop:City="Harbin"><exif:GPSLongitude>126,38.48E</exif:GPSLongitude></rdf:Description></rdf:RDF></x:xmpmeta>'
+  // the latitude as the EXIF block holds it: three rationals, little-endian as libvips writes them
+  const latitude = Buffer.alloc(24)
+  for (const [i, v] of [45, 1, 45, 1, 17, 1].entries()) latitude.writeUInt32LE(v, i * 4)
+  for (const format of ['jpeg', 'png', 'webp', 'avif'] as const) {
+    // 40×20 stored, shown turned a quarter (orientation 6): 20×40
+    const data = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } })[format]()
+      .withExif(exif).withXmp(xmp).withMetadata({ orientation: 6 }).toBuffer()
+    t.ok(data.includes(latitude) && data.includes('Canon'), `${format}: the upload carries its position`)
+    const res = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: format }, { filename: `p.${format}`, data }) })
+    t.equal(res.statusCode, 201, `${format}: ${res.body}`)
+    const photo = res.json()
+    const file = await anon({ url: photo.url })
+    t.equal(file.statusCode, 200)
+    const stored = file.rawPayload
+    t.notOk(stored.includes(latitude), `${format}: the EXIF position is gone`)
+    t.notOk(stored.includes('45,45.28N') || stored.includes('126,38.48E'), `${format}: and the XMP's`)
+    t.ok(stored.includes('Canon') && stored.includes('EOS R5'), `${format}: the camera stays`)
+    t.match(photo, { bytes: stored.length, sha256: sha256(stored) }, `${format}: the record describes the stored bytes`)
+    if (format !== 'avif') {
+      t.equal((await sharp(stored).metadata()).orientation, 6, `${format}: the orientation stays`)
+      t.match(photo, { width: 20, height: 40 }, `${format}: shown turned`)
+    }
+    const pixels = (b: Buffer) => sharp(b, { failOn: 'warning' }).raw().toBuffer()
+    t.ok((await pixels(stored)).equals(await pixels(data)), `${format}: the same pixels, read without a warning`)
+    if (format !== 'png') t.equal(stored.length, data.length, `${format}: changed in place`)
+    const rendition = await anon({ url: `${photo.url}${photo.url.includes('?') ? '&' : '?'}width=160` })
+    t.equal(rendition.statusCode, 200, `${format}: a rendition is made from it`)
+  }
+
+  // without a position, the original is stored as it came
+  const plain = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } }).jpeg().withExif({ IFD0: { Make: 'Canon' } }).toBuffer()
+  const photo = (await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { filename: 'p.jpg', data: plain }) })).json()
+  t.ok((await anon({ url: photo.url })).rawPayload.equals(plain), 'an original without a position is stored byte for byte')
+
+  // an EXIF block too damaged to walk is zeroed whole: no reader can find a position in it
+  const damaged = Buffer.from(await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } }).jpeg().withExif(exif).toBuffer())
+  const tiff = damaged.indexOf('Exif\0\0') + 6
+  damaged.writeUInt32LE(0xfffffff0, tiff + 4) // the first directory's offset points far outside the block
+  const refused = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { filename: 'd.jpg', data: damaged }) })
+  t.equal(refused.statusCode, 201, refused.body)
+  t.notOk((await anon({ url: refused.json().url })).rawPayload.includes(latitude), 'a damaged EXIF block does not keep its position')
+})
+
+t.test('photos:clear-location takes the position out of originals stored before uploads lost theirs', async (t) => {
+  const { app, anon, dataDir } = await build(t)
+  const exif = { IFD0: { Make: 'Canon' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '45/1 45/1 17/1', GPSLongitudeRef: 'E', GPSLongitude: '126/1 38/1 29/1' } }
+  const latitude = Buffer.alloc(24)
+  for (const [i, v] of [45, 1, 45, 1, 17, 1].entries()) latitude.writeUInt32LE(v, i * 4)
+  const located = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } }).jpeg().withExif(exif).toBuffer()
+  const plain = await image('png', 30, 20, 2)
+  const old = await upload(app, { caption: 'stored long ago' }, await image('jpeg', 40, 20, 9))
+  const untouched = await upload(app, { caption: 'never had a position' }, plain)
+  // as an older version stored it: the upload's bytes, position and all
+  const key = `${sha256(located)}.jpg`
+  await app.storage.put(key, located)
+  const db = new Database(path.join(dataDir, 'cms.sqlite'))
+  t.teardown(() => db.close())
+  db.prepare('update photos set storage_key = ?, sha256 = ?, bytes = ? where id = ?').run(key, sha256(located), located.length, old.id)
+  const before = (await anon({ url: `/v1/photos/${old.id}` })).json()
+  t.ok((await anon({ url: before.url })).rawPayload.includes(latitude), 'the stored original carries its position')
+
+  const run = await cli(dataDir, ['clear-photo-locations'])
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /Done: 2 originals checked, 1 had a GPS position, now taken out\./)
+  await new Promise((resolve) => setImmediate(resolve))
+  const after = (await anon({ url: `/v1/photos/${old.id}` })).json()
+  t.not(after.sha256, before.sha256, 'the record describes the new bytes')
+  t.not(after.url, before.url, 'under a new url')
+  const file = (await anon({ url: after.url })).rawPayload
+  t.notOk(file.includes(latitude), 'the position is gone')
+  t.ok(file.includes('Canon'), 'the camera stays')
+  t.equal(after.caption, 'stored long ago', 'the record is kept')
+  t.notOk(storedFiles(dataDir).some((f) => f.endsWith(key)), 'the old bytes are removed')
+  t.ok((await anon({ url: (await anon({ url: `/v1/photos/${untouched.id}` })).json().url })).rawPayload.equals(plain), 'a photo without a position is left as it was')
+
+  const again = await cli(dataDir, ['clear-photo-locations'])
+  t.match(again.stdout, /Done: 2 originals checked, 0 had a GPS position/, 'a second run finds nothing to do')
 })
 
 t.test('refused uploads answer 4xx and leave nothing behind', async (t) => {

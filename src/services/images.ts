@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Metadata } from 'sharp'
+import { withoutLocation } from './location.js'
 import { BadRequest, UnsupportedMediaType, invalid } from '../errors.js'
 import { takingTurns } from './turns.js'
 
@@ -30,7 +31,7 @@ async function load () {
   sharp.cache(false)
   return { sharp, fileTypeFromBuffer, rgbaToThumbHash }
 }
-const imaging = () => (libraries ??= load())
+export const imaging = () => (libraries ??= load())
 
 /** The image types a newsroom uploads, by the type sniffed from the bytes, and their file extensions. */
 export const ACCEPTED_TYPES: Record<string, string> = {
@@ -61,9 +62,10 @@ const hex = (n: number) => Math.round(n).toString(16).padStart(2, '0')
  *   (a small file declaring enormous dimensions) is refused at once;
  * - the whole image is decoded once, small, which refuses damaged or truncated files and yields the
  *   placeholder (a ThumbHash) and the dominant colour a frontend paints before the image arrives.
- * Width and height are as displayed, with the EXIF orientation applied.
+ * Width and height are as displayed, with the EXIF orientation applied. The GPS position is taken out of the
+ * bytes before they are hashed (see withoutLocation): store the `data` answered, not those given.
  */
-export async function inspectImage (data: Buffer, maxPixels: number): Promise<ImageInfo> {
+export async function inspectImage (data: Buffer, maxPixels: number): Promise<{ data: Buffer, info: ImageInfo }> {
   if (data.length === 0) throw new BadRequest('The upload is empty: send the image bytes')
   const { sharp, fileTypeFromBuffer, rgbaToThumbHash } = await imaging()
   const type = await fileTypeFromBuffer(data)
@@ -71,11 +73,19 @@ export async function inspectImage (data: Buffer, maxPixels: number): Promise<Im
   if (!type || !ext) {
     throw new UnsupportedMediaType(`Unsupported image type${type ? ` ${type.mime}` : ''}: upload JPEG, PNG, WebP, GIF or AVIF`)
   }
-  let meta: Metadata
-  try {
-    meta = await sharp(data, { limitInputPixels: false }).metadata()
-  } catch {
-    throw new BadRequest('The image could not be read: it is damaged or truncated')
+  const readMeta = async () => {
+    try {
+      return await sharp(data, { limitInputPixels: false }).metadata()
+    } catch {
+      throw new BadRequest('The image could not be read: it is damaged or truncated')
+    }
+  }
+  let meta: Metadata = await readMeta()
+  const cleaned = withoutLocation(data, meta)
+  if (cleaned.cleared) {
+    // read again what a damaged EXIF block, zeroed, may have carried (the orientation)
+    data = cleaned.data
+    meta = await readMeta()
   }
   if (!meta.width || !meta.height) throw new BadRequest('The image has no readable dimensions')
   if (meta.width * meta.height > maxPixels) {
@@ -103,14 +113,17 @@ export async function inspectImage (data: Buffer, maxPixels: number): Promise<Im
   }
   const sha256 = createHash('sha256').update(data).digest('hex')
   return {
-    mimeType: type.mime,
-    width: swap ? meta.height : meta.width,
-    height: swap ? meta.width : meta.height,
-    bytes: data.length,
-    sha256,
-    storageKey: `${sha256}.${ext}`,
-    placeholder,
-    dominantColor
+    data,
+    info: {
+      mimeType: type.mime,
+      width: swap ? meta.height : meta.width,
+      height: swap ? meta.width : meta.height,
+      bytes: data.length,
+      sha256,
+      storageKey: `${sha256}.${ext}`,
+      placeholder,
+      dominantColor
+    }
   }
 }
 

@@ -204,7 +204,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         const missing = fields.focalX === undefined ? 'focalX' : 'focalY'
         throw invalid('Send both focalX and focalY, or neither', [{ path: `/${missing}`, message: `Is required with ${missing === 'focalX' ? 'focalY' : 'focalX'}` }])
       }
-      const info = await inspectImage(file.data, options.maxPixels)
+      const { data, info } = await inspectImage(file.data, options.maxPixels)
       const now = new Date()
       const row: PhotoRow = {
         id: newId(),
@@ -218,14 +218,14 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         createdAt: now,
         updatedAt: now
       }
-      await storeThen(info.storageKey, file.data, () => store.photos.insert(row))
+      await storeThen(info.storageKey, data, () => store.photos.insert(row))
       return present(row)
     },
 
     async replaceFile (id: string, file: PhotoFile, w: Write): Promise<Photo> {
-      const info = await inspectImage(file.data, options.maxPixels)
+      const { data, info } = await inspectImage(file.data, options.maxPixels)
       await get(id)
-      const { updated, oldKey } = await storeThen(info.storageKey, file.data, async () => {
+      const { updated, oldKey } = await storeThen(info.storageKey, data, async () => {
         const current = await get(id)
         await checkWrite(current, w, true)
         const fields = { ...info, originalFilename: fileName(file.filename) ?? current.originalFilename, updatedAt: new Date() }

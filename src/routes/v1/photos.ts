@@ -106,7 +106,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Upload a photo with its caption and credit',
       description: 'Send `multipart/form-data` with the image in `file` and the text fields beside it, or the image itself as the body ' +
         '(any `image/*` type) with the same fields in the query string. The type is decided from the bytes: JPEG, PNG, WebP, GIF and AVIF ' +
-        'are accepted; width and height are read from the image. Files are stored by content hash.',
+        'are accepted; width and height are read from the image. Files are stored by content hash. The GPS position is taken out of the ' +
+        'image\'s metadata before it is stored (the EXIF GPS directory emptied, XMP GPS properties blanked; pixels, orientation and ' +
+        'the rest of the metadata stay): `bytes` and `sha256` describe the stored file.',
       querystring: Type.Partial(PhotoUploadFields, { additionalProperties: false }),
       body: uploadBody(true),
       response: { 201: Type.Ref(Photo), ...problems(400, 413, 415) }
@@ -173,7 +175,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'getPhotoFile',
       summary: 'Download the original image, or a rendition of it',
-      description: 'Without rendition parameters, the original bytes with their image type. With `width`, `format`, `aspect` or ' +
+      description: 'Without rendition parameters, the original bytes (without their GPS position) with their image type. With `width`, `format`, `aspect` or ' +
         '`height`, a rendition made with sharp: EXIF orientation applied, metadata (location, camera) removed, never upscaled. ' +
         '`width` snaps up to the next configured width (RENDITION_WIDTHS), so only a handful of sizes exist per photo; ' +
         '`aspect=16:9` (or `width` with `height`) crops the largest region of that shape around the focal point, the shape ' +

@@ -1,0 +1,209 @@
+import zlib from 'node:zlib'
+import { BadRequest } from '../errors.js'
+
+/**
+ * Where a photo was taken is taken out of its file before it is stored: every reader may download an original
+ * (SPEC §2), and a camera's or phone's GPS position can give away a source's home or a photographer's hiding place.
+ * The pixels are untouched (no re-encoding), and the rest of the metadata stays (orientation, camera, copyright):
+ * - EXIF (JPEG APP1, PNG eXIf, WebP EXIF, AVIF Exif item): the GPS directory is emptied, its entries and their
+ *   values overwritten with zeros, in place. An EXIF block too damaged to walk is zeroed whole;
+ * - XMP: the value of every `…:GPS…` property (exif:GPSLatitude, Iptc4xmpExt:GPSLongitude…) becomes spaces, in
+ *   place, so the packet keeps its length and stays XML; in a PNG, whose XMP is often compressed, the XMP chunk
+ *   holding one is left out.
+ * Place names an editor typed (IPTC city, sublocation) are captions, not coordinates, and stay.
+ * A position found where it cannot be taken out (EXIF that libvips read from a PNG text chunk) refuses the upload
+ * rather than publish it.
+ */
+export function withoutLocation (data: Buffer, found: { exif?: Buffer, xmp?: Buffer }): { data: Buffer, cleared: boolean } {
+  let cleared = false
+  let tiffsSeen = 0
+  let xmpsSeen = 0
+  if (isPng(data)) {
+    const kept: Buffer[] = [data.subarray(0, 8)]
+    for (const chunk of pngChunks(data)) {
+      if (chunk.type === 'eXIf') {
+        tiffsSeen++
+        if (clearGps(data, chunk.start, chunk.end)) {
+          data.writeUInt32BE(zlib.crc32(data.subarray(chunk.start - 4, chunk.end)), chunk.end)
+          cleared = true
+        }
+      } else if (XMP_TEXT_CHUNKS.has(chunk.type) && data.toString('latin1', chunk.start, chunk.start + XMP_KEYWORD.length) === XMP_KEYWORD) {
+        xmpsSeen++
+        // an XMP chunk with a position, or one that cannot be read to tell, is left out
+        const text = pngText(chunk.type, data.subarray(chunk.start, chunk.end))
+        if (text === null || GPS_PROPERTY.test(text)) {
+          cleared = true
+          continue
+        }
+      }
+      kept.push(data.subarray(chunk.start - 8, chunk.end + 4))
+    }
+    if (cleared) data = Buffer.concat(kept)
+  } else {
+    const { tiffs, xmps } = isJpeg(data) ? jpegBlocks(data) : blocksByContent(data, found)
+    for (const [start, end] of tiffs) cleared = clearGps(data, start, end) || cleared
+    for (const [start, end] of xmps) cleared = blankGpsProperties(data, start, end) || cleared
+    tiffsSeen = tiffs.length
+    xmpsSeen = xmps.length
+  }
+  const left = (found.exif && tiffsSeen === 0 && hasGps(found.exif, tiffStart(found.exif))) ||
+    (found.xmp && xmpsSeen === 0 && GPS_PROPERTY.test(found.xmp.toString('latin1')))
+  if (left) throw new BadRequest('The image carries its GPS position where it cannot be taken out here: remove its location metadata before uploading')
+  return { data, cleared }
+}
+
+type Range = [number, number]
+
+const isJpeg = (b: Buffer) => b.length > 4 && b[0] === 0xff && b[1] === 0xd8
+const isPng = (b: Buffer) => b.length > 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a
+const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1')
+const XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1')
+const XMP_EXTENSION_HEADER = Buffer.from('http://ns.adobe.com/xmp/extension/\0', 'latin1')
+const tiffStart = (exif: Buffer) => exif.subarray(0, 6).equals(EXIF_HEADER) ? 6 : 0
+
+/** Every APP1 EXIF and XMP block of a JPEG, from its segments, up to the image data. */
+function jpegBlocks (b: Buffer) {
+  const tiffs: Range[] = []
+  const xmps: Range[] = []
+  let i = 2
+  while (i + 4 <= b.length && b[i] === 0xff) {
+    const marker = b[i + 1]!
+    if (marker === 0xff) { i++; continue }
+    if (marker === 0xda || marker === 0xd9) break
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue }
+    const start = i + 4
+    const end = Math.min(i + 2 + b.readUInt16BE(i + 2), b.length)
+    if (marker === 0xe1) {
+      const payload = b.subarray(start, end)
+      if (payload.subarray(0, EXIF_HEADER.length).equals(EXIF_HEADER)) tiffs.push([start + EXIF_HEADER.length, end])
+      else if (payload.subarray(0, XMP_HEADER.length).equals(XMP_HEADER)) xmps.push([start + XMP_HEADER.length, end])
+      // extended XMP: a GUID, the full length and this part's offset (40 bytes), then part of the packet
+      else if (payload.subarray(0, XMP_EXTENSION_HEADER.length).equals(XMP_EXTENSION_HEADER)) xmps.push([start + XMP_EXTENSION_HEADER.length + 40, end])
+    }
+    i = end
+  }
+  return { tiffs, xmps }
+}
+
+/** Other formats: the EXIF and XMP blocks libvips read from the file, found in its bytes. */
+function blocksByContent (b: Buffer, found: { exif?: Buffer, xmp?: Buffer }) {
+  const locate = (block: Buffer | undefined, skip: number): Range[] => {
+    if (!block || block.length - skip < 8) return []
+    const at = b.indexOf(block.subarray(skip))
+    return at < 0 ? [] : [[at, at + block.length - skip]]
+  }
+  return { tiffs: locate(found.exif, found.exif ? tiffStart(found.exif) : 0), xmps: locate(found.xmp, 0) }
+}
+
+/** Bytes per value of each TIFF field type (BYTE, ASCII, SHORT, LONG, RATIONAL, … DOUBLE). */
+const TYPE_SIZES = [0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8]
+const GPS_POINTER = 0x8825
+
+/** A TIFF block's reader, every read checked against the block's end. */
+function tiff (b: Buffer, start: number, end: number) {
+  const order = b.toString('latin1', start, start + 2)
+  if (order !== 'II' && order !== 'MM') throw new RangeError('not TIFF')
+  const le = order === 'II'
+  const at = (offset: number, size: number) => {
+    if (offset < 0 || start + offset + size > end) throw new RangeError('outside the block')
+    return start + offset
+  }
+  const u16 = (offset: number) => le ? b.readUInt16LE(at(offset, 2)) : b.readUInt16BE(at(offset, 2))
+  const u32 = (offset: number) => le ? b.readUInt32LE(at(offset, 4)) : b.readUInt32BE(at(offset, 4))
+  if (u16(2) !== 42) throw new RangeError('not TIFF')
+  /** The offset of the GPS directory, if the first directory points to one. */
+  const gpsDirectory = () => {
+    const first = u32(4)
+    for (let i = 0, n = u16(first); i < n; i++) {
+      if (u16(first + 2 + i * 12) === GPS_POINTER) return u32(first + 2 + i * 12 + 8)
+    }
+    return undefined
+  }
+  return { at, u16, u32, gpsDirectory }
+}
+
+function hasGps (b: Buffer, start: number) {
+  try {
+    const t = tiff(b, start, b.length)
+    const gps = t.gpsDirectory()
+    return gps !== undefined && t.u16(gps) > 0
+  } catch {
+    return false
+  }
+}
+
+/** Empties the GPS directory of the TIFF block at [start, end): its entries and their values become zeros. */
+function clearGps (b: Buffer, start: number, end: number): boolean {
+  try {
+    const t = tiff(b, start, end)
+    const gps = t.gpsDirectory()
+    if (gps === undefined) return false
+    const n = t.u16(gps)
+    if (n === 0) return false
+    const entries = t.at(gps + 2, n * 12)
+    for (let i = 0; i < n; i++) {
+      const entry = gps + 2 + i * 12
+      const size = (TYPE_SIZES[t.u16(entry + 2)] ?? 1) * t.u32(entry + 4)
+      if (size > 4) b.fill(0, t.at(t.u32(entry + 8), size), t.at(t.u32(entry + 8), size) + size)
+    }
+    b.fill(0, entries, entries + n * 12)
+    b.fill(0, t.at(gps, 2), t.at(gps, 2) + 2)
+    return true
+  } catch {
+    // a block too damaged to walk: nothing of it is kept
+    b.fill(0, start, end)
+    return true
+  }
+}
+
+/** An XMP property whose name starts with GPS, under any namespace prefix. */
+const GPS_PROPERTY = /[\w.-]+:GPS\w*/
+const GPS_ATTRIBUTE = /([\w.-]+:GPS\w*\s*=\s*)(["'])([^"']*)\2/g
+const GPS_ELEMENT = /<([\w.-]+:GPS\w*)(\s[^>]*)?>([\s\S]*?)<\/\1\s*>/g
+
+/** Blanks (with spaces, so the packet keeps its length and stays XML) the value of every GPS property. */
+function blankGpsProperties (b: Buffer, start: number, end: number): boolean {
+  const text = b.toString('latin1', start, end)
+  let blanked = false
+  const blank = (from: number, length: number) => {
+    if (length > 0 && b.subarray(start + from, start + from + length).some((c) => c !== 0x20)) {
+      b.fill(0x20, start + from, start + from + length)
+      blanked = true
+    }
+  }
+  for (const m of text.matchAll(GPS_ATTRIBUTE)) blank(m.index + m[1]!.length + 1, m[3]!.length)
+  // the element's content starts right after its opening tag: `<`, its name, its attributes, `>`
+  for (const m of text.matchAll(GPS_ELEMENT)) blank(m.index + m[1]!.length + (m[2]?.length ?? 0) + 2, m[3]!.length)
+  return blanked
+}
+
+const XMP_TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt'])
+const XMP_KEYWORD = 'XML:com.adobe.xmp\0'
+
+/** A PNG's chunks: each one's type and the range of its data (its length before, its checksum after). */
+function * pngChunks (b: Buffer) {
+  let i = 8
+  while (i + 12 <= b.length) {
+    const start = i + 8
+    const end = start + b.readUInt32BE(i)
+    if (end + 4 > b.length) return
+    yield { type: b.toString('latin1', i + 4, start), start, end }
+    i = end + 4
+  }
+}
+
+/** The text of a PNG text chunk (keyword first), inflated if it is compressed; null if it cannot be read. */
+function pngText (type: string, chunk: Buffer): string | null {
+  try {
+    const afterKeyword = chunk.indexOf(0) + 1
+    if (type === 'tEXt') return chunk.toString('latin1', afterKeyword)
+    if (type === 'zTXt') return zlib.inflateSync(chunk.subarray(afterKeyword + 1)).toString('latin1')
+    // iTXt: compression flag and method, then a language tag and a translated keyword, each ending with NUL
+    const compressed = chunk[afterKeyword] === 1
+    const language = chunk.indexOf(0, afterKeyword + 2) + 1
+    const text = chunk.subarray(chunk.indexOf(0, language) + 1)
+    return (compressed ? zlib.inflateSync(text) : text).toString('latin1')
+  } catch {
+    return null
+  }
+}
