@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util'
 import { buffer } from 'node:stream/consumers'
 import { Value } from '@sinclair/typebox/value'
-import { loadConfig, ConfigError } from './config.js'
+import { loadConfig, prepareFolders, ConfigError } from './config.js'
 import { openStore } from './db/index.js'
 import { keysService } from './services/keys.js'
 import { reindex } from './services/search.js'
@@ -23,6 +23,13 @@ import { withoutLocation } from './services/location.js'
 import type { PhotoKey } from './db/repositories/photos.js'
 
 const usage = 'usage: npm run key:create -- --name "First admin" [--role admin|editor|writer]\n       npm run search:reindex\n       npm run photos:clear-location'
+
+/** The configuration, its folders made and checked (a bad value is a ConfigError: its message, no stack). */
+function configured (env: Record<string, string | undefined> = process.env) {
+  const config = loadConfig(env)
+  prepareFolders(config)
+  return config
+}
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -44,8 +51,7 @@ async function main (argv: string[]): Promise<number> {
     console.error(`${[...Value.Errors(ApiKeyCreate, input)].map((e) => `--${e.path.slice(1)}: ${e.message}`).join('\n')}\n${usage}`)
     return 2
   }
-  const config = loadConfig()
-  const store = openStore(config.databaseFile)
+  const store = openStore(configured().databaseFile)
   try {
     const key = await keysService(store, {}).create(input)
     console.log(`Created ${key.role} key "${key.name}" (id ${key.id}).`)
@@ -58,7 +64,7 @@ async function main (argv: string[]): Promise<number> {
 }
 
 async function reindexSearch (): Promise<number> {
-  const store = openStore(loadConfig().databaseFile)
+  const store = openStore(configured().databaseFile)
   try {
     let after = ''
     let done = 0
@@ -79,7 +85,7 @@ async function reindexSearch (): Promise<number> {
 }
 
 async function clearPhotoLocations (): Promise<number> {
-  const app = await buildApp({ config: loadConfig({ ...process.env, LOG_LEVEL: 'warn' }) })
+  const app = await buildApp({ config: configured({ ...process.env, LOG_LEVEL: 'warn' }) })
   await app.ready()
   const { sharp } = await imaging()
   const actor = { keyId: 'cli', name: 'photos:clear-location', role: 'admin' as const }

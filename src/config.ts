@@ -1,6 +1,8 @@
 import { envSchema } from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
+import fs from 'node:fs'
 import path from 'node:path'
+import proxyAddr from '@fastify/proxy-addr'
 import { aspectRatio } from './services/images.js'
 
 /** The service's whole configuration: one schema, validated at start; the type comes from it. */
@@ -75,5 +77,42 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const renditionWidths = [...new Set(raw.RENDITION_WIDTHS.split(',').map(Number))].sort((a, b) => a - b)
   const renditionAspects = raw.RENDITION_ASPECTS.split(',').map(aspectRatio)
   if (renditionAspects.some((r) => r < 0.1 || r > 10)) throw new ConfigError('Invalid configuration: RENDITION_ASPECTS must lie between 1:10 and 10:1')
+  if (typeof raw.TRUST_PROXY === 'string') {
+    // read as Fastify reads it, by the same library: an address or range it cannot read stopped the server at its first request
+    try {
+      proxyAddr.compile(raw.TRUST_PROXY.split(','))
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration: TRUST_PROXY: ${(err as Error).message}`)
+    }
+  }
   return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects }
+}
+
+/**
+ * Creates the folders the service writes to (the database's, and DATA_DIR with its photo folder), each level in
+ * turn, and checks that they are folders it can write in; throws a ConfigError naming the variable when not
+ * (a file in the way, a read-only or virtual file system). Node's recursive mkdir spun forever under /proc.
+ */
+export function prepareFolders (config: Config) {
+  const folders: [string, string][] = [[path.dirname(config.databaseFile), config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR'], [config.photoDir, 'DATA_DIR']]
+  for (const [folder, variable] of folders) {
+    try {
+      makeFolder(folder)
+      fs.accessSync(folder, fs.constants.W_OK)
+    } catch (err) {
+      const { code, message } = err as NodeJS.ErrnoException
+      throw new ConfigError(`Invalid configuration: ${variable}: cannot use ${folder} (${code ?? message})${code === 'ENOTDIR' || code === 'EEXIST' ? ': a file is in the way' : ''}`)
+    }
+  }
+}
+
+function makeFolder (folder: string) {
+  try {
+    if (fs.statSync(folder).isDirectory()) return
+    throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  makeFolder(path.dirname(folder))
+  fs.mkdirSync(folder)
 }

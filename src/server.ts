@@ -1,10 +1,11 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { loadConfig, ConfigError } from './config.js'
+import { loadConfig, prepareFolders, ConfigError } from './config.js'
 
 let config
 try {
   config = loadConfig()
+  prepareFolders(config)
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   console.error(err.message)

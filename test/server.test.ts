@@ -101,4 +101,7 @@ t.test('a bad configuration stops the server with a clear message', async (t) =>
   const server = await start({ PORT: 'not-a-port', DATA_DIR: os.tmpdir() })
   t.equal(await server.exited, 1)
   t.match(server.stderr(), /Invalid configuration: .*PORT/)
+  const inTheWay = await start({ DATA_DIR: '/etc/passwd/data' })
+  t.equal(await inTheWay.exited, 1)
+  t.match(inTheWay.stderr(), /^Invalid configuration: DATA_DIR: cannot use \/etc\/passwd\/data \(ENOTDIR\): a file is in the way\n$/, 'one line naming the variable, no stack')
 })

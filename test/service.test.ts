@@ -1,6 +1,9 @@
 import t from 'tap'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { build } from './helper.js'
-import { loadConfig } from '../src/config.js'
+import { loadConfig, prepareFolders } from '../src/config.js'
 
 t.test('health and readiness', async (t) => {
   const { app } = await build(t)
@@ -66,4 +69,40 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.throws(() => loadConfig({ PUBLIC_URL: 'cms.example.com' }), /PUBLIC_URL/)
   const config = loadConfig({ DATA_DIR: '/tmp/x', PORT: '8080' })
   t.match(config, { PORT: 8080, HOST: '0.0.0.0', databaseFile: '/tmp/x/cms.sqlite', photoDir: '/tmp/x/photos' })
+  // proxies' addresses and ranges, read as Fastify reads them: a bad one stopped the server at its first request
+  t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.0/99' }), /Invalid configuration: TRUST_PROXY: invalid range on address: 10\.0\.0\.0\/99/)
+  t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.1,:::' }), /TRUST_PROXY: invalid IP address: :::/)
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.1,10.0.0.0/8,::1' }).TRUST_PROXY, '10.0.0.1,10.0.0.0/8,::1')
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY, true)
+})
+
+t.test('the data folders are made and checked at start: a file in the way or a folder that cannot be written is named', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-folders-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const nested = path.join(dir, 'a', 'b', 'data')
+  prepareFolders(loadConfig({ DATA_DIR: nested }))
+  t.ok(fs.statSync(path.join(nested, 'photos')).isDirectory(), 'every missing level made')
+  prepareFolders(loadConfig({ DATA_DIR: nested }))
+  t.pass('and made again without complaint')
+  fs.writeFileSync(path.join(dir, 'file'), 'x')
+  t.throws(() => prepareFolders(loadConfig({ DATA_DIR: path.join(dir, 'file', 'data') })), /Invalid configuration: DATA_DIR: cannot use .*file.* a file is in the way/)
+  t.throws(() => prepareFolders(loadConfig({ DATA_DIR: path.join(dir, 'file') })), /DATA_DIR: .*a file is in the way/, 'DATA_DIR itself a file')
+  t.throws(() => prepareFolders(loadConfig({ DATA_DIR: dir, DATABASE_URL: `file:${path.join(dir, 'file', 'cms.sqlite')}` })), /DATABASE_URL: cannot use/)
+  // a virtual file system: Node's recursive mkdir never returned under /proc
+  t.throws(() => prepareFolders(loadConfig({ DATA_DIR: '/proc/cms-data' })), /DATA_DIR: cannot use \/proc\/cms-data/)
+})
+
+t.test('readiness fails with 503 when photos cannot be written', async (t) => {
+  const { anon, dataDir } = await build(t)
+  t.equal((await anon({ url: '/readyz' })).statusCode, 200)
+  const photos = path.join(dataDir, 'photos')
+  fs.renameSync(photos, `${photos}.moved`)
+  fs.writeFileSync(photos, 'not a folder')
+  const ready = await anon({ url: '/readyz' })
+  t.equal(ready.statusCode, 503, 'a file where the photo folder was: not ready (even for root, whom file modes do not stop)')
+  t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
+  fs.rmSync(photos)
+  fs.renameSync(`${photos}.moved`, photos)
+  t.equal((await anon({ url: '/readyz' })).statusCode, 200, 'ready again once it is back')
+  t.same(fs.readdirSync(path.join(photos, '.tmp')), [], 'the probe leaves nothing behind')
 })

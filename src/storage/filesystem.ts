@@ -58,7 +58,11 @@ export function filesystemStorage (root: string): Storage {
       await fsp.rm(path.join(root, prefix), { recursive: true, force: true })
     },
     async check () {
-      await fsp.access(root, fs.constants.W_OK)
+      // a file written and removed where uploads are written: access() passed for a file in the folder's place,
+      // and always passes for root
+      const probe = path.join(tmpDir, `ready-${randomUUID()}`)
+      await fsp.writeFile(probe, '')
+      await fsp.rm(probe)
     }
   }
 }
