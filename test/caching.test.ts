@@ -336,6 +336,19 @@ t.test('sections: If-Match on PATCH and DELETE', async (t) => {
   await stale(t, app, { method: 'PATCH', url, headers: { 'if-match': old }, payload: { name: 'Lost update' } }, url, tag, 'PATCH section with a stale tag')
   await stale(t, app, { method: 'PATCH', url, headers: { 'if-match': `W/${tag}` }, payload: { name: 'Weak' } }, url, tag, 'PATCH section with a weak tag (If-Match compares strongly)')
   await stale(t, app, { method: 'DELETE', url, headers: { 'if-match': old } }, url, tag, 'DELETE section with a stale tag')
+  const weak = await app.inject({ method: 'PATCH', url, headers: { 'if-match': `W/${tag}` }, payload: { name: 'Weak' } })
+  t.match(weak.json().detail, /a weak tag \(W\/"…"\) never matches/, 'a weak tag is told why it fails')
+  // not an entity tag (its quotes stripped, as shell scripts do; garbage; an empty list): a 400 saying what is wanted,
+  // not a 412 telling the editor someone else changed it
+  for (const header of [tag.slice(1, -1), 'garbage', ',', `"a" b`]) {
+    for (const [method, payload] of [['PATCH', { name: 'Unquoted' }], ['DELETE', undefined]] as const) {
+      const res = await app.inject({ method, url, headers: { 'if-match': header }, payload })
+      const body = problem(t, res, 400, `${method} with If-Match: ${header}`)
+      t.match(body.detail, /^If-Match must be \* or entity tags in double quotes, as the ETag header gives them/)
+    }
+    problem(t, await app.inject({ method: 'PATCH', url, headers: { 'if-none-match': header }, payload: { name: 'x' } }), 400, `If-None-Match: ${header}`)
+  }
+  t.equal((await get(app, url)).headers.etag, tag, 'none of them changed anything')
   const star = await current(t, app, { method: 'PATCH', url, headers: { 'if-match': '*' }, payload: { description: 'All of it' } }, url, 200, 'PATCH section with If-Match: *')
   const listed = await current(t, app, { method: 'PATCH', url, headers: { 'if-match': `"nope", ${star.headers.etag}` }, payload: { position: 3 } }, url, 200, 'PATCH section with a list holding the current tag')
   await current(t, app, { method: 'DELETE', url, headers: { 'if-match': listed.headers.etag as string } }, url, 204, 'DELETE section')

@@ -321,9 +321,12 @@ t.test('upload fields are validated', async (t) => {
   ]
   for (const [name, fields] of bad) {
     const mp = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart(fields, { data }) })
-    problem(t, mp, 400, `multipart, ${name}`)
+    const inForm = problem(t, mp, 400, `multipart, ${name}`)
     const raw = await send(t, app, { method: 'POST', url: `/v1/photos?${new URLSearchParams(fields)}`, headers: { 'content-type': 'image/jpeg' }, payload: data })
-    problem(t, raw, 400, `raw, ${name}`)
+    const inQuery = problem(t, raw, 400, `raw, ${name}`)
+    // one set of rules in one set of words, wherever the fields come (the form's field is /caption, the query's /query/caption)
+    t.equal(inForm.code, inQuery.code, `${name}: the same code either way`)
+    t.same(inForm.errors, inQuery.errors.map((e: any) => ({ ...e, path: e.path.replace(/^\/query/, '') })), `${name}: the same errors either way`)
   }
   const unknown = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ photographer: 'Li' }, { data }) }), 400, 'unknown multipart field')
   t.ok(Array.isArray(unknown.errors) && unknown.errors.some((e: any) => /photographer/.test(e.path) || /photographer/.test(e.message)),
@@ -339,7 +342,7 @@ t.test('upload fields are validated', async (t) => {
   t.ok(Array.isArray(focal.errors) && focal.errors.some((e: any) => /focalX/.test(e.path)), 'the error points at focalX')
   const control = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ credit: 'Xin\u0001hua' }, { data }) }), 400, 'a control character')
   t.same(control.errors, [{ path: '/credit', message: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters or line breaks' }], 'the rule in words, not "Expected union value"')
-  // the form's fields are checked by TypeBox's compiler, JSON bodies by ajv: the same invisible credit fails in both
+  // an invisible credit fails in a form as in the query string and in JSON bodies
   for (const credit of ['\u2800', '\u{e0020}', '\u200b']) {
     const invisible = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ credit }, { data }) }), 400, 'an invisible credit in a form')
     t.same(invisible.errors.map((e: any) => e.path), ['/credit'])
@@ -412,7 +415,8 @@ t.test('uploads over UPLOAD_MAX_BYTES answer 413', async (t) => {
   const { app, dataDir } = await build(t, { UPLOAD_MAX_BYTES: '2048' })
   const big = await noisy(64, 64)
   t.ok(big.length > 2048, `the test image is over the limit (${big.length} bytes)`)
-  problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'big' }, { data: big }) }), 413, 'multipart')
+  const form = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'big' }, { data: big }) }), 413, 'multipart')
+  t.match(form, { code: 'CMS_PAYLOAD_TOO_LARGE', detail: 'The image is larger than the 2,048 bytes accepted here (UPLOAD_MAX_BYTES)' }, 'the same code, and the limit, as a raw body')
   const raw = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos?caption=big', headers: { 'content-type': 'image/png' }, payload: big }), 413, 'raw')
   t.match(raw, { code: 'CMS_PAYLOAD_TOO_LARGE', detail: 'The body is larger than the 2,048 bytes accepted here' })
   await nothingStored(t, app, dataDir, 'too large')

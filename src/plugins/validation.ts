@@ -97,8 +97,7 @@ function numbersInDigits<F extends Compiled> (schema: { properties?: Record<stri
 }
 
 function ajvInstances (schemas: object[]) {
-  // patterns without the Unicode flag, as TypeBox's compiler reads them (the upload fields): the text patterns count
-  // UTF-16 units (see INVISIBLE in schemas/common.ts), and one field must not pass in one place and fail in the other
+  // patterns without the Unicode flag: the text patterns count UTF-16 units (see INVISIBLE in schemas/common.ts)
   const common: Options = { allErrors: false, removeAdditional: false, useDefaults: true, discriminator: true, strict: false, unicodeRegExp: false }
   const body = withFormats(new Ajv({ ...common, coerceTypes: false }))
   const url = withFormats(new Ajv({ ...common, coerceTypes: 'array' }))

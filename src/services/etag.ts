@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { PreconditionFailed } from '../errors.js'
+import { BadRequest, PreconditionFailed } from '../errors.js'
 
 /**
  * The entity tag of a representation: a hash of everything it shows. Anything that changes what a
@@ -67,6 +67,23 @@ function jsonBytes (value: object): Buffer {
 
 const tags = (header: string) => header.split(',').map((t) => t.trim()).filter(Boolean)
 
+/** An entity tag as RFC 9110 writes it: in double quotes, optionally marked weak. */
+const ENTITY_TAG = /^(W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/
+
+/**
+ * A write's precondition header as a list of tags; one that is not `*` or an entity tag is a 400 saying so: an
+ * ETag with its quotes stripped (as shell scripts often do) would otherwise be a 412 telling the editor that
+ * someone else changed the resource, however many times they read it again.
+ */
+function entityTags (header: string, name: string): string[] {
+  const list = tags(header)
+  const bad = list.find((t) => t !== '*' && !ENTITY_TAG.test(t))
+  if (bad !== undefined || list.length === 0) {
+    throw new BadRequest(`${name} must be * or entity tags in double quotes, as the ETag header gives them (${JSON.stringify(header.slice(0, 80))} is not)`)
+  }
+  return list
+}
+
 /** If-None-Match: weak comparison, so `W/"x"` matches `"x"`. */
 export function noneMatch (header: string | undefined, etag: string): boolean {
   if (!header) return false
@@ -87,12 +104,14 @@ export async function assertMatch ({ ifMatch, ifNoneMatch }: Conditions, current
   let etag: string | undefined
   const isCurrent = async (test: (e: string) => boolean) => also.some(test) || test(etag ??= etagOf(await current()))
   if (ifMatch) {
-    const wanted = tags(ifMatch)
+    const wanted = entityTags(ifMatch, 'If-Match')
     if (!wanted.includes('*') && !(await isCurrent((e) => wanted.includes(e)))) {
-      throw new PreconditionFailed('The resource changed since you read it (If-Match does not match its ETag): read it again and reapply your change')
+      throw new PreconditionFailed(wanted.every((t) => t.startsWith('W/'))
+        ? 'If-Match compares strongly, so a weak tag (W/"…") never matches: send the ETag as the write or a read with a key gave it'
+        : 'The resource changed since you read it (If-Match does not match its ETag): read it again and reapply your change')
     }
   }
-  if (ifNoneMatch && await isCurrent((e) => noneMatch(ifNoneMatch, e))) {
+  if (ifNoneMatch && entityTags(ifNoneMatch, 'If-None-Match') && await isCurrent((e) => noneMatch(ifNoneMatch, e))) {
     throw new PreconditionFailed(ifNoneMatch.trim() === '*'
       ? 'The resource exists (If-None-Match: *)'
       : 'The resource is still the one If-None-Match names')

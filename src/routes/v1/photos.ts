@@ -2,9 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
-import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { IdParams, ListQuery, PATTERN_MESSAGES, problems } from '../../schemas/common.js'
+import { IdParams, ListQuery, grouped, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
 import { BadRequest, PayloadTooLarge, RangeNotSatisfiable, UnsupportedMediaType, invalid } from '../../errors.js'
 import { fileVersion, type PhotoFile } from '../../services/photos.js'
@@ -12,13 +10,10 @@ import { sendPage } from '../pagination.js'
 import { noneMatch, etagOf } from '../../services/etag.js'
 import { RENDITION_FORMATS, type RenditionRequest } from '../../services/images.js'
 import { givenUpBy, viewerOf, writeOf } from '../context.js'
-import { WRITTEN } from '../../plugins/validation.js'
 import { rangeOf } from '../ranges.js'
 import { clientOf } from '../../plugins/security.js'
 
 const tags = ['photos']
-const uploadFields = TypeCompiler.Compile(PhotoUploadFields)
-const numeric = new Set(['focalX', 'focalY'])
 
 /** Upload bodies: validated by the handler (bytes are sniffed; text fields checked against PhotoUploadFields). */
 const uploadBody = (withFields: boolean) => ({
@@ -34,55 +29,50 @@ const uploadBody = (withFields: boolean) => ({
   }
 })
 
-/** Reads an upload sent either as multipart/form-data or as the raw image body. */
-async function readUpload (request: FastifyRequest): Promise<{ file: PhotoFile, fields: Record<string, unknown> }> {
+/**
+ * Reads an upload sent either as multipart/form-data or as the raw image body. The form's text fields are checked
+ * by the route's own check of the query string (the same rules, coercions and words as for a raw upload's fields);
+ * a field is in the form or in the query string, not in both.
+ */
+async function readUpload (request: FastifyRequest, limit: number): Promise<{ file: PhotoFile, fields: Record<string, unknown> }> {
+  if (!request.isMultipart()) {
+    if (request.body === undefined || request.body === null) throw new BadRequest('The upload is empty: send the image bytes')
+    if (!Buffer.isBuffer(request.body)) throw new UnsupportedMediaType('Send the image as multipart/form-data or as the raw body with an image/* content type')
+    return { file: { data: request.body }, fields: { ...(request.query as object) } }
+  }
   const fields: Record<string, unknown> = {}
-  const setField = (name: string, value: string) => {
-    if (name in fields) throw invalid(`Field "${name}" is given twice`, [{ path: `/${name}`, message: 'Is given twice' }])
-    fields[name] = numeric.has(name) && WRITTEN.number.test(value) ? Number(value) : value
-  }
-  if (request.isMultipart()) {
-    // fields may come in the query string with a form too (one place or the other: both is "given twice")
-    for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) if (value !== undefined) fields[name] = value
-    let file: PhotoFile | undefined
-    try {
-      for await (const part of request.parts()) {
-        if (part.type === 'file') {
-          if (part.fieldname !== 'file') throw new BadRequest(`Unexpected file field "${part.fieldname}": send the image as "file"`)
-          if (file) throw new BadRequest('Send one file per upload')
-          const data = await part.toBuffer()
-          if (part.file.truncated) throw new PayloadTooLarge('The image is larger than the upload limit')
-          file = { data, filename: part.filename || null }
-        } else {
-          setField(part.fieldname, String(part.value))
-        }
+  for (const [name, value] of Object.entries(request.query as Record<string, unknown>)) if (value !== undefined) fields[name] = value
+  const form: Record<string, string> = {}
+  let file: PhotoFile | undefined
+  try {
+    for await (const part of request.parts()) {
+      const name = part.fieldname
+      if (part.type === 'file') {
+        if (name !== 'file') throw new BadRequest(`Unexpected file field "${name}": send the image as "file"`)
+        if (file) throw new BadRequest('Send one file per upload')
+        file = { data: await part.toBuffer(), filename: part.filename || null }
+      } else {
+        if (name in form || name in fields) throw invalid(`Field "${name}" is given twice`, [{ path: `/${name}`, message: 'Is given twice' }])
+        form[name] = String(part.value)
       }
-    } catch (err) {
-      // the multipart parser's own errors (cut-off body, no boundary) carry no status: they are bad requests
-      if ((err as { statusCode?: number }).statusCode) throw err
-      throw new BadRequest(`Malformed multipart body: ${(err as Error).message}`)
     }
-    if (!file) throw new BadRequest('Missing the "file" part holding the image')
-    return { file, fields }
+  } catch (err) {
+    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw new PayloadTooLarge(`The image is larger than the ${grouped(limit)} bytes accepted here (UPLOAD_MAX_BYTES)`)
+    }
+    // the multipart parser's own errors (cut-off body, no boundary) carry no status: they are bad requests
+    if ((err as { statusCode?: number }).statusCode) throw err
+    throw new BadRequest(`Malformed multipart body: ${(err as Error).message}`)
   }
-  if (request.body === undefined || request.body === null) throw new BadRequest('The upload is empty: send the image bytes')
-  if (!Buffer.isBuffer(request.body)) throw new UnsupportedMediaType('Send the image as multipart/form-data or as the raw body with an image/* content type')
-  return { file: { data: request.body }, fields: { ...(request.query as object) } }
-}
-
-/** What a failed check says: for a text field (a union with null), the text's own rule, in words where it has them. */
-function said (e: ValueError): string {
-  const inner = e.errors.flatMap((variant) => [...variant]).find((v) => v.schema.type === 'string' || v.schema.type === 'number')
-  const failed = inner ?? e
-  return (failed.type === ValueErrorType.StringPattern ? PATTERN_MESSAGES[String(failed.schema.pattern)] : undefined) ?? failed.message
-}
-
-function checkFields (fields: Record<string, unknown>) {
-  if (!uploadFields.Check(fields)) {
-    const errors = [...uploadFields.Errors(fields)].map((e) => ({ path: e.path || '/', message: said(e) }))
-    throw invalid(`Invalid upload fields: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors)
+  if (!file) throw new BadRequest('Missing the "file" part holding the image')
+  const check = request.getValidationFunction('querystring')
+  if (check) {
+    // Fastify's protocol: false with the errors on the function, or an object holding them
+    const result: unknown = check(form)
+    const errors = result === false ? check.errors : (result as { error?: unknown } | null)?.error
+    if (errors) throw Object.assign(new Error('Invalid upload fields'), { statusCode: 400, validation: errors, validationContext: 'body' })
   }
-  return Value.Clean(PhotoUploadFields, fields) as typeof PhotoUploadFields.static
+  return { file, fields: { ...fields, ...form } }
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -114,8 +104,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Ref(Photo), ...problems(400, 413, 415) }
     }
   }, async (request, reply) => {
-    const { file, fields } = await readUpload(request)
-    const photo = await photos.create(file, checkFields(fields))
+    const { file, fields } = await readUpload(request, limit)
+    const photo = await photos.create(file, fields as PhotoUploadFields)
     return reply.code(201).header('location', `/v1/photos/${photo.id}`).send(photo)
   })
 
@@ -262,7 +252,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref(Photo), ...problems(400, 404, 413, 415) }
     }
   }, async (request) => {
-    const { file, fields } = await readUpload(request)
+    const { file, fields } = await readUpload(request, limit)
     const unexpected = Object.keys(fields)
     if (unexpected.length) {
       throw invalid(`Unexpected fields: ${unexpected.join(', ')}; use PATCH /v1/photos/{id} for metadata`, unexpected.map((name) => ({ path: `/${name}`, message: 'Unknown field' })))
