@@ -62,10 +62,13 @@ function clientError (error: Error & { code?: string }, socket: Duplex) {
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'The request did not arrive in time']
       : [400, `The request is not valid HTTP/1.1 (${error.code ?? 'malformed'})`]
-  const body = JSON.stringify({ type: 'about:blank', title: STATUS_CODES[status], status, detail, code: 'CMS_BAD_HTTP' })
+  // with the headers every answer carries: a request id to quote (none could be read from the request), no caching
+  const requestId = randomUUID()
+  const body = JSON.stringify({ type: 'about:blank', title: STATUS_CODES[status], status, detail, code: 'CMS_BAD_HTTP', requestId })
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nCache-Control: no-store\r\n` +
+      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
   }
   socket.destroy(error)
 }

@@ -980,9 +980,16 @@ t.test('a rendition a format cannot hold is a 400 that says so, never a 500', as
   for (const format of ['webp', 'avif']) {
     const res = await send(t, anon, { url: `/v1/photos/${long.id}/file?format=${format}` })
     const body = problem(t, res, 400, `1000×20000 as ${format}`)
-    t.match(body.detail, new RegExp(`${format} rendition is at most \\d+ pixels a side`))
+    t.match(body.detail, new RegExp(`${format} rendition is at most \\d+ pixels a side.*: ask for a smaller width or another format$`))
     t.match(body.errors, [{ path: '/query/format' }])
   }
+  // 100 × 20000: every width is 100 wide (widths snap up to 160, then stop at the photo's own), so only a crop helps
+  const thin = await upload(app, {}, await sharp({ create: { width: 100, height: 20000, channels: 3, background: '#336699' } }).png().toBuffer())
+  for (const query of ['format=webp', 'format=webp&width=50']) {
+    const body = problem(t, await send(t, anon, { url: `/v1/photos/${thin.id}/file?${query}` }), 400, `100×20000, ${query}`)
+    t.match(body.detail, /: crop it with `aspect` \(9:16, say\) or another format$/, `${query}: the advice that can work`)
+  }
+  t.equal((await send(t, anon, { url: `/v1/photos/${thin.id}/file?format=webp&aspect=9:16` })).statusCode, 200, 'and it does')
   const narrow = await send(t, anon, { url: `/v1/photos/${long.id}/file?format=webp&width=640` })
   t.equal(narrow.statusCode, 200, 'at 640 wide it is 12,800 tall: a WebP holds it')
   t.match(await sharp(narrow.rawPayload).metadata(), { format: 'webp', width: 640, height: 12800 })

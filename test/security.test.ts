@@ -398,7 +398,11 @@ t.test('what the HTTP parser refuses (before any route) is a problem document to
     const [head = '', body = ''] = answer.split('\r\n\r\n')
     t.match(head, new RegExp(`^HTTP/1.1 ${status} `), `${what}: ${status}`)
     t.match(head, /content-type: application\/problem\+json/i, `${what}: a problem document`)
-    t.match(JSON.parse(body), { type: 'about:blank', status, title: String, detail: String }, `${what}: its fields`)
+    const id = /x-request-id: ([0-9a-f-]{36})/i.exec(head)?.[1]
+    t.ok(id, `${what}: a request id to quote`)
+    t.match(head, /cache-control: no-store/i, `${what}: not cached`)
+    t.match(head, /x-content-type-options: nosniff/i, `${what}: nosniff`)
+    t.match(JSON.parse(body), { type: 'about:blank', status, title: String, detail: String, requestId: id }, `${what}: its fields`)
   }
 
   const wrong = await app.inject({ method: 'DELETE', url: '/v1/sections' })

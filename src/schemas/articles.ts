@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { Id, Slug, Timestamp, Line, Text, Nullable, Page, PatchOf, HttpUrl, grouped } from './common.js'
+import { Id, Slug, Timestamp, Line, Text, Nullable, Page, PatchOf, HttpUrl, LANGUAGE, grouped } from './common.js'
 import { SectionRef } from './sections.js'
 import { Photo, FocalPoint } from './photos.js'
 import { BylineKind } from './bylines.js'
@@ -129,7 +129,7 @@ export const ArticleCreate = Type.Object({
   tags: Type.Optional(Type.Array(Line(100), { maxItems: 50 })),
   source: Type.Optional(Nullable(Line(200))),
   canonicalUrl: Type.Optional(Nullable(HttpUrl)),
-  language: Type.Optional(Nullable(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$', maxLength: 35, description: 'BCP 47 tag, e.g. en or zh-Hans-CN' })))
+  language: Type.Optional(Nullable(Type.String({ pattern: LANGUAGE, maxLength: 35, description: 'BCP 47 tag, e.g. en or zh-Hans-CN' })))
 }, {
   $id: 'ArticleCreate',
   additionalProperties: false,

@@ -4,15 +4,20 @@ export const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Opaqu
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 export const SlugParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
 
+const SLUG = '^[a-z0-9]+(?:-[a-z0-9]+)*$'
+const HTTP_URL = '^[hH][tT][tT][pP][sS]?://[^/?#\\s]+'
+export const ASPECT = '^[1-9][0-9]{0,2}:[1-9][0-9]{0,2}$'
+export const LANGUAGE = '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$'
+
 export const Slug = Type.String({
   minLength: 1,
   maxLength: 200,
-  pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$',
+  pattern: SLUG,
   description: 'Lower-case letters, digits and single hyphens; generated from the name or headline when absent'
 })
 export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC (a leap second, :60, is refused)' })
 /** An absolute http(s) URL; the scheme in any case, as RFC 3986 allows (`HTTPS://`). */
-export const HttpUrl = Type.String({ format: 'uri', pattern: '^[hH][tT][tT][pP][sS]?://[^/?#\\s]+', maxLength: 2000, description: 'An absolute http or https URL' })
+export const HttpUrl = Type.String({ format: 'uri', pattern: HTTP_URL, maxLength: 2000, description: 'An absolute http or https URL' })
 
 /**
  * The characters a line of text may not hold: every control character, and the line and paragraph separators (U+2028,
@@ -26,8 +31,8 @@ export const TEXT_CONTROLS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007
  * zero-width space and joiners, direction marks and embeddings, word joiner, byte-order mark), variation selectors, the
  * Hangul fillers and the blank Braille pattern; and, beyond the first plane, the tag characters and the supplementary
  * variation selectors (U+E0000–U+E03FF, all behind the high surrogate DB40). A low surrogate shows nothing by itself:
- * the high one before it decides. Patterns are read without the Unicode flag, by TypeBox's compiler and by ajv alike
- * (see the validation plugin), so this works in UTF-16 units; with the flag (a client's validator, the serializer's
+ * the high one before it decides. Patterns are read without the Unicode flag by the service's ajv (see the
+ * validation plugin), so this works in UTF-16 units; with the flag (a client's validator, the serializer's
  * own ajv) the pattern stays valid, the low surrogates written before DB40 so that no escape pair makes a code point,
  * and is more lenient.
  */
@@ -37,7 +42,11 @@ const TEXT = `^[^${TEXT_CONTROLS}]*$`
 /** What a text pattern asks for, in words: a problem document says this rather than the regular expression. */
 export const PATTERN_MESSAGES: Record<string, string> = {
   [LINE]: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters or line breaks',
-  [TEXT]: 'Must be text without control characters (newlines and tabs are fine)'
+  [TEXT]: 'Must be text without control characters (newlines and tabs are fine)',
+  [SLUG]: 'Must be lower-case letters and digits, words joined by single hyphens (harbin-ice-festival)',
+  [HTTP_URL]: 'Must be an absolute http or https URL',
+  [ASPECT]: 'Must be width:height in whole numbers from 1 to 999 (16:9)',
+  [LANGUAGE]: 'Must be a BCP 47 language tag (en, zh-Hans-CN)'
 }
 
 /** Plain one-line text: something visible, no control characters (C0, DEL or C1) or line separators. */

@@ -196,7 +196,10 @@ export function planRendition (source: Source, request: RenditionRequest, { widt
   const height = Math.max(1, Math.round(width * regionH / regionW))
   const side = MAX_SIDE[format]
   if (width > side || height > side) {
-    throw invalid(`${format === 'avif' ? 'An' : 'A'} ${format} rendition is at most ${side} pixels a side, and this one would be ${width}×${height}: ask for a smaller width or another format`,
+    // widths snap up and stop at the photo's own: when even the narrowest is too tall, only a crop or a format helps
+    const narrowest = Math.min(widths[0]!, regionW)
+    const remedy = Math.round(narrowest * regionH / regionW) > side ? 'crop it with `aspect` (9:16, say)' : 'ask for a smaller width'
+    throw invalid(`${format === 'avif' ? 'An' : 'A'} ${format} rendition is at most ${side} pixels a side, and this one would be ${width}×${height}: ${remedy} or another format`,
       [{ path: request.width === undefined ? '/query/format' : '/query/width', message: `Makes a ${width}×${height} ${format}, over ${side} pixels a side` }])
   }
   return { width, height, crop, format }

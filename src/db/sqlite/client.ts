@@ -24,13 +24,18 @@ const migrationsFolder = (() => {
 /** Latin letters whose stroke or ligature is no combining mark, as readers type them without it. */
 const PLAIN_LATIN: Record<string, string> = { ø: 'o', ł: 'l', đ: 'd', ħ: 'h', ı: 'i', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th' }
 
+/** Typographic apostrophes and hyphens, as keyboards type them: O’Brien is O'Brien, Jean‐Pierre is Jean-Pierre. */
+const TYPED: Record<string, string> = { '\u2018': "'", '\u2019': "'", '\u02bc': "'", '\u2032': "'", '\u2010': '-', '\u2011': '-' }
+
 /**
  * Text as a finder matches it: lower case, without diacritics in any script (José, Müller, Ελλάδα, Øystein are found
- * as jose, muller, ελλαδα, oystein), a final sigma a sigma, and compatibility forms as the letters they stand for
- * (the ligature ﬁ as fi, Ǆ as dž, full-width Ａ as a).
+ * as jose, muller, ελλαδα, oystein), a final sigma a sigma, compatibility forms as the letters they stand for
+ * (the ligature ﬁ as fi, Ǆ as dž, full-width Ａ as a), typographic apostrophes and hyphens as typed ones, and
+ * without the invisible format characters a paste brings along (zero-width space, soft hyphen, direction marks).
  */
 export function foldedForMatching (text: string): string {
-  return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[øłđħıßæœþς]/g, (c) => c === 'ς' ? 'σ' : PLAIN_LATIN[c]!)
+  return text.normalize('NFKD').replace(/[\p{M}\p{Cf}]+/gu, '').toLowerCase()
+    .replace(/[øłđħıßæœþς\u2018\u2019\u02bc\u2032\u2010\u2011]/g, (c) => c === 'ς' ? 'σ' : PLAIN_LATIN[c] ?? TYPED[c]!)
 }
 
 export interface OpenOptions {

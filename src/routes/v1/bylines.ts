@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdParams, SlugParams, ListQuery, problems } from '../../schemas/common.js'
+import { IdParams, SlugParams, ListQuery, Line, problems } from '../../schemas/common.js'
 import { Byline, BylineCreate, BylinePatch, BylinePage, BylineKind } from '../../schemas/bylines.js'
 import { ArticlePage } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
@@ -16,10 +16,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'listBylines',
       summary: 'List bylines',
-      description: 'Bylines ordered by name. `kind` filters by kind; `q` matches any part of the name, ignoring case and diacritics (`jose muller` finds José Müller).',
+      description: 'Bylines ordered by name. `kind` filters by kind; `q` matches any part of the name, ignoring case and diacritics (`jose muller` finds José Müller), typographic apostrophes and hyphens (`o\'brien` finds O’Brien) and invisible characters.',
       querystring: Type.Object({
         kind: Type.Optional(BylineKind),
-        q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        q: Type.Optional(Line(200, { description: 'Part of the name; at least one visible character' })),
         ...ListQuery
       }, { additionalProperties: false }),
       response: { 200: Type.Ref(BylinePage), ...problems(400) }

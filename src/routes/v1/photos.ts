@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
-import { IdParams, ListQuery, grouped, problems } from '../../schemas/common.js'
+import { ASPECT, IdParams, ListQuery, grouped, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
 import { BadRequest, PayloadTooLarge, RangeNotSatisfiable, UnsupportedMediaType, invalid } from '../../errors.js'
 import { fileVersion, type PhotoFile } from '../../services/photos.js'
@@ -179,7 +179,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         v: Type.Optional(Type.String({ maxLength: 64, description: 'The file version from the photo\'s `url`' })),
         width: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Wanted width in pixels; snapped up to a configured width' })),
         height: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'With `width`: crop to this shape' })),
-        aspect: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}:[1-9][0-9]{0,2}$', description: 'Crop to this aspect ratio, e.g. 16:9' })),
+        aspect: Type.Optional(Type.String({ pattern: ASPECT, description: 'Crop to this aspect ratio, e.g. 16:9' })),
         format: Type.Optional(Type.Union(Object.keys(RENDITION_FORMATS).map((f) => Type.Literal(f)), { description: 'Output format; the original\'s by default (PNG for GIF)' }))
       }, { additionalProperties: false }),
       headers: Type.Object({
