@@ -124,6 +124,8 @@ export async function seed (file: string, o: SeedOptions) {
   const slugs: string[] = []
   const docs: [number | bigint, string, string, string, string][] = []
   const links: [string, string, number, string][] = []
+  const credits: [string, number, string, string][] = []
+  const tagRows: [string, string][] = []
   const batch = 2000
   for (let start = 0; start < o.articles; start += batch) {
     db.transaction(() => {
@@ -145,8 +147,8 @@ export async function seed (file: string, o: SeedOptions) {
         insertArticle.run(id, slug, headline, summary, JSON.stringify(body), published, published, published,
           sectionId, photo, JSON.stringify(tags))
         const b1 = Math.floor(rand() * bylineIds.length)
-        insertByl.run(id, 0, bylineIds[b1], 'author')
-        for (const tag of tags) insertTag.run(id, tag)
+        credits.push([id, 0, bylineIds[b1]!, 'author'])
+        for (const tag of tags) tagRows.push([id, tag])
         insertPh.run(id, photo)
         for (let r = 0; r < 3 && ids.length > 3; r++) links.push([randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length]!])
         const doc = insertDoc.run(id, published, published, sectionId).lastInsertRowid
@@ -159,8 +161,11 @@ export async function seed (file: string, o: SeedOptions) {
         ids.push(id)
         slugs.push(slug)
       }
-      // the batch's links after its full-text entries: the trigger that copies each target into its link runs
-      // inside a savepoint, at which FTS5 writes out what it holds (between two entries, a segment each)
+      // the batch's credits, tags and links after its full-text entries: the triggers that copy each article's
+      // status and date into its credits and tags, and each target into its link, run inside a savepoint, at which
+      // FTS5 writes out what it holds (between two entries, a segment each: seeding took 3× as long)
+      for (const credit of credits.splice(0)) insertByl.run(...credit)
+      for (const tag of tagRows.splice(0)) insertTag.run(...tag)
       for (const link of links.splice(0)) insertRel.run(...link)
     })()
   }
