@@ -761,11 +761,25 @@ t.test('PUT /v1/photos/{id}/file replaces the bytes and keeps the record', async
   t.equal(mp.statusCode, 200, mp.body)
   t.match(mp.json(), { id: photo.id, mimeType: 'image/webp', width: 20, height: 10, sha256: sha256(third), caption: 'Keep me', originalFilename: 'third.webp' })
   t.equal(storedFiles(dataDir).length, 1)
+  // a raw body has no name: the old one stays for a file of its type, and is dropped for another (no PNG called a .webp)
+  const sameType = await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/webp' }, payload: await image('webp', 20, 10, 17) })
+  t.equal(sameType.json().originalFilename, 'third.webp', 'a WebP for a WebP keeps its name')
+  const otherType = await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/png' }, payload: await image('png', 20, 10, 18) })
+  t.match(otherType.json(), { mimeType: 'image/png', originalFilename: null }, 'a PNG for a WebP drops it')
+  const back = await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({}, { filename: 'third.webp', data: third }) })
+  t.equal(back.statusCode, 200, back.body)
+  t.equal(storedFiles(dataDir).length, 1)
 
   // refused replacements change nothing
   const current = (await send(t, app, { url: `/v1/photos/${photo.id}` })).json()
   problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/jpeg' }, payload: Buffer.from('not an image') }), 415, 'PUT text')
   problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, headers: { 'content-type': 'image/jpeg' }, payload: Buffer.alloc(0) }), 400, 'PUT empty')
+  for (const type of ['application/json', 'application/merge-patch+json', 'text/plain; charset=utf-8']) {
+    for (const [method, url] of [['PUT', `/v1/photos/${photo.id}/file`], ['POST', '/v1/photos']] as const) {
+      const body = problem(t, await send(t, app, { method, url, headers: { 'content-type': type }, payload: first }), 415, `${method} image bytes as ${type}`)
+      t.match(body, { code: 'CMS_UNSUPPORTED_MEDIA_TYPE', detail: /not accepted here: send multipart\/form-data or image\/\* or application\/octet-stream$/ }, `${method} as ${type}: what is accepted`)
+    }
+  }
   const withFields = problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({ caption: 'x' }, { data: first }) }), 400, 'PUT with fields')
   t.same(withFields.errors, [{ path: '/caption', message: 'Unknown field' }], 'errors[] names the field')
   const queryFields = problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file?caption=x&credit=y`, headers: { 'content-type': 'image/jpeg' }, payload: first }), 400, 'PUT with query fields')

@@ -228,7 +228,9 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       const { updated, oldKey } = await storeThen(info.storageKey, data, async () => {
         const current = await get(id)
         await checkWrite(current, w, true)
-        const fields = { ...info, originalFilename: fileName(file.filename) ?? current.originalFilename, updatedAt: new Date() }
+        // a raw body has no name: the old one stays while it names the same type of file, not a PNG as a.jpg
+        const kept = info.mimeType === current.mimeType ? current.originalFilename : null
+        const fields = { ...info, originalFilename: fileName(file.filename) ?? kept, updatedAt: new Date() }
         await store.photos.update(id, fields)
         return { updated: { ...current, ...fields }, oldKey: current.storageKey }
       })

@@ -75,6 +75,21 @@ async function readUpload (request: FastifyRequest, limit: number): Promise<{ fi
   return { file, fields: { ...fields, ...form } }
 }
 
+/** The types an upload is sent as: a form, or the image itself. */
+const UPLOAD_TYPES = /^\s*(multipart\/form-data|image\/[\w.+-]+|application\/octet-stream)\s*(;|$)/i
+
+/**
+ * An upload route refuses any other body type before it is read: JPEG bytes sent as application/json were parsed as
+ * JSON and answered "not valid UTF-8"; they are a 415 listing what is accepted, as any other unknown type is.
+ */
+function uploadTypesOnly (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
+  const type = request.headers['content-type']
+  if (type !== undefined && !UPLOAD_TYPES.test(type)) {
+    return done(Object.assign(new Error(`Content-Type ${type} is not an upload`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }))
+  }
+  done()
+}
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { photos } = app.services
   const limit = app.config.UPLOAD_MAX_BYTES
@@ -89,6 +104,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/photos', {
     config: { access: 'writer' },
+    onRequest: uploadTypesOnly,
     bodyLimit: limit,
     schema: {
       tags,
@@ -240,6 +256,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.put('/photos/:id/file', {
     config: { access: 'writer', conditional: true },
+    onRequest: uploadTypesOnly,
     bodyLimit: limit,
     schema: {
       tags,
