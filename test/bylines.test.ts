@@ -381,6 +381,23 @@ t.test("a byline's and a tag's lists follow every change of their articles: copi
   t.same(second.data.map((x: any) => x.headline), ['Twice credited'])
   t.equal(second.next, null)
 
+  // an editor pages through the byline's drafts (no publication time: the keyset compares ids) and all its stories
+  const editor = app.inject.bind(app) as typeof anon
+  for (let i = 0; i < 3; i++) await article(`Draft ${i}`)
+  for (const [query, expected] of [
+    ['status=draft', ['Draft 2', 'Draft 1', 'Draft 0']],
+    ['', ['Draft', 'Archived', 'Twice credited', 'Draft 2', 'Draft 1', 'Draft 0']]
+  ] as const) {
+    const seen: string[] = []
+    let url: string | null = `/v1/articles?byline=${zhang.id}&limit=2${query ? `&${query}` : ''}`
+    while (url) {
+      const page: { data: { headline: string }[], next: string | null } = ok(t, await editor({ url }))
+      seen.push(...page.data.map((x) => x.headline))
+      url = page.next ? `/v1/articles?byline=${zhang.id}&limit=2${query ? `&${query}` : ''}&cursor=${encodeURIComponent(page.next)}` : null
+    }
+    t.same(seen, expected, `an editor's pages of ${query || 'every status'}: each story once, in order`)
+  }
+
   // another process writing straight to the database (a script, a second instance)
   db.prepare("update articles set status = 'archived' where id = ?").run(b.id)
   // the service reads the database's version once per event-loop turn: the write lands in a later one
