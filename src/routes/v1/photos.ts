@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
 import multipart from '@fastify/multipart'
 import { ASPECT, IdParams, ListQuery, grouped, problems } from '../../schemas/common.js'
 import { Photo, PhotoPatch, PhotoPage, PhotoUploadFields } from '../../schemas/photos.js'
@@ -79,15 +80,16 @@ async function readUpload (request: FastifyRequest, limit: number): Promise<{ fi
 const UPLOAD_TYPES = /^\s*(multipart\/form-data|image\/[\w.+-]+|application\/octet-stream)\s*(;|$)/i
 
 /**
- * An upload route refuses any other body type before it is read: JPEG bytes sent as application/json were parsed as
- * JSON and answered "not valid UTF-8"; they are a 415 listing what is accepted, as any other unknown type is.
+ * An upload route refuses any other body type before it is read (after the key is checked): JPEG bytes sent as
+ * application/json were parsed as JSON and answered "not valid UTF-8"; they are a 415 listing what is accepted, as
+ * any other unknown type is.
  */
-function uploadTypesOnly (request: FastifyRequest, _reply: unknown, done: (err?: Error) => void) {
+function uploadTypesOnly (request: FastifyRequest, _reply: unknown, payload: Readable, done: (err: Error | null, payload?: Readable) => void) {
   const type = request.headers['content-type']
   if (type !== undefined && !UPLOAD_TYPES.test(type)) {
     return done(Object.assign(new Error(`Content-Type ${type} is not an upload`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }))
   }
-  done()
+  done(null, payload)
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -104,7 +106,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/photos', {
     config: { access: 'writer' },
-    onRequest: uploadTypesOnly,
+    preParsing: uploadTypesOnly,
     bodyLimit: limit,
     schema: {
       tags,
@@ -256,7 +258,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.put('/photos/:id/file', {
     config: { access: 'writer', conditional: true },
-    onRequest: uploadTypesOnly,
+    preParsing: uploadTypesOnly,
     bodyLimit: limit,
     schema: {
       tags,
