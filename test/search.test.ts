@@ -1090,6 +1090,28 @@ t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES
   t.same(weighed(), ['"archive"'])
 })
 
+t.test('a group of writes adds one segment to the full-text index, whatever triggers its writes fire', async (t) => {
+  const ctx = await build(t)
+  const segments = () => {
+    const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'), { readonly: true })
+    try { return (db.prepare('select count(distinct segid) as n from articles_fts_idx').get() as any).n as number } finally { db.close() }
+  }
+  const byline = await create(ctx.app, '/v1/bylines', { name: 'Xinhua', kind: 'agency' })
+  const target = await create(ctx.app, '/v1/articles', { headline: 'Rail link opens', status: 'published' })
+  await ctx.app.store.mergeSearchIndex()
+  t.equal(segments(), 1)
+  // 20 creations queued in one turn commit as one group; each fires triggers (its credits' and tags' copies, its
+  // related link's), whose savepoints would make FTS5 write out what it holds if they ran between index entries
+  const actor = { keyId: 'test', name: 'test', role: 'editor' as const }
+  const made = await Promise.all(Array.from({ length: 20 }, (_, i) => ctx.app.services.articles.create({
+    headline: `Harbin trade fair day ${i}`, status: 'published', tags: ['trade', 'harbin'],
+    bylines: [{ bylineId: byline.id, role: 'agency' }], related: [{ articleId: target.id }]
+  } as any, { actor })))
+  t.equal(made.length, 20)
+  t.equal(segments(), 2, 'one more segment for the group, not one per article')
+  t.equal((await found(t, ctx, 'q=%22trade%20fair%22')).length, 20, 'and every article is found')
+})
+
 t.test('merging the full-text index: writes over time leave many segments; the merge leaves one, and every search answers as before', async (t) => {
   const ctx = await build(t)
   const segments = (table = 'articles_fts') => {
