@@ -156,24 +156,63 @@ function clearGps (b: Buffer, start: number, end: number): boolean {
   }
 }
 
-/** An XMP property whose name starts with GPS, under any namespace prefix. */
-const GPS_PROPERTY = /[\w.-]+:GPS\w*/
-const GPS_ATTRIBUTE = /([\w.-]+:GPS\w*\s*=\s*)(["'])([^"']*)\2/g
-const GPS_ELEMENT = /<([\w.-]+:GPS\w*)(\s[^>]*)?>([\s\S]*?)<\/\1\s*>/g
+/**
+ * An XMP property whose name starts with GPS, under any namespace prefix. Its name is matched from a character that
+ * cannot be part of it, so a long run of letters is read once, not once from each of its letters.
+ */
+const GPS_PROPERTY = /(?:^|[^\w.-])[\w.-]+:GPS/
 
-/** Blanks (with spaces, so the packet keeps its length and stays XML) the value of every GPS property. */
+const isNameChar = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2d || c === 0x2e
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
+
+/**
+ * Blanks (with spaces, so the packet keeps its length and stays XML) the value of every GPS property: an attribute's
+ * (`exif:GPSLatitude="…"`) or an element's content (`<exif:GPSLatitude>…</exif:GPSLatitude>`). One pass forward
+ * over the packet, whatever it holds (a regular expression backtracked over long runs of letters): what follows a
+ * property left open is blanked to the end of the packet.
+ */
 function blankGpsProperties (b: Buffer, start: number, end: number): boolean {
-  const text = b.toString('latin1', start, end)
   let blanked = false
-  const blank = (from: number, length: number) => {
-    if (length > 0 && b.subarray(start + from, start + from + length).some((c) => c !== 0x20)) {
-      b.fill(0x20, start + from, start + from + length)
-      blanked = true
+  const blank = (from: number, to: number) => {
+    for (let i = start + from; i < start + to; i++) {
+      if (b[i] !== 0x20) { b[i] = 0x20; blanked = true }
     }
   }
-  for (const m of text.matchAll(GPS_ATTRIBUTE)) blank(m.index + m[1]!.length + 1, m[3]!.length)
-  // the element's content starts right after its opening tag: `<`, its name, its attributes, `>`
-  for (const m of text.matchAll(GPS_ELEMENT)) blank(m.index + m[1]!.length + (m[2]?.length ?? 0) + 2, m[3]!.length)
+  const text = b.toString('latin1', start, end)
+  const at = (i: number) => text.charCodeAt(i)
+  let from = 0
+  for (;;) {
+    const gps = text.indexOf(':GPS', from)
+    if (gps < 0) break
+    let nameEnd = gps + 4
+    while (nameEnd < text.length && isNameChar(at(nameEnd))) nameEnd++
+    let nameStart = gps
+    while (nameStart > from && isNameChar(at(nameStart - 1))) nameStart--
+    from = nameEnd
+    if (nameStart === gps) continue
+    let k = nameEnd
+    while (k < text.length && isSpace(at(k))) k++
+    if (text[k] === '=') {
+      // an attribute: its quoted value
+      k++
+      while (k < text.length && isSpace(at(k))) k++
+      const quote = text[k]
+      if (quote !== '"' && quote !== "'") continue
+      const close = text.indexOf(quote, k + 1)
+      if (close < 0) { blank(k + 1, text.length); break }
+      blank(k + 1, close)
+      from = close + 1
+    } else if (text[nameStart - 1] === '<') {
+      // an element: what lies between its opening tag and its closing one
+      const gt = text.indexOf('>', nameEnd)
+      if (gt < 0) { blank(nameEnd, text.length); break }
+      if (text[gt - 1] === '/') { from = gt + 1; continue }
+      const close = text.indexOf(`</${text.slice(nameStart, nameEnd)}`, gt + 1)
+      if (close < 0) { blank(gt + 1, text.length); break }
+      blank(gt + 1, close)
+      from = close + 2 + nameEnd - nameStart
+    }
+  }
   return blanked
 }
 
@@ -192,17 +231,23 @@ function * pngChunks (b: Buffer) {
   }
 }
 
-/** The text of a PNG text chunk (keyword first), inflated if it is compressed; null if it cannot be read. */
+/** How far a compressed text chunk is inflated: a small chunk can stand for gigabytes of text. */
+const INFLATED = { maxOutputLength: 16 * 1024 * 1024 }
+
+/**
+ * The text of a PNG text chunk (keyword first), inflated if it is compressed; null if it cannot be read, or would
+ * inflate past INFLATED (the chunk is then left out, as one that cannot be read).
+ */
 function pngText (type: string, chunk: Buffer): string | null {
   try {
     const afterKeyword = chunk.indexOf(0) + 1
     if (type === 'tEXt') return chunk.toString('latin1', afterKeyword)
-    if (type === 'zTXt') return zlib.inflateSync(chunk.subarray(afterKeyword + 1)).toString('latin1')
+    if (type === 'zTXt') return zlib.inflateSync(chunk.subarray(afterKeyword + 1), INFLATED).toString('latin1')
     // iTXt: compression flag and method, then a language tag and a translated keyword, each ending with NUL
     const compressed = chunk[afterKeyword] === 1
     const language = chunk.indexOf(0, afterKeyword + 2) + 1
     const text = chunk.subarray(chunk.indexOf(0, language) + 1)
-    return (compressed ? zlib.inflateSync(text) : text).toString('latin1')
+    return (compressed ? zlib.inflateSync(text, INFLATED) : text).toString('latin1')
   } catch {
     return null
   }
