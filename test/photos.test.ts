@@ -171,15 +171,18 @@ t.test('each accepted format', async (t) => {
   }
 })
 
+/** A GPS position for EXIF (Harbin), and its latitude as the EXIF block holds it: three rationals, little-endian as libvips writes them. */
+const GPS = { GPSLatitudeRef: 'N', GPSLatitude: '45/1 45/1 17/1', GPSLongitudeRef: 'E', GPSLongitude: '126/1 38/1 29/1' }
+const LATITUDE = Buffer.alloc(24)
+for (const [i, v] of [45, 1, 45, 1, 17, 1].entries()) LATITUDE.writeUInt32LE(v, i * 4)
+
 t.test('the GPS position is taken out of every original before it is stored; pixels and the rest of the metadata stay', async (t) => {
   const { app, anon } = await build(t)
-  const exif = { IFD0: { Make: 'Canon', Model: 'EOS R5' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '45/1 45/1 17/1', GPSLongitudeRef: 'E', GPSLongitude: '126/1 38/1 29/1' } }
+  const exif = { IFD0: { Make: 'Canon', Model: 'EOS R5' }, IFD3: GPS }
   const xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
     '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" ' +
     'exif:GPSLatitude="45,45.28N" photoshop:City="Harbin"><exif:GPSLongitude>126,38.48E</exif:GPSLongitude></rdf:Description></rdf:RDF></x:xmpmeta>'
-  // the latitude as the EXIF block holds it: three rationals, little-endian as libvips writes them
-  const latitude = Buffer.alloc(24)
-  for (const [i, v] of [45, 1, 45, 1, 17, 1].entries()) latitude.writeUInt32LE(v, i * 4)
+  const latitude = LATITUDE
   for (const format of ['jpeg', 'png', 'webp', 'avif'] as const) {
     // 40×20 stored, shown turned a quarter (orientation 6): 20×40
     const data = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } })[format]()
@@ -222,9 +225,8 @@ t.test('the GPS position is taken out of every original before it is stored; pix
 
 t.test('photos:clear-location takes the position out of originals stored before uploads lost theirs', async (t) => {
   const { app, anon, dataDir } = await build(t)
-  const exif = { IFD0: { Make: 'Canon' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '45/1 45/1 17/1', GPSLongitudeRef: 'E', GPSLongitude: '126/1 38/1 29/1' } }
-  const latitude = Buffer.alloc(24)
-  for (const [i, v] of [45, 1, 45, 1, 17, 1].entries()) latitude.writeUInt32LE(v, i * 4)
+  const exif = { IFD0: { Make: 'Canon' }, IFD3: GPS }
+  const latitude = LATITUDE
   const located = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } }).jpeg().withExif(exif).toBuffer()
   const plain = await image('png', 30, 20, 2)
   const old = await upload(app, { caption: 'stored long ago' }, await image('jpeg', 40, 20, 9))
