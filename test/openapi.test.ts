@@ -83,6 +83,12 @@ t.test('GET /docs serves the interactive reference', async (t) => {
   const res = await app.inject({ url: '/docs/' })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /text\/html/)
+  const logo = await app.inject({ url: '/docs/static/logo.svg' })
+  t.equal(logo.headers['content-type'], 'image/svg+xml')
+  // a file the page does not have is a 404 (its route serves GET: not a 405)
+  const missing = await app.inject({ url: '/docs/static/nope.js' })
+  t.equal(missing.statusCode, 404)
+  t.match(missing.json(), { status: 404 })
 })
 
 t.test('every route schema compiles (startup leaves them to their first request)', async (t) => {

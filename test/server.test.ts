@@ -78,10 +78,18 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
   const again = await fetch(`${url}/v1/sections/${section.id}`, { headers: { 'if-none-match': first.headers.get('etag')! } })
   t.equal(again.status, 304)
   t.ok(Number(again.headers.get('content-length') ?? 0) === 0, 'a 304 announces no body (keep-alive clients would wait for it)')
-  // what the bundle leaves outside it, loaded from node_modules: the interactive docs' files, sharp for photos
+  // what the bundle reads from node_modules: the interactive docs' files (the plugin is bundled), sharp for photos
   const docs = await fetch(`${url}/docs/static/swagger-ui.css`)
   t.equal(docs.status, 200, 'the interactive docs serve their files')
   await docs.arrayBuffer()
+  const logo = await fetch(`${url}/docs/static/logo.svg`)
+  t.equal(logo.headers.get('content-type'), 'image/svg+xml', 'and their logo')
+  await logo.arrayBuffer()
+  for (const missing of ['/docs/static/nope.js', '/docs/nope', '/docs/static/..%2f..%2fpackage.json']) {
+    const res = await fetch(`${url}${missing}`)
+    t.ok([403, 404].includes(res.status) && res.headers.get('content-type')?.startsWith('application/problem+json'), `${missing}: not served`)
+    await res.arrayBuffer()
+  }
   const photo = await fetch(`${url}/v1/photos?caption=Harbin`, {
     method: 'POST', headers: { 'content-type': 'image/png', authorization: `Bearer ${adminKey}` }, body: new Uint8Array(await image('png'))
   })

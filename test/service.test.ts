@@ -63,7 +63,20 @@ t.test('unknown routes, bad JSON, wrong media types and oversized bodies are pro
 t.test('configuration is validated with a message naming the variable', async (t) => {
   t.throws(() => loadConfig({ PORT: 'abc' }), /Invalid configuration: .*PORT/)
   t.throws(() => loadConfig({ PORT: '70000' }), /PORT/)
-  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL.*fatal\|error\|warn\|info\|debug\|trace\|silent/, 'the levels are named')
+  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /^Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent$/, 'the levels are named')
+  t.throws(() => loadConfig({ CORS_ORIGINS: 'example.com' }), /CORS_ORIGINS must be \* or comma-separated http or https origins/, 'what it takes, in words')
+  // whole numbers only: a fraction, an exponent or hex is not read as some other number
+  for (const port of ['abc', '3.5', '1e3', '0x10', '', '99999999999999999999']) {
+    t.throws(() => loadConfig({ PORT: port }), /^Invalid configuration: PORT must be a whole number from 0 to 65535$/, `PORT=${port}`)
+  }
+  t.equal(loadConfig({ PORT: ' 8080 ' }).PORT, 8080, 'spaces around a number are fine')
+  t.throws(() => loadConfig({ PORT: '-1', RATE_LIMIT_KEY: '0', HOST: '' }),
+    /^Invalid configuration: PORT must be a whole number from 0 to 65535; HOST must be non-empty text; RATE_LIMIT_KEY must be a whole number of at least 1$/, 'every bad variable, once')
+  const secret = 'not a key: has spaces'
+  const refused = (() => { try { loadConfig({ CMS_ADMIN_KEY: secret }) } catch (err) { return (err as Error).message } })()
+  t.match(refused, /CMS_ADMIN_KEY must be 32 to 512 printable ASCII characters/)
+  t.notOk(refused?.includes(secret), 'a bad key is never echoed')
+  t.equal(loadConfig({ UNKNOWN_VARIABLE: 'x' } as never).PORT, 3000, 'other variables are left alone')
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/)
   t.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/cms' }), /not supported/)
   t.throws(() => loadConfig({ PUBLIC_URL: 'cms.example.com' }), /PUBLIC_URL/)
@@ -74,6 +87,9 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.1,:::' }), /TRUST_PROXY: invalid IP address: :::/)
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.1,10.0.0.0/8,::1' }).TRUST_PROXY, '10.0.0.1,10.0.0.0/8,::1')
   t.equal(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'FALSE' }).TRUST_PROXY, false)
+  t.equal(loadConfig({}).TRUST_PROXY, false, 'no proxy is trusted by default')
+  t.throws(() => loadConfig({ TRUST_PROXY: 'yes' }), /TRUST_PROXY must be true, false, or comma-separated IP addresses and CIDR ranges/)
 })
 
 t.test('the data folders are made and checked at start: a file in the way or a folder that cannot be written is named', async (t) => {

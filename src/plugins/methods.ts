@@ -23,7 +23,8 @@ export function methodAware (app: FastifyInstance) {
     const path = request.url.split('?')[0]!
     const allowed = new Set<string>()
     for (const { pattern, methods } of paths.values()) if (pattern.test(path)) for (const m of methods) allowed.add(m)
-    if (allowed.size === 0) return notFound(request, reply)
+    // no route here, or one for this method that found nothing to serve (a file the docs do not have)
+    if (allowed.size === 0 || allowed.has(request.method)) return notFound(request, reply)
     const allow = [...allowed, 'OPTIONS'].sort().join(', ')
     reply.header('allow', allow)
     if (request.method === 'OPTIONS') return reply.code(204).send()
