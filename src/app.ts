@@ -102,23 +102,14 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
         .header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'")
       return sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code })
     },
-    clientErrorHandler: clientError
+    clientErrorHandler: clientError,
+    // an HTTP/1.1 request without Host is refused below, as a problem document (node's own answer has no body)
+    http: { requireHostHeader: false }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // hooks on every request are callbacks, not async functions: no promise per request for work that never waits
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
-    // bodies are read as sent: a compressed one would be misread, so it is refused (RFC 9110 15.5.16)
-    const coding = request.headers['content-encoding']
-    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
-      return done(Object.assign(new UnsupportedMediaType(`Content-Encoding "${coding}" is not accepted: send the body uncompressed`), { headers: { 'accept-encoding': 'identity' } }))
-    }
-    // a %-escape in the query that is no UTF-8 text (`q=%FF`, `q=100%`) would be read as the escape itself, and a
-    // search for it find nothing: refused, as the same escape in the path is
-    const query = request.url.indexOf('?')
-    if (query >= 0 && request.url.includes('%', query) && !decodable(request.url.slice(query + 1))) {
-      return done(new BadRequest('The query string holds a %-escape that is not UTF-8 text: escape a literal % as %25'))
-    }
     done()
   })
   for (const schema of schemas) app.addSchema(schema)
@@ -132,6 +123,24 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
   await app.register(services, { config, onQuery })
   // every route registered from here on is rate-limited and authenticated, unknown ones included
   await app.register(security)
+  // what no route can read is refused here, after the security headers are set (every answer carries them)
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      return done(new BadRequest('An HTTP/1.1 request must name the host it is for in a Host header (RFC 9112 3.2)'))
+    }
+    // bodies are read as sent: a compressed one would be misread, so it is refused (RFC 9110 15.5.16)
+    const coding = request.headers['content-encoding']
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      return done(Object.assign(new UnsupportedMediaType(`Content-Encoding "${coding}" is not accepted: send the body uncompressed`), { headers: { 'accept-encoding': 'identity' } }))
+    }
+    // a %-escape in the query that is no UTF-8 text (`q=%FF`, `q=100%`) would be read as the escape itself, and a
+    // search for it find nothing: refused, as the same escape in the path is
+    const query = request.url.indexOf('?')
+    if (query >= 0 && request.url.includes('%', query) && !decodable(request.url.slice(query + 1))) {
+      return done(new BadRequest('The query string holds a %-escape that is not UTF-8 text: escape a literal % as %25'))
+    }
+    done()
+  })
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notServed)
   await app.register(auth)
   await app.register(httpCache)

@@ -591,7 +591,10 @@ t.test('hostile q: every value answers 200 or a problem+json 400, never a 500, a
   }
   // validation names the parameter
   t.ok(paths(problem(t, await get(ctx, '/v1/articles?q='), 400, 'empty q')).includes('/query/q'), 'empty q: errors[] names /query/q')
-  t.ok(paths(problem(t, await get(ctx, `/v1/articles?q=${'x'.repeat(5000)}`), 400, '5,000 characters')).includes('/query/q'), '5,000 characters: errors[] names /query/q')
+  const long = problem(t, await get(ctx, `/v1/articles?q=${'x'.repeat(5000)}`), 400, '5,000 characters')
+  t.ok(paths(long).includes('/query/q'), '5,000 characters: errors[] names /query/q')
+  t.equal(long.instance, '/v1/articles', 'a long URL is not echoed back whole: its path names the occurrence')
+  t.equal(problem(t, await get(ctx, '/v1/articles?q=x&limit=0'), 400, 'limit 0').instance, '/v1/articles?q=x&limit=0', 'a short one is')
   problem(t, await get(ctx, '/v1/articles?q=gas&q=deal'), 400, 'q twice')
 
   // raw query strings a client may send unencoded or badly encoded

@@ -367,6 +367,7 @@ t.test('a compressed request body (Content-Encoding) is a 415 naming the coding 
   for (const [coding, payload] of [['gzip', gzipSync(body)], ['br', Buffer.from(body)], ['gzip, identity', gzipSync(body)]] as const) {
     const res = await app.inject({ method: 'POST', url: '/v1/bylines', headers: { 'content-type': 'application/json', 'content-encoding': coding }, payload })
     problem(t, res, 415, `Content-Encoding: ${coding}`)
+    t.match(res.headers, { 'x-content-type-options': 'nosniff', 'content-security-policy': /default-src 'none'/ }, 'with the security headers every answer has')
     t.equal(res.headers['accept-encoding'], 'identity', 'Accept-Encoding says what is read')
   }
   t.equal((await app.inject({ url: '/v1/bylines' })).json().data.length, 0, 'nothing created')
@@ -391,7 +392,8 @@ t.test('what the HTTP parser refuses (before any route) is a problem document to
     ['a bad HTTP version', 'GET /v1/articles HTTP/9.9\r\nHost: x\r\n\r\n', 400],
     ['a NUL in a header', 'GET /v1/articles HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400],
     ['Content-Length with Transfer-Encoding', 'POST /v1/bylines HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
-    ['headers over the limit', `GET /v1/articles HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431]
+    ['headers over the limit', `GET /v1/articles HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['an HTTP/1.1 request without Host', 'GET /v1/articles HTTP/1.1\r\nConnection: close\r\n\r\n', 400]
   ]
   for (const [what, request, status] of cases) {
     const answer = await raw(request)
@@ -404,6 +406,8 @@ t.test('what the HTTP parser refuses (before any route) is a problem document to
     t.match(head, /x-content-type-options: nosniff/i, `${what}: nosniff`)
     t.match(JSON.parse(body), { type: 'about:blank', status, title: String, detail: String, requestId: id }, `${what}: its fields`)
   }
+
+  t.match(await raw('GET /healthz HTTP/1.0\r\n\r\n'), /^HTTP\/1.1 200 /, 'HTTP/1.0 had no Host header: answered')
 
   const wrong = await app.inject({ method: 'DELETE', url: '/v1/sections' })
   problem(t, wrong, 405, 'DELETE on the sections list')
@@ -421,8 +425,10 @@ t.test('a %-escape in the query string that is no UTF-8 text is a 400, as in the
   const { app, anon } = await build(t)
   await create(app, '/v1/bylines', { name: 'Café 100% Desk' })
   for (const url of ['/v1/articles?q=%FF', '/v1/bylines?q=%ED%A0%80', '/v1/articles?tag=%C3', '/v1/bylines?q=100%', '/v1/bylines?q=%zz', '/v1/sections?limit=%']) {
-    const body = problem(t, await anon({ url }), 400, url)
+    const res = await anon({ url })
+    const body = problem(t, res, 400, url)
     t.match(body.detail, /not UTF-8 text/)
+    t.match(res.headers, { 'x-content-type-options': 'nosniff', 'content-security-policy': /default-src 'none'/ }, 'with the security headers')
   }
   const inPath = await anon({ url: '/v1/sections/slug/%FF' })
   problem(t, inPath, 400, 'the same in the path')

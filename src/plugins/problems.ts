@@ -56,13 +56,20 @@ function validationErrors (error: FastifyError): FieldError[] {
   })
 }
 
+/** Longest URL a problem repeats: a 10,000-character query is not echoed back (the path alone is, cut to this). */
+const URL_ECHO_MAX = 1024
+
+function echoed (url: string): string {
+  return url.length <= URL_ECHO_MAX ? url : url.split('?')[0]!.slice(0, URL_ECHO_MAX)
+}
+
 export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, detail: string, extra: object = {}) {
   return reply.code(status).type(PROBLEM).send({
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',
     status,
     detail,
-    instance: request.url,
+    instance: echoed(request.url),
     requestId: request.id,
     ...extra
   })
@@ -70,7 +77,7 @@ export function sendProblem (request: FastifyRequest, reply: FastifyReply, statu
 
 /** The answer for a URL no route serves. */
 export function notFound (request: FastifyRequest, reply: FastifyReply) {
-  return sendProblem(request, reply, 404, `No route ${request.method} ${request.url.split('?')[0]}`, { code: 'CMS_NO_ROUTE' })
+  return sendProblem(request, reply, 404, `No route ${request.method} ${echoed(request.url.split('?')[0]!)}`, { code: 'CMS_NO_ROUTE' })
 }
 
 /** Fastify's own refusals of a body, said in this API's words and codes: what is accepted, and how much. */

@@ -83,9 +83,9 @@ export const Problem = Type.Object({
   title: Type.String(),
   status: Type.Integer(),
   detail: Type.Optional(Type.String()),
-  instance: Type.Optional(Type.String()),
+  instance: Type.Optional(Type.String({ description: 'The request\'s URL (its path alone when the URL is over 1,024 characters)' })),
   code: Type.Optional(Type.String({ description: 'Stable machine-readable error code' })),
-  requestId: Type.Optional(Type.String()),
+  requestId: Type.Optional(Type.String({ description: 'The X-Request-Id of the answer: quote it when reporting a problem' })),
   errors: Type.Optional(Type.Array(Type.Object({
     path: Type.String({ description: 'JSON Pointer to the offending input, e.g. /body/2/photoId or /query/limit' }),
     message: Type.String()
