@@ -48,7 +48,12 @@ async function main (argv: string[]): Promise<number> {
   }
   const input = { name: values.name ?? '', role: values.role }
   if (!Value.Check(ApiKeyCreate, input)) {
-    console.error(`${[...Value.Errors(ApiKeyCreate, input)].map((e) => `--${e.path.slice(1)}: ${e.message}`).join('\n')}\n${usage}`)
+    // said in words, as the API says them (TypeBox's own are "Expected union value" and a regular expression)
+    const wrong = [
+      ...Value.Check(ApiKeyCreate.properties.name, input.name) ? [] : ['--name is required: one line of visible text, at most 200 characters ("Night desk")'],
+      ...Value.Check(ApiKeyCreate.properties.role, input.role) ? [] : [`--role must be one of ${ApiKeyCreate.properties.role.anyOf.map((r) => r.const).join(', ')}`]
+    ]
+    console.error(`${wrong.join('\n')}\n${usage}`)
     return 2
   }
   const store = openStore(configured().databaseFile)

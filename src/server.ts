@@ -1,6 +1,8 @@
 import closeWithGrace from 'close-with-grace'
+import type { FastifyRequest } from 'fastify'
 import { buildApp } from './app.js'
 import { loadConfig, prepareFolders, ConfigError } from './config.js'
+import { withoutSecrets } from './plugins/problems.js'
 
 let config
 try {
@@ -14,7 +16,14 @@ try {
 
 const app = await buildApp({
   config,
-  logger: { level: config.LOG_LEVEL, redact: ['req.headers.authorization'] }
+  logger: {
+    level: config.LOG_LEVEL,
+    redact: ['req.headers.authorization'],
+    // Fastify's own request fields, with a key sent in the URL by mistake left out (see withoutSecrets)
+    serializers: {
+      req: (request: FastifyRequest) => ({ method: request.method, url: withoutSecrets(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort })
+    }
+  }
 })
 
 // SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close the database; give up after 10 s

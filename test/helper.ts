@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { execFile } from 'node:child_process'
+import { connect, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import Database from 'better-sqlite3'
@@ -172,6 +173,7 @@ export async function indexAsBefore0012 (dataDir: string) {
 
 /** What the migrations that change more than indexes did, undone (newest first when several are forgotten). */
 const UNDO: Record<string, string> = {
+  '0016': 'drop table secrets',
   '0015': `drop trigger article_bylines_copies_insert; drop trigger article_bylines_copies_update;
     drop trigger article_tags_copies_insert; drop trigger article_tags_copies_update; drop trigger articles_byline_tag_copies`,
   '0014': `drop index article_bylines_byline_published_idx; drop index article_tags_tag_published_idx; drop index article_search_section_published_idx;
@@ -216,5 +218,21 @@ export function cli (dataDir: string, args: string[]): Promise<{ code: number, s
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0
       resolve({ code, stdout: String(stdout), stderr: String(stderr) })
     })
+  })
+}
+
+/**
+ * Puts the app on a loopback port and answers a function that writes `request` as it is on a new connection and
+ * resolves with all the server wrote back: for what an HTTP client library would not send (no Host, a header twice).
+ */
+export async function rawHttp (app: App): Promise<(request: string) => Promise<string>> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  return (request) => new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request))
+    let answer = ''
+    socket.on('data', (chunk) => { answer += chunk })
+    socket.on('close', () => resolve(answer))
+    socket.on('error', reject)
   })
 }

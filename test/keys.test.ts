@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import Database from 'better-sqlite3'
-import { build, bearer, req, problem, paths, ISO, cli, type Response } from './helper.js'
+import { build, bearer, req, problem, paths, ISO, cli, rawHttp, type Response } from './helper.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig, ConfigError } from '../src/config.js'
 import type { App } from '../src/app.js'
@@ -99,9 +99,10 @@ t.test('CLI: --role picks the role', async (t) => {
 t.test('CLI: a bad role, a missing or empty name, an unknown command exit 2 with a message and create nothing', async (t) => {
   const dataDir = tmpDir(t)
   const cases: Array<[string, string[], RegExp]> = [
-    ['bad role', ['create-key', '--name', 'X', '--role', 'superuser'], /role/],
-    ['missing name', ['create-key'], /name/],
-    ['empty name', ['create-key', '--name', ''], /name/],
+    ['bad role', ['create-key', '--name', 'X', '--role', 'superuser'], /^--role must be one of admin, editor, writer$/m],
+    ['missing name', ['create-key'], /^--name is required: one line of visible text/m],
+    ['empty name', ['create-key', '--name', ''], /^--name is required/m],
+    ['blank name', ['create-key', '--name', '   '], /^--name is required/m],
     ['unknown option', ['create-key', '--name', 'X', '--admin'], /admin/],
     ['unknown command', ['make-key', '--name', 'X'], /usage/]
   ]
@@ -395,8 +396,25 @@ t.test('malformed or unknown Authorization headers are a 401, even on reads', as
     }
     refused(t, await anon({ method: 'POST', url: '/v1/articles', headers: { authorization }, payload: { headline: 'x' } }), `POST with "${authorization.slice(0, 30)}"`)
   }
+  // a key in the URL is no key (it would be logged and cached along the way), and the answer does not repeat it
+  for (const url of [`/v1/keys?access_token=${keys.admin}`, `/v1/keys?limit=1&api_key=${encodeURIComponent('not-cms-but-secret')}`, `/v1/keys?${keys.admin}`]) {
+    const body = problem(t, await anon({ method: 'GET', url }), 401, 'a key in the URL')
+    t.notOk(JSON.stringify(body).includes(keys.admin) || JSON.stringify(body).includes('not-cms-but-secret'), `${url.slice(0, 30)}: not echoed`)
+  }
   t.equal((await anon({ method: 'GET', url: `/v1/articles/${published.id}` })).statusCode, 200, 'without a header the read works')
   t.equal((await req(app, { method: 'GET', url: '/v1/articles?limit=100' })).json().data.length, 1, 'nothing was written')
+})
+
+t.test('two Authorization headers are a 401, whichever key comes first: a proxy may read the other one', async (t) => {
+  const { app, keys } = await build(t)
+  const raw = await rawHttp(app)
+  const ask = (...keysSent: string[]) => raw(`GET /v1/keys HTTP/1.1\r\nHost: x\r\n${keysSent.map((k) => `Authorization: Bearer ${k}\r\n`).join('')}Connection: close\r\n\r\n`)
+  t.match(await ask(keys.admin), /^HTTP\/1.1 200 /, 'one header: the key is used')
+  for (const [first, second] of [[keys.writer, keys.admin], [keys.admin, keys.writer], [keys.admin, keys.admin]] as const) {
+    const answer = await ask(first, second)
+    t.match(answer, /^HTTP\/1.1 401 /, 'two headers: refused')
+    t.match(answer, /Send one Authorization header, not several/)
+  }
 })
 
 t.test('POST /v1/keys with a bad body is a 400 that says what is wrong and creates nothing', async (t) => {

@@ -157,6 +157,9 @@ t.test('rules: self links, duplicates, url links need a headline, exactly one ta
     ['unknown field', [{ articleId: t1.id, position: 1 }]],
     ['bad url', [{ url: 'javascript:alert(1)', headline: 'x' }]],
     ['ftp url', [{ url: 'ftp://example.org/x', headline: 'x' }]],
+    // URIs by RFC 3986's grammar that no browser can follow
+    ['a port past 65535', [{ url: 'https://example.org:99999/', headline: 'x' }]],
+    ['an address past 255', [{ url: 'http://256.256.256.256/', headline: 'x' }]],
     ['articleId number', [{ articleId: 5 }]],
     ['headline too long', [{ url: 'https://example.org', headline: 'x'.repeat(301) }]],
     ['control char in headline', [{ url: 'https://example.org', headline: 'a\u0007b' }]]
@@ -259,6 +262,25 @@ t.test('links follow their targets: edits show, deletes remove', async (t) => {
   t.equal((await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}` })).statusCode, 204)
   t.equal((await req(app, { method: 'GET', url: `/v1/articles/${t2.id}` })).statusCode, 200)
   problem(t, await get(app, source.id), 404)
+})
+
+t.test('a writer may not delete a draft a published story links to: it would rewrite that story in their name', async (t) => {
+  const { app, keys } = await build(t)
+  const writer = { authorization: `Bearer ${keys.writer}` }
+  const draft = (await req(app, { method: 'POST', url: '/v1/articles', headers: writer, payload: { headline: 'Writer draft' } })).json()
+  const published = await create(app, '/v1/articles', { headline: 'Front page story', status: 'published' })
+  const otherDraft = await create(app, '/v1/articles', { headline: 'Another draft' })
+  await put(app, published.id, [{ articleId: draft.id }])
+  await put(app, otherDraft.id, [{ articleId: draft.id }])
+  const before = await article(app, published.id)
+  const refused = await req(app, { method: 'DELETE', url: `/v1/articles/${draft.id}`, headers: writer })
+  t.match(problem(t, refused, 403, 'writer deleting a draft a published story links to').detail, /ask an editor/)
+  t.same(await article(app, published.id), before, 'the published story is untouched')
+  t.equal((await req(app, { method: 'GET', url: `/v1/articles/${draft.id}` })).statusCode, 200, 'the draft is still there')
+  // linked from drafts only, the writer may
+  await put(app, published.id, [])
+  t.equal((await req(app, { method: 'DELETE', url: `/v1/articles/${draft.id}`, headers: writer })).statusCode, 204, 'linked from a draft only: deleted')
+  t.same((await get(app, otherDraft.id)).json().data, [], 'and the draft\'s link went with it')
 })
 
 t.test('related changes are writes: the source revision increases; a failing PUT changes nothing', async (t) => {

@@ -943,6 +943,40 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
   t.equal(again.data.length, 2, 'the cursor is valid with the query it came from')
 })
 
+t.test('a relevance cursor is sealed: its score, computed over hidden articles too, cannot be read, and another database\'s is refused', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  for (let i = 0; i < 3; i++) await create(app, '/v1/articles', { headline: `Numbat note ${i}`, body: [p(`${'numbat '.repeat(i + 1)}seen.`)], status: 'published' })
+  const first = await page(t, ctx, 'q=numbat&limit=1', 'anon')
+  const cursor = first.next!
+  const last = first.data[0].id as string
+  // neither part is readable text: no score, no id
+  for (const part of cursor.split('.')) {
+    const text = Buffer.from(part, 'base64url').toString('utf8')
+    t.notOk(text.includes(last) || /-?\d+\.\d+/.test(text), 'a part holds neither the id nor a score')
+  }
+  t.equal((await page(t, ctx, 'q=numbat&limit=1', 'anon')).next, cursor, 'the same page has the same cursor (its ETag holds)')
+  t.same(heads((await page(t, ctx, `q=numbat&limit=1&cursor=${cursor}`, 'anon')).data), ['Numbat note 1'], 'and it resumes where it should')
+  // the same cursor from another database (another newsroom's, or a restore's) is no cursor here
+  const other = await build(t)
+  for (let i = 0; i < 3; i++) await create(other.app, '/v1/articles', { headline: `Numbat note ${i}`, body: [p(`${'numbat '.repeat(i + 1)}seen.`)], status: 'published' })
+  const foreign = (await page(t, other, 'q=numbat&limit=1', 'anon')).next!
+  t.not(foreign, cursor, 'each database seals with its own key')
+  problem(t, await get(ctx, `/v1/articles?q=numbat&limit=1&cursor=${foreign}`, 'anon'), 400, 'another database\'s cursor')
+  // a cursor's last base64 character carries spare bits: changing only those is an edit too
+  const [sealed, tail] = cursor.split('.') as [string, string]
+  const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const spare = tail.slice(0, -1) + B64URL[B64URL.indexOf(tail.at(-1)!) ^ 1]
+  t.same(Buffer.from(spare, 'base64url'), Buffer.from(tail, 'base64url'), 'the edit changes no byte')
+  problem(t, await get(ctx, `/v1/articles?q=numbat&limit=1&cursor=${sealed}.${spare}`, 'anon'), 400, 'spare bits edited')
+  // the key is the database's: a second instance on it reads the first one's cursors
+  const second = await buildApp({ config: loadConfig({ DATA_DIR: ctx.dataDir, RATE_LIMIT_ANONYMOUS: '100000', RATE_LIMIT_KEY: '100000' }) })
+  t.teardown(() => second.close())
+  const res = await second.inject({ url: `/v1/articles?q=numbat&limit=1&cursor=${cursor}` })
+  t.equal(res.statusCode, 200, 'another instance on the same database reads it')
+  t.same(res.json().data.map((a: any) => a.headline), ['Numbat note 1'])
+})
+
 t.test('relevance pages stay in order while the archive grows: bm25 scores move with it, and a page resumes where its cursor\'s article ranks now', async (t) => {
   const ctx = await build(t)
   const { app } = ctx

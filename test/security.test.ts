@@ -1,6 +1,6 @@
 import t from 'tap'
 import sharp from 'sharp'
-import { build, create, upload, image, multipart, bearer, problem, type Response } from './helper.js'
+import { build, create, upload, image, multipart, bearer, problem, rawHttp, type Response } from './helper.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -377,16 +377,7 @@ t.test('a compressed request body (Content-Encoding) is a 415 naming the coding 
 
 t.test('what the HTTP parser refuses (before any route) is a problem document too; a known path asked with another method is a 405 with Allow', async (t) => {
   const { app } = await build(t)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as import('node:net').AddressInfo
-  const { connect } = await import('node:net')
-  const raw = (request: string) => new Promise<string>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(request))
-    let answer = ''
-    socket.on('data', (chunk) => { answer += chunk })
-    socket.on('close', () => resolve(answer))
-    socket.on('error', reject)
-  })
+  const raw = await rawHttp(app)
   const cases: [string, string, number][] = [
     ['an unknown method', 'FOO /v1/articles HTTP/1.1\r\nHost: x\r\n\r\n', 400],
     ['a bad HTTP version', 'GET /v1/articles HTTP/9.9\r\nHost: x\r\n\r\n', 400],

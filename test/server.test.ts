@@ -98,6 +98,12 @@ t.test('the server creates its data folder, migrates, serves, and shuts down cle
   const logged = await server.waitFor((l) => l.res?.statusCode === 201)
   t.type(logged.reqId, 'string', 'request logs carry the request id')
 
+  // a key put in the URL by mistake is refused (keys go in Authorization), and neither logged nor echoed
+  const inUrl = await fetch(`${url}/v1/keys?access_token=${adminKey}`)
+  t.equal(inUrl.status, 401)
+  t.notOk(JSON.stringify(await inUrl.json()).includes(adminKey), 'a key in the URL is not echoed')
+  const logged401 = await server.waitFor((l) => l.req?.url?.startsWith('/v1/keys?'))
+  t.equal(logged401.req.url, '/v1/keys?access_token=[redacted]', 'the URL is logged without it')
   t.notOk(JSON.stringify(server.logs).includes(adminKey), 'the admin key is never logged')
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0, 'exits with 0')

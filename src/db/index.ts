@@ -19,6 +19,7 @@ export function openStore (databaseFile: string, options: OpenOptions = {}) {
     photos: photosRepository(handle.db),
     articles,
     keys: keysRepository(handle.db),
+    cursorKey: handle.cursorKey,
     transaction: handle.transaction,
     afterWrites: handle.afterWrites,
     version: handle.version,

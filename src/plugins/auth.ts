@@ -35,6 +35,18 @@ export function requireRole (request: FastifyRequest, role: Role) {
   }
 }
 
+/** Whether the request's raw headers (name, value, name, value...) hold Authorization more than once. */
+function twice (raw: string[]): boolean {
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') {
+      if (seen) return true
+      seen = true
+    }
+  }
+  return false
+}
+
 /**
  * Bearer API keys. Every request is authenticated first (a key that is malformed, unknown or revoked
  * is refused, never treated as anonymous); each route's `config.access` is checked after rate
@@ -48,8 +60,9 @@ export default fp(async (app) => {
     const header = request.headers.authorization
     if (header === undefined) return done()
     const match = BEARER.exec(header)
-    if (!match) {
-      request.authFailure = 'Send the API key as "Authorization: Bearer <key>"'
+    if (!match || twice(request.raw.rawHeaders)) {
+      // node keeps the first of two Authorization headers; a proxy may act on the last: neither is guessed
+      request.authFailure = match ? 'Send one Authorization header, not several' : 'Send the API key as "Authorization: Bearer <key>"'
       return done()
     }
     app.services.keys.authenticate(match[1]!).then((principal) => {

@@ -59,8 +59,19 @@ function validationErrors (error: FastifyError): FieldError[] {
 /** Longest URL a problem repeats: a 10,000-character query is not echoed back (the path alone is, cut to this). */
 const URL_ECHO_MAX = 1024
 
+/** An API key's shape, and the query parameters a client might put one in by mistake. */
+const KEY_IN_URL = /cms_[\w-]{8,}|([?&](?:access_token|api_?key|key|token)=)[^&#]*/gi
+
+/**
+ * The URL without what looks like a secret: a key sent in the query string (refused: keys go in Authorization)
+ * would otherwise be written to the logs and echoed in the problem's `instance`.
+ */
+export function withoutSecrets (url: string): string {
+  return url.includes('?') || url.includes('cms_') ? url.replace(KEY_IN_URL, (_, param?: string) => `${param ?? ''}[redacted]`) : url
+}
+
 function echoed (url: string): string {
-  return url.length <= URL_ECHO_MAX ? url : url.split('?')[0]!.slice(0, URL_ECHO_MAX)
+  return url.length <= URL_ECHO_MAX ? withoutSecrets(url) : url.split('?')[0]!.slice(0, URL_ECHO_MAX)
 }
 
 export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, detail: string, extra: object = {}) {

@@ -454,7 +454,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const afterKey: ArticleKey | undefined = query.cursor === undefined
         ? undefined
         : sort === 'relevance'
-          ? decodeCursor(scope, query.cursor, ['float', 'string'] as const)
+          ? decodeCursor(scope, query.cursor, ['float', 'string'] as const, store.cursorKey)
           : decodeCursor(scope, query.cursor, ['date?', 'string'] as const)
       let sectionIds: string[] | undefined
       if (query.section !== undefined) {
@@ -485,7 +485,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       })
       const page = paginate(hits, query.limit, (h) => [
         sort === 'relevance' ? h.rank : sort.endsWith('publishedAt') ? h.row.publishedAt : h.row.updatedAt, h.row.id
-      ], scope, { max: PAGE_TEXT_MAX, size: (h) => textSize(h.row) })
+      ], scope, { max: PAGE_TEXT_MAX, size: (h) => textSize(h.row) }, sort === 'relevance' ? store.cursorKey : undefined)
       const data = await present(page.rows.map((h) => h.row), viewer)
       if (match !== undefined) {
         const snippet = snippetsFor(match)
@@ -576,12 +576,17 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         if (w.actor.role === 'writer' && await store.articles.everPublished(id)) {
           throw new Forbidden('This article was published before (it is a draft again): ask an editor to delete it')
         }
-        const linking = await store.articles.linkingTo(id)
+        const linking = await Promise.all((await store.articles.linkingTo(id)).map((other) => getRow(other, staff)))
+        // the links to it go with it, and a writer may not change what is not a draft: deleting a draft linked
+        // from a published story would rewrite that story's related list in the writer's name
+        if (w.actor.role === 'writer' && linking.some((other) => other.status !== 'draft')) {
+          throw new Forbidden('Published or archived stories link to this draft: ask an editor to delete it, or to take the links out first')
+        }
         await store.articles.delete(id)
-        // the links to it go with it: each article that had one has a new revision saying so
+        // each article that had a link has a new revision saying so
         for (const other of linking) {
-          await bump(await getRow(other, staff))
-          await snapshot(other, w.actor, 'related')
+          await bump(other)
+          await snapshot(other.id, w.actor, 'related')
         }
       })
     },

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
 import { invalid as invalidField } from '../errors.js'
 
 type Kind = 'string' | 'number' | 'float' | 'date' | 'date?'
@@ -8,26 +8,65 @@ type Values<K extends readonly Kind[]> = { -readonly [I in keyof K]: Value<K[I]>
 const checksum = (scope: string, payload: string) =>
   createHash('sha256').update(scope).update('\0').update(payload).digest('base64url').slice(0, 12)
 
+/** Base64url that reads back to exactly itself (Node's decoder skips stray characters and ignores spare bits). */
+function strictBase64 (text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64url')
+  return bytes.toString('base64url') === text ? bytes : undefined
+}
+
+const subkey = (key: Buffer, use: string) => createHmac('sha256', key).update(use).digest()
+
+/**
+ * A cursor's text sealed with the database's key (AES-256-GCM, the list's scope as associated data): a search's
+ * relevance score is computed over the whole index, hidden articles included, so a readable one would tell an
+ * anonymous reader when a draft or an embargoed story holding their word was saved. The nonce is derived from
+ * the text (a synthetic IV): the same page always gets the same cursor, so its ETag and the caches hold.
+ */
+function sealCursor (key: Buffer, scope: string, text: string): string {
+  const iv = createHmac('sha256', subkey(key, 'cursor-iv')).update(scope).update('\0').update(text).digest().subarray(0, 12)
+  const cipher = createCipheriv('aes-256-gcm', subkey(key, 'cursor-seal'), iv).setAAD(Buffer.from(scope))
+  const sealed = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()])
+  return `${sealed.toString('base64url')}.${Buffer.concat([iv, cipher.getAuthTag()]).toString('base64url')}`
+}
+
+function unsealCursor (key: Buffer, scope: string, sealed: Buffer, tail: Buffer): string | undefined {
+  if (tail.length !== 28) return undefined
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', subkey(key, 'cursor-seal'), tail.subarray(0, 12)).setAAD(Buffer.from(scope))
+    decipher.setAuthTag(tail.subarray(12))
+    return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8')
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Opaque keyset cursors: the sort key of the last row, bound to the list it came from (`scope`,
- * e.g. "articles:-publishedAt") by a checksum, so an edited, truncated or foreign cursor is a 400.
+ * e.g. "articles:-publishedAt") by a checksum, so an edited, truncated or foreign cursor is a 400; with a
+ * `key`, sealed instead (see sealCursor), for sort keys a reader may not see.
  * A cursor only says where to resume, never what may be seen: visibility is decided by each query.
  */
-export function encodeCursor (scope: string, values: (string | number | Date | null)[]): string {
-  const payload = Buffer.from(JSON.stringify(values.map((v) => v instanceof Date ? v.getTime() : v))).toString('base64url')
+export function encodeCursor (scope: string, values: (string | number | Date | null)[], key?: Buffer): string {
+  const text = JSON.stringify(values.map((v) => v instanceof Date ? v.getTime() : v))
+  if (key) return sealCursor(key, scope, text)
+  const payload = Buffer.from(text).toString('base64url')
   return `${payload}.${checksum(scope, payload)}`
 }
 
-export function decodeCursor<const K extends readonly Kind[]> (scope: string, cursor: string, kinds: K): Values<K> {
+export function decodeCursor<const K extends readonly Kind[]> (scope: string, cursor: string, kinds: K, key?: Buffer): Values<K> {
   const invalid = () => {
     const message = 'Invalid cursor: pass back the `next` value of the previous page unchanged, with the same filters and sort'
     return invalidField(message, [{ path: '/query/cursor', message }])
   }
   const [payload, sum, extra] = cursor.split('.')
-  if (!payload || !sum || extra !== undefined || checksum(scope, payload) !== sum) throw invalid()
+  if (!payload || !sum || extra !== undefined) throw invalid()
+  const text = key
+    ? ((sealed, tail) => sealed && tail && unsealCursor(key, scope, sealed, tail))(strictBase64(payload), strictBase64(sum))
+    : checksum(scope, payload) === sum ? Buffer.from(payload, 'base64url').toString('utf8') : undefined
+  if (!text) throw invalid()
   let raw: unknown
   try {
-    raw = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+    raw = JSON.parse(text)
   } catch {
     throw invalid()
   }
@@ -66,7 +105,7 @@ export async function keysetPage<const K extends readonly Kind[], R> (o: {
  * `limit` and its cursor goes on from there.
  */
 export function paginate<R> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string,
-  budget?: { max: number, size: (row: R) => number }) {
+  budget?: { max: number, size: (row: R) => number }, sealWith?: Buffer) {
   let end = Math.min(rows.length, limit)
   if (budget) {
     let total = 0
@@ -78,5 +117,5 @@ export function paginate<R> (rows: R[], limit: number, key: (row: R) => (string 
   const more = rows.length > end
   const page = more ? rows.slice(0, end) : rows
   const last = page[page.length - 1]
-  return { rows: page, next: more && last ? encodeCursor(scope, key(last)) : null }
+  return { rows: page, next: more && last ? encodeCursor(scope, key(last), sealWith) : null }
 }

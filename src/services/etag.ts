@@ -79,7 +79,7 @@ function entityTags (header: string, name: string): string[] {
   const list = tags(header)
   const bad = list.find((t) => t !== '*' && !ENTITY_TAG.test(t))
   if (bad !== undefined || list.length === 0) {
-    throw new BadRequest(`${name} must be * or entity tags in double quotes, as the ETag header gives them (${JSON.stringify(header.slice(0, 80))} is not)`)
+    throw new BadRequest(`${name} must be * or entity tags in double quotes, as the ETag header gives them (${list.length === 0 ? 'it was sent empty' : `${JSON.stringify(header.slice(0, 80))} is not`})`)
   }
   return list
 }
@@ -100,10 +100,12 @@ export interface Conditions { ifMatch?: string, ifNoneMatch?: string }
  * target exists) and so does a tag that is still current.
  */
 export async function assertMatch ({ ifMatch, ifNoneMatch }: Conditions, current: () => unknown, also: string[] = []): Promise<void> {
-  if (!ifMatch && !ifNoneMatch) return
+  // a header sent empty is a precondition too, and a bad one (a script that failed to capture the ETag must not
+  // overwrite a colleague's edit)
+  if (ifMatch === undefined && ifNoneMatch === undefined) return
   let etag: string | undefined
   const isCurrent = async (test: (e: string) => boolean) => also.some(test) || test(etag ??= etagOf(await current()))
-  if (ifMatch) {
+  if (ifMatch !== undefined) {
     const wanted = entityTags(ifMatch, 'If-Match')
     if (!wanted.includes('*') && !(await isCurrent((e) => wanted.includes(e)))) {
       throw new PreconditionFailed(wanted.every((t) => t.startsWith('W/'))
@@ -111,7 +113,7 @@ export async function assertMatch ({ ifMatch, ifNoneMatch }: Conditions, current
         : 'The resource changed since you read it (If-Match does not match its ETag): read it again and reapply your change')
     }
   }
-  if (ifNoneMatch && entityTags(ifNoneMatch, 'If-None-Match') && await isCurrent((e) => noneMatch(ifNoneMatch, e))) {
+  if (ifNoneMatch !== undefined && entityTags(ifNoneMatch, 'If-None-Match') && await isCurrent((e) => noneMatch(ifNoneMatch, e))) {
     throw new PreconditionFailed(ifNoneMatch.trim() === '*'
       ? 'The resource exists (If-None-Match: *)'
       : 'The resource is still the one If-None-Match names')

@@ -82,6 +82,9 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
     logger: options.onQuery ? { logQuery: (query, params) => options.onQuery!(query, params) } : false
   })
   migrate(db, { migrationsFolder })
+  // made by whichever instance opens the database first; the others read the same
+  client.prepare("insert or ignore into secrets (name, value) values ('cursor', randomblob(32))").run()
+  const cursorKey = client.prepare("select value from secrets where name = 'cursor'").pluck().get() as Buffer
   client.pragma('optimize = 0x10002')
   const optimizer = setInterval(() => { if (client.open) client.pragma('optimize') }, 3_600_000).unref()
 
@@ -147,6 +150,8 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
 
   return {
     db,
+    /** The key search cursors are sealed with (see sealCursor): this database's, the same in every instance. */
+    cursorKey,
     /**
      * Runs `fn` as one atomic, isolated write: any throw undoes all it did. Writes are serialized in this
      * process (one connection) and committed in groups (see commitGroups); BEGIN IMMEDIATE takes SQLite's

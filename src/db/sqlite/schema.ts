@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, text, integer, real, blob, index, uniqueIndex, primaryKey, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core'
 
 const timestamp = (name: string) => integer(name, { mode: 'timestamp_ms' })
 
@@ -202,3 +202,12 @@ export const articleSearch = sqliteTable('article_search', {
   // those of a few weeks or months, for a search within those dates (see publishedBetween)
   index('article_search_published_idx').on(t.publishedAt)
 ])
+
+/**
+ * Random secrets of this database, made at its first open and shared by every instance that opens it: `cursor`
+ * seals search cursors (see sealCursor), whose relevance scores are computed over hidden articles too.
+ */
+export const secrets = sqliteTable('secrets', {
+  name: text('name').primaryKey(),
+  value: blob('value', { mode: 'buffer' }).notNull()
+})

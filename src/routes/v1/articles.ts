@@ -111,7 +111,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'deleteArticle',
       summary: 'Delete an article',
       description: 'Also removes every related link pointing at it (each article that had one gets a new revision, action `related`), and the article\'s own revisions. Writers may delete only drafts that were never ' +
-        'published, scheduled or archived (a story unpublished to be corrected is an editor\'s to delete).',
+        'published, scheduled or archived (a story unpublished to be corrected is an editor\'s to delete), and not one a published, scheduled or archived story links to.',
       params: IdParams,
       response: { 204: Type.Null({ description: 'Deleted' }), ...problems(404) }
     }
