@@ -113,8 +113,8 @@ export async function seed (file: string, o: SeedOptions) {
 
   const insertArticle = db.prepare(`insert into articles (id, slug, headline, summary, body, status, published_at, updated_at, created_at, revision,
     section_id, lead_photo_id, tags, source, canonical_url, language) values (?, ?, ?, ?, ?, 'published', ?, ?, ?, 1, ?, ?, ?, 'Xinhua', null, 'en')`)
-  const insertByl = db.prepare('insert into article_bylines (article_id, position, byline_id, role) values (?, ?, ?, ?)')
-  const insertTag = db.prepare('insert into article_tags (article_id, tag) values (?, ?)')
+  const insertByl = db.prepare('insert into article_bylines (article_id, position, byline_id, role, status, published_at) values (?, ?, ?, ?, \'published\', ?)')
+  const insertTag = db.prepare('insert into article_tags (article_id, tag, status, published_at) values (?, ?, \'published\', ?)')
   const insertPh = db.prepare('insert or ignore into article_photos (article_id, photo_id) values (?, ?)')
   const insertRel = db.prepare('insert into article_related (id, article_id, position, target_id, url, headline, summary) values (?, ?, ?, ?, null, null, null)')
   const insertDoc = db.prepare('insert into article_search (article_id, status, published_at, updated_at, section_id) values (?, \'published\', ?, ?, ?)')
@@ -124,8 +124,8 @@ export async function seed (file: string, o: SeedOptions) {
   const slugs: string[] = []
   const docs: [number | bigint, string, string, string, string][] = []
   const links: [string, string, number, string][] = []
-  const credits: [string, number, string, string][] = []
-  const tagRows: [string, string][] = []
+  const credits: [string, number, string, string, number][] = []
+  const tagRows: [string, string, number][] = []
   const batch = 2000
   for (let start = 0; start < o.articles; start += batch) {
     db.transaction(() => {
@@ -147,8 +147,9 @@ export async function seed (file: string, o: SeedOptions) {
         insertArticle.run(id, slug, headline, summary, JSON.stringify(body), published, published, published,
           sectionId, photo, JSON.stringify(tags))
         const b1 = Math.floor(rand() * bylineIds.length)
-        credits.push([id, 0, bylineIds[b1]!, 'author'])
-        for (const tag of tags) tagRows.push([id, tag])
+        // with their article's status and date, as the service writes them (the trigger then has nothing to fill in)
+        credits.push([id, 0, bylineIds[b1]!, 'author', published])
+        for (const tag of tags) tagRows.push([id, tag, published])
         insertPh.run(id, photo)
         for (let r = 0; r < 3 && ids.length > 3; r++) links.push([randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length]!])
         const doc = insertDoc.run(id, published, published, sectionId).lastInsertRowid

@@ -403,6 +403,13 @@ t.test("a byline's and a tag's lists follow every change of their articles: copi
   // the service reads the database's version once per event-loop turn: the write lands in a later one
   await new Promise((resolve) => setImmediate(resolve))
   await lists('archived by another writer', ['Twice credited'])
+  // ...or adding a credit and a tag without the copies (the service writes them with its own): the database fills them
+  db.prepare("insert into article_bylines (article_id, position, byline_id, role) values (?, 9, ?, 'contributor')").run(a.id, other.id)
+  db.prepare("insert into article_tags (article_id, tag) values (?, 'script')").run(a.id)
+  await new Promise((resolve) => setImmediate(resolve))
+  await lists('a credit and a tag added by another writer', ['Twice credited'])
+  t.same(await headlines(`/v1/bylines/${other.id}/articles`), ['Scheduled', 'Twice credited'], 'the added credit lists its published story')
+  t.same(await headlines('/v1/articles?tag=script'), ['Twice credited'], 'the added tag too')
 
   // a database from before the copies (migrations 0014 and 0015 not yet applied): the upgrade fills them
   forgetMigrationsFrom(db, '0014_')

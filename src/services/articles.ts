@@ -408,7 +408,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     next.revision = current.revision + 1
     const { id: _id, createdAt: _createdAt, ...fields } = next
     await store.articles.update(id, fields)
-    await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds })
+    await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds }, next)
     return { row: next, bylines, changed }
   }
 

@@ -412,9 +412,14 @@ export function articlesRepository (db: SqliteDb) {
       and +articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${range})`
   }
 
-  function insertLinks (articleId: string, links: ArticleLinks) {
-    links.bylines.forEach((b, position) => prepared.insertByline.run(encode(articleBylines, { articleId, position, ...b })))
-    for (const tag of links.tags) prepared.insertTag.run(encode(articleTags, { articleId, tag }))
+  /**
+   * Writes the rows that index an article's bylines, tags and photos; credits and tags carry the article's status and
+   * publication time (`seen`), so the database's trigger has nothing to fill in (see migration 0017).
+   */
+  function insertLinks (articleId: string, links: ArticleLinks, seen: Pick<ArticleRow, 'status' | 'publishedAt'>) {
+    const { status, publishedAt } = seen
+    links.bylines.forEach((b, position) => prepared.insertByline.run(encode(articleBylines, { articleId, position, ...b, status, publishedAt })))
+    for (const tag of links.tags) prepared.insertTag.run(encode(articleTags, { articleId, tag, status, publishedAt }))
     for (const photoId of links.photoIds) prepared.insertPhoto.run(encode(articlePhotos, { articleId, photoId }))
   }
 
@@ -561,7 +566,7 @@ export function articlesRepository (db: SqliteDb) {
     /** A new article with the rows that index its bylines, tags and photos. */
     async insert (row: ArticleInsert, links: ArticleLinks) {
       prepared.insert.run(encode(articles, row))
-      insertLinks(row.id, links)
+      insertLinks(row.id, links, { status: row.status ?? 'draft', publishedAt: row.publishedAt ?? null })
     },
     async update (id: string, fields: Partial<ArticleInsert>) {
       db.update(articles).set(fields).where(eq(articles.id, id)).run()
@@ -569,12 +574,12 @@ export function articlesRepository (db: SqliteDb) {
     async delete (id: string) {
       db.delete(articles).where(eq(articles.id, id)).run()
     },
-    /** Replaces the rows that index an article's bylines, tags and photos. */
-    async replaceLinks (articleId: string, links: ArticleLinks) {
+    /** Replaces the rows that index an article's bylines, tags and photos (`seen`: the article as it now is). */
+    async replaceLinks (articleId: string, links: ArticleLinks, seen: Pick<ArticleRow, 'status' | 'publishedAt'>) {
       db.delete(articleBylines).where(eq(articleBylines.articleId, articleId)).run()
       db.delete(articleTags).where(eq(articleTags.articleId, articleId)).run()
       db.delete(articlePhotos).where(eq(articlePhotos.articleId, articleId)).run()
-      insertLinks(articleId, links)
+      insertLinks(articleId, links, seen)
     },
     /** The bylines of many articles, with the byline's own fields, in one statement. */
     async bylinesOf (articleIds: string[]) {
