@@ -75,7 +75,7 @@ function documentConventions (route: RouteOptions) {
     headers['if-none-match'] = Type.Optional(Type.String({ description: 'ETag(s) from an earlier response: answered 304 while still current' }))
   }
   if (route.config?.conditional) {
-    headers['if-match'] = Type.Optional(Type.String({ description: 'ETag of the representation you read, in its double quotes: the write happens only if it is still current (412 otherwise; a value that is not * or entity tags is a 400)' }))
+    headers['if-match'] = Type.Optional(Type.String({ description: 'ETag of the representation you read, in its double quotes: the write happens only if it is still current (412 otherwise; a value that is not * or entity tags, or sent empty, is a 400)' }))
     headers['if-none-match'] = Type.Optional(Type.String({ description: 'ETags, or `*`: the write happens only if none of them is current (412 otherwise); `*` stands for any, so it fails wherever the resource exists' }))
     add(412)
   }
@@ -163,7 +163,7 @@ export default fp(async (app) => {
           bearerAuth: {
             type: 'http',
             scheme: 'bearer',
-            description: 'An API key: `Authorization: Bearer <key>`. Reads work without one (published content only); writes need a key whose role allows them.'
+            description: 'An API key: `Authorization: Bearer <key>`, in one such header (never in the URL: keys there are not read, and left out of logs). Reads work without one (published content only); writes need a key whose role allows them.'
           }
         }
       },
