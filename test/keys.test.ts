@@ -397,8 +397,9 @@ t.test('malformed or unknown Authorization headers are a 401, even on reads', as
     refused(t, await anon({ method: 'POST', url: '/v1/articles', headers: { authorization }, payload: { headline: 'x' } }), `POST with "${authorization.slice(0, 30)}"`)
   }
   // a key in the URL is no key (it would be logged and cached along the way), and the answer does not repeat it
-  for (const url of [`/v1/keys?access_token=${keys.admin}`, `/v1/keys?limit=1&api_key=${encodeURIComponent('not-cms-but-secret')}`, `/v1/keys?${keys.admin}`]) {
-    const body = problem(t, await anon({ method: 'GET', url }), 401, 'a key in the URL')
+  for (const [url, status] of [[`/v1/keys?access_token=${keys.admin}`, 401], [`/v1/keys?limit=1&api_key=${encodeURIComponent('not-cms-but-secret')}`, 401],
+    [`/v1/keys?${keys.admin}`, 401], [`/v1/keys/${keys.admin}`, 401], [`/v1/nothing/${keys.admin}`, 404], [`/v1/nothing/${'x'.repeat(1100)}/${keys.admin}?q=1`, 404]] as const) {
+    const body = problem(t, await anon({ method: 'GET', url }), status, 'a key in the URL')
     t.notOk(JSON.stringify(body).includes(keys.admin) || JSON.stringify(body).includes('not-cms-but-secret'), `${url.slice(0, 30)}: not echoed`)
   }
   t.equal((await anon({ method: 'GET', url: `/v1/articles/${published.id}` })).statusCode, 200, 'without a header the read works')

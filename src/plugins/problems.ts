@@ -71,7 +71,7 @@ export function withoutSecrets (url: string): string {
 }
 
 function echoed (url: string): string {
-  return url.length <= URL_ECHO_MAX ? withoutSecrets(url) : url.split('?')[0]!.slice(0, URL_ECHO_MAX)
+  return withoutSecrets(url.length <= URL_ECHO_MAX ? url : url.split('?')[0]!).slice(0, URL_ECHO_MAX)
 }
 
 export function sendProblem (request: FastifyRequest, reply: FastifyReply, status: number, detail: string, extra: object = {}) {
