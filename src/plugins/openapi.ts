@@ -184,7 +184,7 @@ export default fp(async (app) => {
     }
   })
   // the page's files, served from the package's own folder (the plugin itself is bundled with the server: loaded
-  // from node_modules with @fastify/static and yaml, it was ~120 ms of every start)
+  // from node_modules with @fastify/static and yaml, it was ~60 ms of every start)
   const assets = path.join(path.dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui')), 'static')
   await app.register(swaggerUi, {
     routePrefix: '/docs',

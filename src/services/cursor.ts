@@ -14,7 +14,17 @@ function strictBase64 (text: string): Buffer | undefined {
   return bytes.toString('base64url') === text ? bytes : undefined
 }
 
-const subkey = (key: Buffer, use: string) => createHmac('sha256', key).update(use).digest()
+/** The two keys a database's cursor key gives (one to seal, one to derive nonces), worked out once per key. */
+const subkeys = new WeakMap<Buffer, { seal: Buffer, iv: Buffer }>()
+function keysOf (key: Buffer) {
+  let derived = subkeys.get(key)
+  if (!derived) {
+    const subkey = (use: string) => createHmac('sha256', key).update(use).digest()
+    derived = { seal: subkey('cursor-seal'), iv: subkey('cursor-iv') }
+    subkeys.set(key, derived)
+  }
+  return derived
+}
 
 /**
  * A cursor's text sealed with the database's key (AES-256-GCM, the list's scope as associated data): a search's
@@ -23,8 +33,9 @@ const subkey = (key: Buffer, use: string) => createHmac('sha256', key).update(us
  * the text (a synthetic IV): the same page always gets the same cursor, so its ETag and the caches hold.
  */
 function sealCursor (key: Buffer, scope: string, text: string): string {
-  const iv = createHmac('sha256', subkey(key, 'cursor-iv')).update(scope).update('\0').update(text).digest().subarray(0, 12)
-  const cipher = createCipheriv('aes-256-gcm', subkey(key, 'cursor-seal'), iv).setAAD(Buffer.from(scope))
+  const keys = keysOf(key)
+  const iv = createHmac('sha256', keys.iv).update(scope).update('\0').update(text).digest().subarray(0, 12)
+  const cipher = createCipheriv('aes-256-gcm', keys.seal, iv).setAAD(Buffer.from(scope))
   const sealed = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()])
   return `${sealed.toString('base64url')}.${Buffer.concat([iv, cipher.getAuthTag()]).toString('base64url')}`
 }
@@ -32,7 +43,7 @@ function sealCursor (key: Buffer, scope: string, text: string): string {
 function unsealCursor (key: Buffer, scope: string, sealed: Buffer, tail: Buffer): string | undefined {
   if (tail.length !== 28) return undefined
   try {
-    const decipher = createDecipheriv('aes-256-gcm', subkey(key, 'cursor-seal'), tail.subarray(0, 12)).setAAD(Buffer.from(scope))
+    const decipher = createDecipheriv('aes-256-gcm', keysOf(key).seal, tail.subarray(0, 12)).setAAD(Buffer.from(scope))
     decipher.setAuthTag(tail.subarray(12))
     return Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8')
   } catch {
