@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import type { InjectOptions } from 'fastify'
-import { build, create, req, problem, bearer, ISO } from './helper.js'
+import { build, create, req, problem, bearer, ISO, upload, image } from './helper.js'
 import type { App } from '../src/app.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -413,6 +413,36 @@ t.test('restore drops links to articles deleted since', async (t) => {
   t.equal(four.action, 'restore')
   t.same(four.article.related.map((l: any) => l.articleId), [f.t1.id, null])
   await assertInStep(t, app, a.id, 4, 'restore')
+})
+
+t.test('restore brings back what still exists: bylines, photo blocks, section and lead photo deleted since are left out', async (t) => {
+  const { app } = await build(t)
+  const f = await fixture(app)
+  const [lead, inBody, kept] = [await upload(app, { caption: 'Lead' }), await upload(app, { caption: 'Body' }, await image('jpeg', 64, 48, 1)), await upload(app, { caption: 'Kept' }, await image('jpeg', 64, 48, 2))]
+  const gone = await create(app, '/v1/sections', { name: 'Gone soon' })
+  const byline = await create(app, '/v1/bylines', { name: 'Gone Too', kind: 'person' })
+  const a = await create(app, '/v1/articles', {
+    headline: 'As it was', sectionId: gone.id, leadPhotoId: lead.id,
+    body: [p('One'), { type: 'photo', photoId: inBody.id }, p('Two'), { type: 'photo', photoId: kept.id, caption: 'Mine' }],
+    bylines: [{ bylineId: byline.id, role: 'author' }, { bylineId: f.b2.id, role: 'contributor' }]
+  }) // 1
+  const now = await write(t, app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { headline: 'As it is', sectionId: f.s1.id, leadPhotoId: kept.id, body: [p('New')], bylines: [] } }) // 2
+  t.equal(now.revision, 2)
+  for (const url of [`/v1/photos/${lead.id}`, `/v1/photos/${inBody.id}`, `/v1/bylines/${byline.id}`, `/v1/sections/${gone.id}`]) {
+    await write(t, app, { method: 'DELETE', url }, 204)
+  }
+  const res = await req(app, { method: 'POST', url: `/v1/articles/${a.id}/revisions/1/restore` })
+  t.equal(res.statusCode, 200, res.body)
+  const restored = res.json()
+  t.equal(restored.headline, 'As it was', 'the text comes back')
+  t.same(restored.body.map((b: any) => b.type === 'photo' ? [b.photoId, b.caption] : b.text), ['One', 'Two', [kept.id, 'Mine']], 'the deleted photo\'s block is left out, the others kept in order')
+  t.same(restored.bylines.map((b: any) => [b.bylineId, b.role]), [[f.b2.id, 'contributor']], 'the deleted byline is left out')
+  t.equal(restored.section.id, f.s1.id, 'the deleted section leaves the current one')
+  t.equal(restored.leadPhoto.id, kept.id, 'the deleted lead photo leaves the current one')
+  const three = await revision(app, a.id, 3)
+  t.equal(three.action, 'restore')
+  t.same([three.article.sectionId, three.article.leadPhotoId, three.article.bylines.length, three.article.body.length], [f.s1.id, kept.id, 1, 3], 'the revision holds what was restored')
+  await assertInStep(t, app, a.id, 3, 'restore')
 })
 
 t.test('restore: stale If-Match, roles and unknown targets are refused and add no revision', async (t) => {

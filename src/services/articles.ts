@@ -665,7 +665,9 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     /**
      * Brings back a revision's content (text, body, section, bylines, photos, tags, related links) as a
      * new revision. Publication state and slug stay as they are now: restoring never publishes,
-     * unpublishes or moves an article's URL. Links to articles deleted since are left out.
+     * unpublishes or moves an article's URL. What the revision points at and was deleted since is left out, so
+     * that the rest comes back: links to articles, bylines, body photo blocks; a section or lead photo deleted since
+     * leaves the article's current one in its place.
      */
     async restore (id: string, number: number, w: Write) {
       const row = await store.transaction(async () => {
@@ -674,9 +676,21 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         const revision = await store.articles.findRevision(id, number)
         if (!revision) throw new NotFound(`Revision ${number} of article`, id)
         const c = revision.content as RevisionContent
+        const [sections, photos, bylines] = await Promise.all([
+          store.sections.existing(c.sectionId ? [c.sectionId] : []), store.photos.existing(photoIdsOf(c)),
+          store.bylines.existing(c.bylines.map((b) => b.bylineId))
+        ])
         const next = await applyPatch(current, {
-          headline: c.headline, summary: c.summary, body: c.body, sectionId: c.sectionId, bylines: c.bylines,
-          leadPhotoId: c.leadPhotoId, tags: c.tags, source: c.source, canonicalUrl: c.canonicalUrl, language: c.language
+          headline: c.headline,
+          summary: c.summary,
+          body: c.body.filter((b) => b.type !== 'photo' || photos.has(b.photoId)),
+          sectionId: c.sectionId === null || sections.has(c.sectionId) ? c.sectionId : current.sectionId,
+          bylines: c.bylines.filter((b) => bylines.has(b.bylineId)),
+          leadPhotoId: c.leadPhotoId === null || photos.has(c.leadPhotoId) ? c.leadPhotoId : current.leadPhotoId,
+          tags: c.tags,
+          source: c.source,
+          canonicalUrl: c.canonicalUrl,
+          language: c.language
         }, new Date(), true)
         const alive = await store.articles.existing(c.related.flatMap((l) => l.articleId ? [l.articleId] : []))
         const links = c.related

@@ -246,8 +246,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'restoreRevision',
       summary: 'Restore a revision\'s content as a new revision',
       description: 'Brings back the text, body, section, bylines, photos, tags and related links of revision `n`. Status, ' +
-        '`publishedAt` and slug stay as they are: restoring never publishes, unpublishes or moves an article. Related links to ' +
-        'articles deleted since are left out. Writers may restore drafts only.',
+        '`publishedAt` and slug stay as they are: restoring never publishes, unpublishes or moves an article. What the ' +
+        'revision points at and was deleted since is left out, so that the rest comes back: related links to articles, bylines, ' +
+        'photo blocks; a section or lead photo deleted since leaves the article\'s current one. Writers may restore drafts only.',
       params: RevisionParams,
       body: NoBody,
       response: { 200: Type.Ref(Article), ...problems(400, 404, 409, 415, 422) }
