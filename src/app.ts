@@ -14,7 +14,7 @@ import {
 } from './schemas/articles.js'
 import { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage } from './schemas/keys.js'
 import validation from './plugins/validation.js'
-import problems, { sendProblem } from './plugins/problems.js'
+import problems, { sendProblem, inOurWords } from './plugins/problems.js'
 import { methodAware } from './plugins/methods.js'
 import openapi from './plugins/openapi.js'
 import services from './plugins/services.js'
@@ -100,7 +100,8 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id).header('cache-control', 'no-store')
         .header('x-content-type-options', 'nosniff').header('content-security-policy', "default-src 'none'")
-      return sendProblem(request, reply, error.statusCode ?? 400, error.message, { code: error.code })
+      const [code, detail] = inOurWords(error, request)
+      return sendProblem(request, reply, error.statusCode ?? 400, detail, { code })
     },
     clientErrorHandler: clientError,
     // an HTTP/1.1 request without Host is refused below, as a problem document (node's own answer has no body)

@@ -403,6 +403,32 @@ t.test('photos: If-Match on PATCH, PUT file and DELETE', async (t) => {
   t.equal((await get(app, url)).statusCode, 404)
 })
 
+t.test('sections, bylines, photos: a PATCH that changes nothing keeps the ETag and Updated date, so others\' If-Match stays good', async (t) => {
+  const { app } = await build(t)
+  const parent = await create(app, '/v1/sections', { name: 'News' })
+  const section = await create(app, '/v1/sections', { name: 'World', slug: 'world', description: 'Abroad', parentId: parent.id })
+  const byline = await create(app, '/v1/bylines', { name: 'Wang Fang', kind: 'person', title: 'Reporter' })
+  const photo = await upload(app, { caption: 'Harbin', credit: 'Xinhua' })
+  await app.inject({ method: 'PATCH', url: `/v1/photos/${photo.id}`, payload: { focalPoint: { x: 0.25, y: 0.5 } } })
+  const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    [`/v1/sections/${section.id}`, { name: 'World', slug: 'world', description: 'Abroad', parentId: parent.id, position: section.position }, { description: 'Elsewhere' }],
+    [`/v1/bylines/${byline.id}`, { name: 'Wang Fang', kind: 'person', title: 'Reporter', bio: null }, { title: 'Staff reporter' }],
+    [`/v1/photos/${photo.id}`, { caption: 'Harbin', credit: 'Xinhua', altText: null, focalPoint: { x: 0.25 } }, { credit: 'AP' }]
+  ]
+  for (const [url, same, change] of cases) {
+    const before = await get(app, url)
+    const tag = before.headers.etag as string
+    const res = await app.inject({ method: 'PATCH', url, headers: { 'if-match': tag }, payload: same })
+    t.equal(res.statusCode, 200, `${url}: ${res.body}`)
+    t.equal(res.headers.etag, tag, `${url}: a PATCH of the values it has keeps the ETag`)
+    t.same(res.json(), before.json(), `${url}: and everything shown, the Updated date included`)
+    const edit = await app.inject({ method: 'PATCH', url, headers: { 'if-match': tag }, payload: change })
+    t.equal(edit.statusCode, 200, `${url}: a colleague's If-Match read before it is still good`)
+    t.not(edit.headers.etag, tag, `${url}: a real change is a new ETag`)
+    t.not(edit.json().updatedAt, before.json().updatedAt, `${url}: and a new Updated date`)
+  }
+})
+
 t.test('articles: If-Match on PATCH, publish, unpublish, restore and DELETE', async (t) => {
   const { app, keys } = await build(t)
   const a = await create(app, '/v1/articles', { headline: 'Harbin expo opens', body: [p('One.')] })

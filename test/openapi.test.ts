@@ -36,6 +36,11 @@ t.test('every operation is documented: operationId, summary, tags, and its error
       t.ok(Array.isArray(op.security), `${name} says who may call it (security; [] for no key)`)
       for (const [status, response] of Object.entries<any>(op.responses)) {
         t.ok(response.headers?.['X-Request-Id'] && response.headers?.['Cache-Control'], `${name} ${status} declares X-Request-Id and Cache-Control`)
+        t.ok(response.description && response.description !== 'Default Response', `${name} ${status} has a description of its own`)
+      }
+      // a form has no null: the fields of a multipart body are strings or numbers
+      for (const [field, schema] of Object.entries<any>(op.requestBody?.content?.['multipart/form-data']?.schema?.properties ?? {})) {
+        t.notMatch(JSON.stringify(schema), /"null"/, `${name}: the form field ${field} cannot be null`)
       }
       const statuses = Object.keys(op.responses)
       t.ok(statuses.some((s) => s.startsWith('2')), `${name} declares its success response`)
@@ -73,6 +78,9 @@ t.test('every operation is documented: operationId, summary, tags, and its error
   t.equal(doc.paths['/v1/articles'].post.requestBody.required, true)
   t.ok(doc.paths['/v1/keys/{id}'].delete.responses['412'], 'revoking a key honours If-Match')
   t.notMatch(JSON.stringify(doc), /x-optional-body/, 'no internal marker left')
+  for (const schema of [doc.components.schemas.Photo, doc.components.schemas.PhotoBlock]) {
+    t.same(schema.properties.mimeType.enum, ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif'], 'a photo\'s type is one of those accepted')
+  }
   for (const name of ['Article', 'Section', 'Byline', 'Photo', 'RelatedLink', 'Problem', 'ArticlePage']) {
     t.ok(doc.components.schemas[name], `component ${name} has a stable name`)
   }

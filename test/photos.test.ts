@@ -99,9 +99,16 @@ t.test('multipart upload without optional fields', async (t) => {
   checkPhoto(t, photo)
   t.match(photo, { caption: null, credit: null, altText: null, focalPoint: null, width: 10, height: 20, mimeType: 'image/png', originalFilename: 'x.png' })
 
-  // the form's file name is kept as a name: no control characters, no path, at most 255 characters
+  // the form's file name is kept as a name: no control characters, no bidirectional controls (a right-to-left
+  // override makes `e‮gpj.exe` read `eexe.jpg`), no path, at most 255 characters, an image extension of the bytes' type
   const names: [string, string | null][] = [
     ['nul\u0001x\u007f.png', 'nulx.png'],
+    ['e\u0308\u202Egpj.exe', '\u00EBgpj.exe'],
+    ['a\u2066b\u2069\u200F.png', 'ab.png'],
+    ['photo.JPG', 'photo.png'],
+    ['scan.jpeg.webp', 'scan.jpeg.png'],
+    ['chart.PNG', 'chart.PNG'],
+    ['notes.txt', 'notes.txt'],
     ['..\\..\\windows\\evil.png', 'evil.png'],
     [`${'é'.repeat(300)}.png`, 'é'.repeat(255)],
     ['\u0002', null]
@@ -301,6 +308,8 @@ t.test('with a form, upload fields may come in the query string too; the same fi
   // a name given in the query is kept as a name, like a form's
   const named = await send(t, app, { method: 'POST', url: `/v1/photos?filename=${encodeURIComponent('../../etc/x.jpg')}`, headers: { 'content-type': 'image/jpeg' }, payload: data })
   t.equal(named.json().originalFilename, 'x.jpg')
+  const misnamed = await send(t, app, { method: 'POST', url: '/v1/photos?filename=x.jpeg', headers: { 'content-type': 'image/jpeg' }, payload: await image('png') })
+  t.equal(misnamed.json().originalFilename, 'x.png', 'PNG bytes named x.jpeg are kept as x.png')
 })
 
 t.test('upload fields are validated', async (t) => {
@@ -792,6 +801,7 @@ t.test('PUT /v1/photos/{id}/file replaces the bytes and keeps the record', async
   t.same(tmpFiles(dataDir), [])
 
   problem(t, await send(t, app, { method: 'PUT', url: '/v1/photos/00000000-0000-4000-8000-000000000000/file', headers: { 'content-type': 'image/jpeg' }, payload: first }), 404, 'PUT unknown id')
+  problem(t, await send(t, app, { method: 'PUT', url: '/v1/photos/00000000-0000-4000-8000-000000000000/file', headers: { 'content-type': 'image/svg+xml' }, payload: '<svg xmlns="http://www.w3.org/2000/svg"/>' }), 404, 'PUT unknown id: a 404 before the bytes are looked at')
   t.equal(storedFiles(dataDir).length, 1, 'a replace of an unknown photo stores nothing')
 })
 

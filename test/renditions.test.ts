@@ -4,7 +4,7 @@ import http from 'node:http'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { Readable } from 'node:stream'
-import sharp from 'sharp'
+import sharp, { type Sharp } from 'sharp'
 import { thumbHashToRGBA } from 'thumbhash'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { build, image, multipart, upload, create, problem, storedFiles } from './helper.js'
@@ -955,7 +955,7 @@ t.test('bad rendition parameters are 400, an unknown photo 404', async (t) => {
     'width=0', 'width=-5', 'width=abc', 'width=1.5', 'width=', 'width=10001', 'width=99999999999', 'width=0x140', 'width=3.2e2',
     'format=gif', 'format=svg', 'format=WEBP', 'format=',
     'aspect=0:1', 'aspect=1:0', 'aspect=100:1', 'aspect=1:100', 'aspect=16', 'aspect=16:9:1', 'aspect=a:b', 'aspect=-16:9', 'aspect=16/9',
-    'height=100', 'height=0&width=100', 'width=640&height=1', 'width=10&height=1000',
+    'height=100', 'height=0&width=100', 'width=640&height=1', 'width=10&height=1000', 'aspect=16:9&height=5', 'width=640&aspect=1:1&height=640',
     'foo=1', 'width=640&quality=100', 'width=640&width=320'
   ]
   for (const query of bad) {
@@ -1009,6 +1009,18 @@ t.test('formats decoded whole (WebP, GIF, AVIF) are refused above 4096 × 4096 p
   const png = await uploadRaw(t, app, await sharp({ create: { width: 6000, height: 4000, channels: 3, background: '#777777' } }).png().toBuffer())
   t.equal(png.statusCode, 201, 'a 24-megapixel PNG is accepted')
   t.equal(storedFiles(dataDir).length, 3, 'the refused uploads stored nothing')
+})
+
+t.test('a progressive JPEG or an interlaced PNG, decoded whole too, is refused above 40 megapixels', async (t) => {
+  const { app, dataDir } = await build(t)
+  const plain = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#777777' } })
+  for (const [name, encode] of [['progressive JPEG', (s: Sharp) => s.jpeg({ progressive: true })], ['interlaced PNG', (s: Sharp) => s.png({ progressive: true })]] as const) {
+    const body = problem(t, await uploadRaw(t, app, await encode(plain(8000, 5001)).toBuffer()), 400, `an 8000 × 5001 ${name}`)
+    t.match(body.detail, new RegExp(`more than the 40000000 an? ${name} may have \\(it is decoded whole\\)`))
+  }
+  t.equal((await uploadRaw(t, app, await plain(8000, 5001).jpeg().toBuffer())).statusCode, 201, 'the same pixels as a baseline JPEG are read in strips: accepted')
+  t.equal((await uploadRaw(t, app, await plain(6000, 4000).jpeg({ progressive: true }).toBuffer())).statusCode, 201, 'a 24-megapixel progressive JPEG is accepted')
+  t.equal(storedFiles(dataDir).length, 2, 'the refused uploads stored nothing')
 })
 
 t.test('a transparent image rendered as JPEG is on white, not black', async (t) => {

@@ -124,6 +124,8 @@ t.test('list filters by parent and orders by position, then name', async (t) => 
   const kids = ok(t, await app.inject({ url: `/v1/sections?parent=${zeta.id}` }))
   t.same(kids.data.map((s: any) => s.id), [c2.id, c1.id], 'only direct children, by position')
   t.match(kids.data[0], { parentId: zeta.id, path: 'zeta/child-two' })
+  t.same(ok(t, await app.inject({ url: `/v1/sections?parent=${zeta.slug}` })).data, kids.data, 'the parent by its slug, as articles\' section filter takes it')
+  t.same(ok(t, await app.inject({ url: '/v1/sections?parent=no-such-section' })), { data: [], next: null })
 
   t.same(ok(t, await app.inject({ url: '/v1/sections?parent=00000000-0000-0000-0000-000000000000' })), { data: [], next: null })
 })

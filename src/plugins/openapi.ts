@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import { STATUS_CODES } from 'node:http'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import fp from 'fastify-plugin'
@@ -105,7 +106,7 @@ const HEADERS = {
 type Operation = {
   'x-optional-body'?: boolean
   requestBody?: { required?: boolean, content: Record<string, { schema?: Record<string, unknown> }> }
-  responses?: Record<string, { headers?: Record<string, unknown>, content?: Record<string, { schema?: { $ref?: string } }> }>
+  responses?: Record<string, { description?: string, headers?: Record<string, unknown>, content?: Record<string, { schema?: { $ref?: string } }> }>
 }
 
 /**
@@ -124,6 +125,8 @@ export function documentHeaders ({ openapiObject }: { openapiObject: Record<stri
       const json = body?.content['application/json']
       if (method === 'patch' && body && json) body.content['application/merge-patch+json'] = json
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        // a response schema without a description of its own: the status's name, rather than the plugin's placeholder
+        if (response.description === 'Default Response') response.description = STATUS_CODES[status]!
         const add = (name: string, value: unknown) => { response.headers = { ...response.headers, [name]: value } }
         add('X-Request-Id', HEADERS.requestId)
         add('Cache-Control', HEADERS.cacheControl)

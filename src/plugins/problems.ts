@@ -91,7 +91,7 @@ export function notFound (request: FastifyRequest, reply: FastifyReply) {
   return sendProblem(request, reply, 404, `No route ${request.method} ${echoed(request.url.split('?')[0]!)}`, { code: 'CMS_NO_ROUTE' })
 }
 
-/** Fastify's own refusals of a body, said in this API's words and codes: what is accepted, and how much. */
+/** Fastify's own refusals of a body or a path, said in this API's words and codes: what is accepted, and how much. */
 const FRAMEWORK: Record<string, (request: FastifyRequest) => [code: string, detail: string]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (request) => {
     const sent = request.headers['content-type']
@@ -100,8 +100,13 @@ const FRAMEWORK: Record<string, (request: FastifyRequest) => [code: string, deta
     return ['CMS_UNSUPPORTED_MEDIA_TYPE', `${sent ? `Content-Type "${sent}" is` : 'A body without a Content-Type is'} not accepted here: send ${accepted.join(' or ')}`]
   },
   FST_ERR_CTP_BODY_TOO_LARGE: (request) =>
-    ['CMS_PAYLOAD_TOO_LARGE', `The body is larger than the ${grouped(request.routeOptions.bodyLimit)} bytes accepted here`]
+    ['CMS_PAYLOAD_TOO_LARGE', `The body is larger than the ${grouped(request.routeOptions.bodyLimit)} bytes accepted here`],
+  FST_ERR_BAD_URL: () => ['CMS_BAD_REQUEST', 'The path holds a %-escape that is not UTF-8 text: escape a literal % as %25']
 }
+
+/** An error's code and detail as this API says them: Fastify's own in this API's words (see FRAMEWORK). */
+export const inOurWords = (error: { code?: string, message: string }, request: FastifyRequest): [code: string | undefined, detail: string] =>
+  (error.code !== undefined && FRAMEWORK[error.code]?.(request)) || [error.code, error.message]
 
 /**
  * Every error leaves as RFC 9457 problem details. Client errors say what is wrong; server errors
@@ -117,7 +122,7 @@ export default fp(async (app) => {
     const status = error.statusCode ?? 500
     if ((status >= 400 && status < 500) || error.code === 'CMS_BUSY') {
       request.log.info({ err: error }, 'client error')
-      const [code, detail] = FRAMEWORK[error.code]?.(request) ?? [error.code, error.message]
+      const [code, detail] = inOurWords(error, request)
       return sendProblem(request, reply, status, detail, { code, ...(error.errors ? { errors: error.errors } : {}) })
     }
     request.log.error({ err: error }, 'request failed')

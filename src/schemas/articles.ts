@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Id, Slug, Timestamp, Line, Text, Nullable, Page, PatchOf, HttpUrl, LANGUAGE, grouped } from './common.js'
 import { SectionRef } from './sections.js'
-import { Photo, FocalPoint } from './photos.js'
+import { Photo, FocalPoint, PhotoMimeType } from './photos.js'
 import { BylineKind } from './bylines.js'
 
 /**
@@ -55,7 +55,7 @@ export const PhotoBlock = Type.Object({
   altText: Nullable(Type.String()),
   width: Type.Integer(),
   height: Type.Integer(),
-  mimeType: Type.String(),
+  mimeType: PhotoMimeType,
   focalPoint: Nullable(Type.Ref(FocalPoint)),
   placeholder: Nullable(Type.String({ description: 'ThumbHash of the photo (base64)' })),
   dominantColor: Nullable(Type.String()),

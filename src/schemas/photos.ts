@@ -8,6 +8,20 @@ export const FocalPoint = Type.Object({ x: Unit, y: Unit }, {
   description: 'The point crops keep in view, as fractions of width (x) and height (y) from the top left'
 })
 
+/** The image types a newsroom uploads, by the type sniffed from the bytes, and their file extensions. */
+export const ACCEPTED_TYPES: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/avif': 'avif'
+}
+
+/** The type a photo's bytes are (for a generated client, an enum). */
+export const PhotoMimeType = Type.Unsafe<string>({
+  type: 'string', enum: Object.keys(ACCEPTED_TYPES), description: 'The type the bytes are (sniffed from them, never taken from the name or the header)'
+})
+
 export const Photo = Type.Object({
   id: Id,
   caption: Nullable(Type.String()),
@@ -15,11 +29,11 @@ export const Photo = Type.Object({
   altText: Nullable(Type.String()),
   width: Type.Integer(),
   height: Type.Integer(),
-  mimeType: Type.String(),
+  mimeType: PhotoMimeType,
   bytes: Type.Integer(),
   sha256: Type.String(),
   focalPoint: Nullable(Type.Ref(FocalPoint)),
-  originalFilename: Nullable(Type.String()),
+  originalFilename: Nullable(Type.String({ description: 'The name the file was sent with, as a name: its last path segment, without control or bidirectional characters, with the extension of the type the bytes are when it named another image type' })),
   placeholder: Nullable(Type.String({ description: 'A ThumbHash (base64) of the image: decode it to paint a blurred preview before the image arrives' })),
   dominantColor: Nullable(Type.String({ pattern: '^#[0-9a-f]{6}$', description: 'The image\'s dominant colour, for a solid placeholder' })),
   url: Type.String({ description: 'URL of the original file; it changes when the file is replaced, so it can be cached forever' }),
@@ -27,15 +41,13 @@ export const Photo = Type.Object({
   updatedAt: Timestamp
 }, { $id: 'Photo' })
 
-const metadata = {
-  caption: Type.Optional(Nullable(Text(2000))),
-  credit: Type.Optional(Nullable(Line(300))),
-  altText: Type.Optional(Nullable(Text(1000)))
-}
+const metadata = { caption: Text(2000), credit: Line(300), altText: Text(1000) }
 
-/** Text fields sent with an upload, as multipart fields or query-string parameters. */
+/** Text fields sent with an upload, as multipart fields or query-string parameters (which have no null). */
 export const PhotoUploadFields = Type.Object({
-  ...metadata,
+  caption: Type.Optional(metadata.caption),
+  credit: Type.Optional(metadata.credit),
+  altText: Type.Optional(metadata.altText),
   focalX: Type.Optional(Unit),
   focalY: Type.Optional(Unit),
   filename: Type.Optional(Line(255, { description: 'Original file name (raw uploads; multipart uploads use the part\'s file name)' }))
@@ -49,7 +61,9 @@ export const FocalPointPatch = Type.Object({ x: Type.Optional(Unit), y: Type.Opt
 })
 
 export const PhotoPatch = Type.Object({
-  ...metadata,
+  caption: Type.Optional(Nullable(metadata.caption)),
+  credit: Type.Optional(Nullable(metadata.credit)),
+  altText: Type.Optional(Nullable(metadata.altText)),
   focalPoint: Type.Optional(Nullable(Type.Ref(FocalPointPatch)))
 }, { $id: 'PhotoPatch', additionalProperties: false, minProperties: 1, description: 'JSON merge patch of a photo\'s metadata' })
 

@@ -6,7 +6,7 @@ import { NotFound, Conflict, Unprocessable, Forbidden } from '../errors.js'
 import { chooseSlug } from './slugs.js'
 import { assertMatch } from './etag.js'
 import { reindex } from './search.js'
-import type { Write } from './context.js'
+import { changesTo, type Write } from './context.js'
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 
@@ -89,19 +89,21 @@ export function bylinesService (store: Store) {
           throw new Forbidden('This byline is credited on published articles: ask an editor to change it')
         }
         await checkPhoto(patch.photoId)
-        const fields: Partial<BylineRow> = { updatedAt: new Date() }
+        const fields: Partial<BylineRow> = {}
         if (patch.slug !== undefined && patch.slug !== current.slug) {
           fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.bylines.slugTaken(s, id), 'byline')
         }
         for (const key of ['name', 'kind', 'title', 'bio', 'url', 'photoId'] as const) {
           if (patch[key] !== undefined) (fields as Record<string, unknown>)[key] = patch[key]
         }
-        await store.bylines.update(id, fields)
+        const changed = changesTo(current, fields)
+        if (!changed) return current
+        await store.bylines.update(id, changed)
         // articles are found by their byline names: keep the search index in step with a rename
-        if (fields.name !== undefined && fields.name !== current.name) {
+        if (changed.name !== undefined) {
           for (const articleId of await store.articles.idsWithByline(id)) reindex(store, articleId)
         }
-        return { ...current, ...fields }
+        return { ...current, ...changed }
       }))
     },
 

@@ -3,6 +3,7 @@ import type { Metadata } from 'sharp'
 import { withoutLocation } from './location.js'
 import { BadRequest, UnsupportedMediaType, invalid } from '../errors.js'
 import { takingTurns } from './turns.js'
+import { ACCEPTED_TYPES } from '../schemas/photos.js'
 
 /**
  * One image is decoded at a time in this process (uploads checked, renditions made). libvips already spreads one
@@ -22,6 +23,12 @@ const decoding = takingTurns({ perClient: RENDER_WAITING, total: RENDER_WAITING_
  */
 export const WHOLE_DECODE_MAX_PIXELS = 4096 * 4096
 const DECODED_WHOLE = new Set(['image/avif', 'image/webp', 'image/gif'])
+/**
+ * The most pixels of a progressive JPEG or an interlaced PNG, which are decoded whole too, at up to 8 bytes a pixel
+ * (a 100-megapixel interlaced PNG of 1.2 MB, 16-bit RGBA, held 850 MB): 40 megapixels, ~320 MB at most, and room for
+ * any camera's photo saved progressive (a 100-megapixel progressive JPEG held ~300 MB, 3 bytes a pixel).
+ */
+export const PROGRESSIVE_MAX_PIXELS = 40_000_000
 
 /** The image libraries (sharp with libvips, file-type: ~0.15 s to load) are loaded by the first upload or rendition, not at startup. */
 let libraries: ReturnType<typeof load> | undefined
@@ -33,14 +40,6 @@ async function load () {
 }
 export const imaging = () => (libraries ??= load())
 
-/** The image types a newsroom uploads, by the type sniffed from the bytes, and their file extensions. */
-export const ACCEPTED_TYPES: Record<string, string> = {
-  'image/jpeg': 'jpg',
-  'image/png': 'png',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-  'image/avif': 'avif'
-}
 
 export interface ImageInfo {
   mimeType: string
@@ -94,6 +93,11 @@ export async function inspectImage (data: Buffer, maxPixels: number): Promise<{ 
   if (DECODED_WHOLE.has(type.mime) && meta.width * meta.height > WHOLE_DECODE_MAX_PIXELS) {
     throw new BadRequest(`The image declares ${meta.width}×${meta.height} pixels, more than the ${WHOLE_DECODE_MAX_PIXELS} a ${ext.toUpperCase()} may have ` +
       '(it is decoded whole): upload it as JPEG or PNG, or smaller')
+  }
+  if (meta.isProgressive && meta.width * meta.height > PROGRESSIVE_MAX_PIXELS) {
+    const kind = type.mime === 'image/png' ? 'an interlaced PNG' : 'a progressive JPEG'
+    throw new BadRequest(`The image declares ${meta.width}×${meta.height} pixels, more than the ${PROGRESSIVE_MAX_PIXELS} ${kind} may have ` +
+      `(it is decoded whole): save it ${type.mime === 'image/png' ? 'without interlacing' : 'as a baseline JPEG'}, or smaller`)
   }
   const swap = (meta.orientation ?? 1) >= 5
   let placeholder: string
@@ -164,6 +168,7 @@ export function planRendition (source: Source, request: RenditionRequest, { widt
     (source.mimeType === 'image/webp' ? 'webp' : source.mimeType === 'image/avif' ? 'avif' : source.mimeType === 'image/jpeg' ? 'jpeg' : 'png')
   let ratio: number | undefined
   if (request.aspect) {
+    if (request.height !== undefined) throw invalid('Send aspect or height, not both: each gives the crop\'s shape', [{ path: '/query/height', message: 'Is not allowed with aspect' }])
     ratio = aspectRatio(request.aspect)
   } else if (request.height !== undefined) {
     if (request.width === undefined) throw invalid('height needs a width (or use aspect, e.g. aspect=16:9)', [{ path: '/query/width', message: 'Is required with height' }])

@@ -4,13 +4,13 @@ import { createHash } from 'node:crypto'
 import type { Store } from '../db/index.js'
 import type { PhotoRow } from '../db/repositories/photos.js'
 import { inMemory, type Storage, type StoredFile } from '../storage/index.js'
-import type { Photo, PhotoPatch, PhotoUploadFields } from '../schemas/photos.js'
+import { ACCEPTED_TYPES, type Photo, type PhotoPatch, type PhotoUploadFields } from '../schemas/photos.js'
 import { NotFound, Conflict, Forbidden, ClientClosed, invalid } from '../errors.js'
 import { inspectImage, planRendition, renderVariant, variantKey, RENDITION_FORMATS, type RenditionRequest } from './images.js'
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 import { assertMatch } from './etag.js'
-import type { Viewer, Write } from './context.js'
+import { changesTo, type Viewer, type Write } from './context.js'
 import { reindex } from './search.js'
 
 /**
@@ -42,13 +42,22 @@ function keyedLock () {
 
 export interface PhotoFile { data: Buffer, filename?: string | null }
 
+/** The file extensions that name an image of some type: one of them on a file of another type is replaced. */
+const IMAGE_EXTENSION = /\.(?:jpe?g|jpe|jfif|png|apng|webp|gif|avif|heic|heif|tiff?|bmp)$/i
+
 /**
- * A file name as a form sent it, as kept: its last path segment, without control characters, at most 255 characters
- * (as a raw upload's `filename` field must be); nothing left is none.
+ * A file name as a form sent it, as kept: its last path segment, without control characters or the bidirectional
+ * controls that make `photo‮gpj.exe` read `photoexe.jpg`, at most 255 characters (as a raw upload's `filename` field
+ * must be); an image extension of another type than the bytes' is theirs (a PNG sent as `a.jpg` is kept as `a.png`);
+ * nothing left is none.
  */
-function fileName (name: string | null | undefined): string | null {
-  const base = (name ?? '').normalize('NFC').replace(/\p{Cc}/gu, '').split(/[\\/]/).pop()!.trim()
-  return Array.from(base).slice(0, 255).join('') || null
+function fileName (name: string | null | undefined, mimeType: string): string | null {
+  const base = (name ?? '').normalize('NFC').replace(/[\p{Cc}\p{Bidi_Control}]/gu, '').split(/[\\/]/).pop()!.trim()
+  const ext = ACCEPTED_TYPES[mimeType]!
+  const named = IMAGE_EXTENSION.test(base) && !(mimeType === 'image/jpeg' ? /\.(?:jpe?g|jpe|jfif)$/i : new RegExp(`\\.${ext}$`, 'i')).test(base)
+    ? base.replace(IMAGE_EXTENSION, `.${ext}`)
+    : base
+  return Array.from(named).slice(0, 255).join('') || null
 }
 
 export interface PhotoOptions {
@@ -213,7 +222,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         altText: fields.altText ?? null,
         focalX: fields.focalX ?? null,
         focalY: fields.focalY ?? null,
-        originalFilename: fileName(file.filename) ?? fileName(fields.filename),
+        originalFilename: fileName(file.filename, info.mimeType) ?? fileName(fields.filename, info.mimeType),
         ...info,
         createdAt: now,
         updatedAt: now
@@ -223,14 +232,15 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     },
 
     async replaceFile (id: string, file: PhotoFile, w: Write): Promise<Photo> {
-      const { data, info } = await inspectImage(file.data, options.maxPixels)
+      // an unknown photo is a 404 before any bytes are read (and again inside: it may go meanwhile)
       await get(id)
+      const { data, info } = await inspectImage(file.data, options.maxPixels)
       const { updated, oldKey } = await storeThen(info.storageKey, data, async () => {
         const current = await get(id)
         await checkWrite(current, w, true)
         // a raw body has no name: the old one stays while it names the same type of file, not a PNG as a.jpg
         const kept = info.mimeType === current.mimeType ? current.originalFilename : null
-        const fields = { ...info, originalFilename: fileName(file.filename) ?? kept, updatedAt: new Date() }
+        const fields = { ...info, originalFilename: fileName(file.filename, info.mimeType) ?? kept, updatedAt: new Date() }
         await store.photos.update(id, fields)
         return { updated: { ...current, ...fields }, oldKey: current.storageKey }
       })
@@ -288,7 +298,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       return present(await store.transaction(async () => {
         const current = await get(id)
         await checkWrite(current, w)
-        const fields: Partial<PhotoRow> = { updatedAt: new Date() }
+        const fields: Partial<PhotoRow> = {}
         if (patch.caption !== undefined) fields.caption = patch.caption
         if (patch.credit !== undefined) fields.credit = patch.credit
         if (patch.altText !== undefined) fields.altText = patch.altText
@@ -301,12 +311,14 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
             throw invalid('The photo has no focal point yet: send both x and y', missing.map((c) => ({ path: `/focalPoint/${c}`, message: 'Is required' })))
           }
         }
-        await store.photos.update(id, fields)
+        const changed = changesTo(current, fields)
+        if (!changed) return current
+        await store.photos.update(id, changed)
         // articles are found by the captions they show: keep the search index in step with a new one
-        if (fields.caption !== undefined && fields.caption !== current.caption) {
+        if (changed.caption !== undefined) {
           for (const articleId of await store.articles.idsWithPhoto(id)) reindex(store, articleId)
         }
-        return { ...current, ...fields }
+        return { ...current, ...changed }
       }))
     },
 

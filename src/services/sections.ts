@@ -5,7 +5,7 @@ import type { Section, SectionCreate, SectionPatch, SectionRef } from '../schema
 import { NotFound, Conflict, Unprocessable } from '../errors.js'
 import { chooseSlug } from './slugs.js'
 import { assertMatch } from './etag.js'
-import type { Write } from './context.js'
+import { changesTo, type Write } from './context.js'
 import { keysetPage } from './cursor.js'
 import { iso } from './time.js'
 
@@ -63,6 +63,11 @@ export function sectionsService (store: Store) {
     }
   }
 
+  /** Resolves an id or a slug to the section's id. */
+  async function resolveId (idOrSlug: string): Promise<string | undefined> {
+    return (await store.sections.findById(idOrSlug) ?? await store.sections.findBySlug(idOrSlug))?.id
+  }
+
   return {
     present,
     get: async (id: string) => presentOne(await get(id)),
@@ -73,13 +78,15 @@ export function sectionsService (store: Store) {
       return presentOne(row)
     },
 
-    /** Resolves an id or a slug to the section's id. */
-    async resolveId (idOrSlug: string): Promise<string | undefined> {
-      return (await store.sections.findById(idOrSlug) ?? await store.sections.findBySlug(idOrSlug))?.id
-    },
+    resolveId,
 
+    /** `parent`: a section's id or slug (no such section, no children), or `root` for the top level. */
     async list (query: { parent?: string, limit: number, cursor?: string }) {
-      const parentId = query.parent === undefined ? undefined : query.parent === 'root' ? null : query.parent
+      let parentId: string | null | undefined
+      if (query.parent !== undefined) {
+        parentId = query.parent === 'root' ? null : await resolveId(query.parent)
+        if (parentId === undefined) return { data: [], next: null }
+      }
       const page = await keysetPage({
         scope: `sections:${query.parent ?? ''}`,
         cursor: query.cursor,
@@ -116,7 +123,7 @@ export function sectionsService (store: Store) {
         const current = await get(id)
         await assertMatch(w, () => presentOne(current))
         if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
-        const fields: Partial<SectionRow> = { updatedAt: new Date() }
+        const fields: Partial<SectionRow> = {}
         if (patch.slug !== undefined && patch.slug !== current.slug) {
           fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.sections.slugTaken(s, id), 'section')
         }
@@ -124,8 +131,9 @@ export function sectionsService (store: Store) {
         if (patch.description !== undefined) fields.description = patch.description
         if (patch.parentId !== undefined) fields.parentId = patch.parentId
         if (patch.position !== undefined) fields.position = patch.position
-        await store.sections.update(id, fields)
-        return { ...current, ...fields }
+        const changed = changesTo(current, fields)
+        if (changed) await store.sections.update(id, changed)
+        return { ...current, ...changed }
       })
       return presentOne(row)
     },

@@ -196,7 +196,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({
         v: Type.Optional(Type.String({ maxLength: 64, description: 'The file version from the photo\'s `url`' })),
         width: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Wanted width in pixels; snapped up to a configured width' })),
-        height: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'With `width`: crop to this shape' })),
+        height: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'With `width`: crop to this shape (not with `aspect`)' })),
         aspect: Type.Optional(Type.String({ pattern: ASPECT, description: 'Crop to this aspect ratio, e.g. 16:9' })),
         format: Type.Optional(Type.Union(Object.keys(RENDITION_FORMATS).map((f) => Type.Literal(f)), { description: 'Output format; the original\'s by default (PNG for GIF)' }))
       }, { additionalProperties: false }),
