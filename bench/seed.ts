@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { openStore } from '../src/db/index.js'
+import { foldedForMatching } from '../src/db/sqlite/client.js'
 
 export interface SeedOptions { articles: number, sections: number, bylines: number, photos: number }
 
@@ -74,24 +75,24 @@ export async function seed (file: string, o: SeedOptions) {
   const now = Date.now()
 
   const sectionIds: string[] = []
-  const insertSection = db.prepare('insert into sections (id, slug, name, description, parent_id, position, created_at, updated_at) values (?, ?, ?, null, ?, ?, ?, ?)')
+  const insertSection = db.prepare('insert into sections (id, slug, name, sort_name, description, parent_id, position, created_at, updated_at) values (?, ?, ?, ?, null, ?, ?, ?, ?)')
   db.transaction(() => {
     for (let i = 0; i < o.sections; i++) {
       const id = randomUUID()
       const parent = i < 5 ? null : sectionIds[i % 5]!
-      insertSection.run(id, `section-${i}`, `Section ${i}`, parent, i, now, now)
+      insertSection.run(id, `section-${i}`, `Section ${i}`, foldedForMatching(`Section ${i}`), parent, i, now, now)
       sectionIds.push(id)
     }
   })()
 
   const bylineIds: string[] = []
   const bylineNames: string[] = []
-  const insertByline = db.prepare("insert into bylines (id, slug, name, kind, title, bio, url, photo_id, created_at, updated_at) values (?, ?, ?, 'person', 'Staff reporter', null, null, null, ?, ?)")
+  const insertByline = db.prepare("insert into bylines (id, slug, name, sort_name, kind, title, bio, url, photo_id, created_at, updated_at) values (?, ?, ?, ?, 'person', 'Staff reporter', null, null, null, ?, ?)")
   db.transaction(() => {
     for (let i = 0; i < o.bylines; i++) {
       const id = randomUUID()
       const name = `${pick(['Li', 'Wang', 'Zhang', 'Liu', 'Chen', 'Yang', 'Anna', 'Ivan', 'Maria', 'Olga'])} ${pick(['Wei', 'Na', 'Jing', 'Petrov', 'Smirnova', 'Hong', 'Min', 'Lei'])} ${i}`
-      insertByline.run(id, `byline-${i}`, name, now, now)
+      insertByline.run(id, `byline-${i}`, name, foldedForMatching(name), now, now)
       bylineIds.push(id)
       bylineNames.push(name)
     }

@@ -173,6 +173,10 @@ export async function indexAsBefore0012 (dataDir: string) {
 
 /** What the migrations that change more than indexes did, undone (newest first when several are forgotten). */
 const UNDO: Record<string, string> = {
+  '0018': `drop index bylines_name_idx; drop index bylines_kind_name_idx; drop index sections_parent_position_idx;
+    alter table bylines drop column sort_name; alter table sections drop column sort_name;
+    create index bylines_name_idx on bylines (name, id); create index bylines_kind_name_idx on bylines (kind, name, id);
+    create index sections_parent_position_idx on sections (parent_id, position, name)`,
   '0016': 'drop table secrets',
   '0015': `drop trigger article_bylines_copies_insert; drop trigger article_bylines_copies_update;
     drop trigger article_tags_copies_insert; drop trigger article_tags_copies_update; drop trigger articles_byline_tag_copies`,
@@ -185,9 +189,10 @@ const UNDO: Record<string, string> = {
 }
 
 /**
- * Forgets the migrations from the one whose name starts with `tag` on, so that the next start applies them again, and
- * drops the indexes they create (a replayed CREATE INDEX would find its index there). What else they did is undone
- * from UNDO where it is listed there; the rest, the caller undoes.
+ * Forgets the migrations from the one whose name starts with `tag` on, so that the next start applies them again.
+ * What they did is undone from UNDO where it is listed there, newest first (the rest, the caller undoes); then the
+ * indexes they create are dropped (a replayed CREATE INDEX would find its index there), but for those they first drop:
+ * a replayed DROP INDEX needs its index there, as UNDO put it back.
  */
 export function forgetMigrationsFrom (db: Database.Database, tag: string) {
   const folder = new URL('../migrations/', import.meta.url)
@@ -198,11 +203,13 @@ export function forgetMigrationsFrom (db: Database.Database, tag: string) {
     const undo = UNDO[entry.tag.slice(0, 4)]
     if (undo) db.exec(undo)
   }
+  const firstMention = new Map<string, string>()
   for (const entry of forgotten) {
-    for (const [, index] of fs.readFileSync(new URL(`${entry.tag}.sql`, folder), 'utf8').matchAll(/CREATE (?:UNIQUE )?INDEX `(\w+)`/g)) {
-      db.exec(`drop index if exists "${index}"`)
+    for (const [, verb, index] of fs.readFileSync(new URL(`${entry.tag}.sql`, folder), 'utf8').matchAll(/(CREATE|DROP) (?:UNIQUE )?INDEX `(\w+)`/g)) {
+      if (!firstMention.has(index!)) firstMention.set(index!, verb!)
     }
   }
+  for (const [index, verb] of firstMention) if (verb === 'CREATE') db.exec(`drop index if exists "${index}"`)
   db.prepare('delete from __drizzle_migrations where created_at >= ?').run(from.when)
 }
 

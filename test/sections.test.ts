@@ -128,6 +128,14 @@ t.test('list filters by parent and orders by position, then name', async (t) => 
   t.same(ok(t, await app.inject({ url: '/v1/sections?parent=no-such-section' })), { data: [], next: null })
 
   t.same(ok(t, await app.inject({ url: '/v1/sections?parent=00000000-0000-0000-0000-000000000000' })), { data: [], next: null })
+
+  // names of one position are in alphabetical order, whatever their case and diacritics, across pages too
+  for (const name of ['zoology', 'Économie', 'arts', 'Ärzte']) await create(app, '/v1/sections', { name, parentId: alpha.id, position: 7 })
+  const expected = ['Other child', 'arts', 'Ärzte', 'Économie', 'zoology']
+  t.same(names(ok(t, await app.inject({ url: `/v1/sections?parent=${alpha.id}` }))), expected, 'not by code point (which put arts after Économie, Ärzte and Économie after zoology)')
+  const first = ok(t, await app.inject({ url: `/v1/sections?parent=${alpha.id}&limit=3` }))
+  const rest = ok(t, await app.inject({ url: `/v1/sections?parent=${alpha.id}&limit=3&cursor=${encodeURIComponent(first.next)}` }))
+  t.same([...names(first), ...names(rest)], expected, 'pages follow the same order')
 })
 
 t.test('pagination follows next and Link, stable while sections are added', async (t) => {

@@ -55,7 +55,7 @@ export function bylinesService (store: Store) {
         limit: query.limit,
         kinds: ['string', 'string'] as const,
         fetch: (after, limit) => store.bylines.list({ kind: query.kind, q: query.q, after, limit }),
-        key: (r) => [r.name, r.id]
+        key: (r) => [r.sortName, r.id]
       })
       return { data: page.rows.map(present), next: page.next }
     },

@@ -93,7 +93,7 @@ export function sectionsService (store: Store) {
         limit: query.limit,
         kinds: ['number', 'string', 'string'] as const,
         fetch: (after, limit) => store.sections.list({ parentId, after, limit }),
-        key: (r) => [r.position, r.name, r.id]
+        key: (r) => [r.position, r.sortName, r.id]
       })
       return { data: await present(page.rows), next: page.next }
     },

@@ -5,7 +5,8 @@ import { inIds, idList } from '../prepared.js'
 import { after, orderBy, likeContains } from '../keyset.js'
 import { foldedForMatching } from '../sqlite/client.js'
 
-export type BylineRow = typeof bylines.$inferSelect
+/** A row as the service reads and writes it (the sort key is the repository's: see sortName). */
+export type BylineRow = Omit<typeof bylines.$inferSelect, 'sortName'>
 export type BylineKey = [string, string]
 
 export function bylinesRepository (db: SqliteDb) {
@@ -24,12 +25,15 @@ export function bylinesRepository (db: SqliteDb) {
       const where = exceptId ? and(eq(bylines.slug, slug), ne(bylines.id, exceptId)) : eq(bylines.slug, slug)
       return db.select({ id: bylines.id }).from(bylines).where(where).get() !== undefined
     },
-    /** Ordered by name; `q` matches any part of the name, ignoring case and diacritics (see foldedForMatching). */
+    /**
+     * Ordered by name as a reader looks one up, ignoring case and diacritics (Émile between beta and zeta: see
+     * foldedForMatching); `q` matches any part of the name the same way.
+     */
     async list (options: { kind?: BylineRow['kind'], q?: string, after?: BylineKey, limit: number }) {
       const where: SQL[] = []
       if (options.kind) where.push(eq(bylines.kind, options.kind))
       if (options.q) where.push(sql`fold(${bylines.name}) like ${likeContains(foldedForMatching(options.q))} escape '\\'`)
-      const key = [bylines.name, bylines.id]
+      const key = [bylines.sortName, bylines.id]
       if (options.after) where.push(after(key, options.after, false))
       return db.select().from(bylines).where(and(...where)).orderBy(...orderBy(key, false)).limit(options.limit).all()
     },
@@ -46,11 +50,11 @@ export function bylinesRepository (db: SqliteDb) {
         .innerJoin(articles, eq(articles.id, articleBylines.articleId))
         .where(and(eq(articleBylines.bylineId, id), eq(articles.status, 'published'))).limit(1).get() !== undefined
     },
-    async insert (row: typeof bylines.$inferInsert) {
-      db.insert(bylines).values(row).run()
+    async insert (row: Omit<typeof bylines.$inferInsert, 'sortName'>) {
+      db.insert(bylines).values({ ...row, sortName: foldedForMatching(row.name) }).run()
     },
-    async update (id: string, fields: Partial<typeof bylines.$inferInsert>) {
-      db.update(bylines).set(fields).where(eq(bylines.id, id)).run()
+    async update (id: string, fields: Partial<BylineRow>) {
+      db.update(bylines).set(fields.name === undefined ? fields : { ...fields, sortName: foldedForMatching(fields.name) }).where(eq(bylines.id, id)).run()
     },
     async delete (id: string) {
       db.delete(bylines).where(eq(bylines.id, id)).run()

@@ -1,10 +1,12 @@
 import { eq, and, ne, sql, isNull, type SQL } from 'drizzle-orm'
 import { sections, articles } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
+import { foldedForMatching } from '../sqlite/client.js'
 import { inIds, idList } from '../prepared.js'
 import { after, orderBy } from '../keyset.js'
 
-export type SectionRow = typeof sections.$inferSelect
+/** A row as the service reads and writes it (the sort key is the repository's: see sortName). */
+export type SectionRow = Omit<typeof sections.$inferSelect, 'sortName'>
 export type SectionKey = [number, string, string]
 
 export function sectionsRepository (db: SqliteDb) {
@@ -33,12 +35,12 @@ export function sectionsRepository (db: SqliteDb) {
       const where = exceptId ? and(eq(sections.slug, slug), ne(sections.id, exceptId)) : eq(sections.slug, slug)
       return db.select({ id: sections.id }).from(sections).where(where).get() !== undefined
     },
-    /** Siblings ordered by position, then name; `parentId: null` lists the top level. */
+    /** Siblings ordered by position, then name ignoring case and diacritics (see foldedForMatching); `parentId: null` lists the top level. */
     async list (options: { parentId?: string | null, after?: SectionKey, limit: number }) {
       const where: SQL[] = []
       if (options.parentId === null) where.push(isNull(sections.parentId))
       else if (options.parentId !== undefined) where.push(eq(sections.parentId, options.parentId))
-      const key = [sections.position, sections.name, sections.id]
+      const key = [sections.position, sections.sortName, sections.id]
       if (options.after) where.push(after(key, options.after, false))
       return db.select().from(sections).where(and(...where)).orderBy(...orderBy(key, false)).limit(options.limit).all()
     },
@@ -68,11 +70,11 @@ export function sectionsRepository (db: SqliteDb) {
       if (ids.length === 0) return new Set<string>()
       return new Set(prepared.existing.all({ ids: idList(ids) }).map((r) => r.id))
     },
-    async insert (row: typeof sections.$inferInsert) {
-      db.insert(sections).values(row).run()
+    async insert (row: Omit<typeof sections.$inferInsert, 'sortName'>) {
+      db.insert(sections).values({ ...row, sortName: foldedForMatching(row.name) }).run()
     },
-    async update (id: string, fields: Partial<typeof sections.$inferInsert>) {
-      db.update(sections).set(fields).where(eq(sections.id, id)).run()
+    async update (id: string, fields: Partial<SectionRow>) {
+      db.update(sections).set(fields.name === undefined ? fields : { ...fields, sortName: foldedForMatching(fields.name) }).where(eq(sections.id, id)).run()
     },
     async delete (id: string) {
       db.delete(sections).where(eq(sections.id, id)).run()

@@ -10,11 +10,13 @@ export const sections = sqliteTable('sections', {
   description: text('description'),
   parentId: text('parent_id').references((): AnySQLiteColumn => sections.id, { onDelete: 'restrict' }),
   position: integer('position').notNull().default(0),
+  /** The name as lists sort it: folded as a finder matches it (see foldedForMatching); written by the repository. */
+  sortName: text('sort_name').notNull().default(''),
   createdAt: timestamp('created_at').notNull(),
   updatedAt: timestamp('updated_at').notNull()
 }, (t) => [
   uniqueIndex('sections_slug_uq').on(t.slug),
-  index('sections_parent_position_idx').on(t.parentId, t.position, t.name)
+  index('sections_parent_position_idx').on(t.parentId, t.position, t.sortName, t.id)
 ])
 
 export const photos = sqliteTable('photos', {
@@ -49,12 +51,14 @@ export const bylines = sqliteTable('bylines', {
   bio: text('bio'),
   url: text('url'),
   photoId: text('photo_id').references(() => photos.id, { onDelete: 'restrict' }),
+  /** The name as lists sort it: folded as a finder matches it (see foldedForMatching); written by the repository. */
+  sortName: text('sort_name').notNull().default(''),
   createdAt: timestamp('created_at').notNull(),
   updatedAt: timestamp('updated_at').notNull()
 }, (t) => [
   uniqueIndex('bylines_slug_uq').on(t.slug),
-  index('bylines_name_idx').on(t.name, t.id),
-  index('bylines_kind_name_idx').on(t.kind, t.name, t.id),
+  index('bylines_name_idx').on(t.sortName, t.id),
+  index('bylines_kind_name_idx').on(t.kind, t.sortName, t.id),
   index('bylines_photo_idx').on(t.photoId)
 ])
 

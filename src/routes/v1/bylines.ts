@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'listBylines',
       summary: 'List bylines',
-      description: 'Bylines ordered by name. `kind` filters by kind; `q` matches any part of the name, ignoring case and diacritics (`jose muller` finds José Müller), typographic apostrophes and hyphens (`o\'brien` finds O’Brien) and invisible characters.',
+      description: 'Bylines in alphabetical order of name, ignoring case and diacritics (Émile between beta and zeta). `kind` filters by kind; `q` matches any part of the name, ignoring case and diacritics (`jose muller` finds José Müller), typographic apostrophes and hyphens (`o\'brien` finds O’Brien) and invisible characters.',
       querystring: Type.Object({
         kind: Type.Optional(BylineKind),
         q: Type.Optional(Line(200, { description: 'Part of the name; at least one visible character' })),

@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'listSections',
       summary: 'List sections',
-      description: 'Sections ordered by position, then name. `parent` (a section\'s id or slug) narrows the list to that section\'s children, `root` to the top level.',
+      description: 'Sections ordered by position, then alphabetically by name, ignoring case and diacritics. `parent` (a section\'s id or slug) narrows the list to that section\'s children, `root` to the top level.',
       querystring: Type.Object({ parent: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), ...ListQuery }, { additionalProperties: false }),
       response: { 200: Type.Ref(SectionPage), ...problems(400) }
     }
