@@ -115,6 +115,15 @@ t.test('every schema of the document compiles in Ajv\'s strict mode, as an integ
   for (const name of Object.keys(document.components.schemas)) {
     t.doesNotThrow(() => ajv.compile({ $ref: `doc#/components/schemas/${name}` }), name)
   }
+  // the examples an integrator copies are valid: every one validates against its schema (with its formats)
+  const withExamples = Object.entries<any>(document.components.schemas).filter(([, schema]) => schema.examples)
+  for (const name of ['ArticleCreate', 'ArticlePatch', 'RelatedListInput', 'SectionCreate', 'BylineCreate', 'PhotoPatch', 'ApiKeyCreate', 'Problem']) {
+    t.ok(withExamples.some(([n]) => n === name), `${name} has examples`)
+  }
+  for (const [name, schema] of withExamples) {
+    const validate = ajv.compile({ $ref: `doc#/components/schemas/${name}` })
+    schema.examples.forEach((example: unknown, i: number) => t.ok(validate(example), `${name} example ${i} is valid: ${JSON.stringify(validate.errors)}`))
+  }
   const article = ajv.compile({ $ref: 'doc#/components/schemas/ArticleCreate' })
   t.ok(article({ headline: 'x', body: [{ type: 'quote', text: 'y' }] }), 'a block validates')
   t.notOk(article({ headline: 'x', body: [{ type: 'poem', text: 'y' }] }), 'an unknown block type does not')

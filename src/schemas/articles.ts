@@ -93,7 +93,8 @@ export const RelatedLinkInput = Type.Object({
 }, {
   $id: 'RelatedLinkInput',
   additionalProperties: false,
-  description: 'Either `articleId` (headline and summary then override the target\'s) or `url` with a `headline`'
+  description: 'Either `articleId` (headline and summary then override the target\'s) or `url` with a `headline`',
+  examples: [{ articleId: '0194f3a0-7c3e-7d1a-9c42-2b1e5f6a8c30' }, { url: 'https://www.example.org/gas-deal', headline: 'The 30-year gas deal, explained' }]
 })
 
 export const RelatedLink = Type.Object({
@@ -107,7 +108,14 @@ export const RelatedLink = Type.Object({
 }, { $id: 'RelatedLink', description: 'A related-story link resolved for display' })
 
 export const RelatedList = Type.Object({ data: Type.Array(Type.Ref(RelatedLink)) }, { $id: 'RelatedList' })
-export const RelatedListInput = Type.Array(Type.Ref(RelatedLinkInput), { $id: 'RelatedListInput', maxItems: 20 })
+export const RelatedListInput = Type.Array(Type.Ref(RelatedLinkInput), {
+  $id: 'RelatedListInput',
+  maxItems: 20,
+  examples: [[
+    { articleId: '0194f3a0-7c3e-7d1a-9c42-2b1e5f6a8c30', headline: 'Trade with Russia nears $90 billion' },
+    { url: 'https://www.example.org/gas-deal', headline: 'The 30-year gas deal, explained', summary: 'What Beijing and Moscow signed in Shanghai' }
+  ]]
+})
 
 export const ArticleStatus = Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('archived')])
 
@@ -133,12 +141,32 @@ export const ArticleCreate = Type.Object({
 }, {
   $id: 'ArticleCreate',
   additionalProperties: false,
+  examples: [{
+    headline: 'More economic interactions needed in China-Russia relations',
+    summary: 'China and Russia should deepen their economic cooperation to maintain a more sustainable bilateral relationship.',
+    body: [
+      { type: 'paragraph', text: 'China and Russia, two emerging market economies, should deepen their <b>economic cooperation</b>.' },
+      { type: 'photo', photoId: '0194f3a0-7c3e-7d1a-9c42-2b1e5f6a8c20', caption: 'The first China-Russia Exposition opened in Harbin on June 30, 2014.' },
+      { type: 'heading', level: 2, text: 'A good match' },
+      { type: 'quote', text: 'Economic cooperation is the strongest bond in any relations.', attribution: 'Xinhua commentary' },
+      { type: 'list', ordered: false, items: ['high technology', 'nuclear power', 'transportation'] },
+      { type: 'embed', url: 'https://www.example.org/expo-video', title: 'The exposition opens' }
+    ],
+    status: 'draft',
+    sectionId: '0194f3a0-7c3e-7d1a-9c42-2b1e5f6a8c01',
+    bylines: [{ bylineId: '0194f3a0-7c3e-7d1a-9c42-2b1e5f6a8c10', role: 'agency' }],
+    leadPhotoId: '0194f3a0-7c3e-7d1a-9c42-2b1e5f6a8c20',
+    tags: ['China', 'Russia', 'trade'],
+    source: 'Xinhua',
+    language: 'en'
+  }],
   description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports, or leave it out: every content edit sets it to now, while a change of `status` or `publishedAt` alone leaves it. Byline `role` defaults to author.'
 })
 
 export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole. ' +
   '`publishedAt: null` on an article that stays published (or scheduled) is a 422: removing its date would publish it now; unpublish it instead. ' +
-  'A patch that changes nothing answers the article as it was: no new revision, the same `updatedAt` and ETag')
+  'A patch that changes nothing answers the article as it was: no new revision, the same `updatedAt` and ETag',
+[{ headline: 'China and Russia need more economic ties', tags: ['China', 'Russia', 'trade', 'energy'], canonicalUrl: null }])
 
 export const Article = Type.Object({
   id: Id,
@@ -171,6 +199,7 @@ export const PublishInput = Type.Object({
 }, {
   $id: 'PublishInput',
   additionalProperties: false,
+  examples: [{}, { publishedAt: '2014-07-02T08:00:00Z' }],
   description: 'Without `publishedAt`, the article is published now (or keeps a publication date it has in the past); with a future one it is scheduled and appears to readers at that moment'
 })
 

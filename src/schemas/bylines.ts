@@ -24,9 +24,14 @@ export const BylineCreate = Type.Object({
   bio: Type.Optional(Nullable(Text(5000))),
   url: Type.Optional(Nullable(HttpUrl)),
   photoId: Type.Optional(Nullable(Id))
-}, { $id: 'BylineCreate', additionalProperties: false, description: '`kind` defaults to person' })
+}, {
+  $id: 'BylineCreate',
+  additionalProperties: false,
+  description: '`kind` defaults to person',
+  examples: [{ name: 'Xinhua', kind: 'agency', url: 'http://www.xinhuanet.com/english/' }, { name: 'Li Wei', title: 'Harbin correspondent' }]
+})
 
-export const BylinePatch = PatchOf(BylineCreate, 'BylinePatch', 'JSON merge patch of a byline')
+export const BylinePatch = PatchOf(BylineCreate, 'BylinePatch', 'JSON merge patch of a byline', [{ title: 'Chief correspondent', bio: null }])
 export const BylinePage = Page(Type.Ref(Byline), 'BylinePage')
 
 export type Byline = Static<typeof Byline>

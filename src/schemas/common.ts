@@ -75,8 +75,8 @@ export const Page = <T extends TSchema>(item: T, $id: string) => Type.Object({
 }, { $id, additionalProperties: false })
 
 /** The create schema's fields, every one optional (null allowed where the resource allows it): a JSON merge patch. */
-export const PatchOf = <T extends TProperties>(create: TObject<T>, $id: string, description: string) =>
-  Type.Partial(create, { $id, additionalProperties: false, minProperties: 1, description })
+export const PatchOf = <T extends TProperties>(create: TObject<T>, $id: string, description: string, examples: unknown[]) =>
+  Type.Partial(create, { $id, additionalProperties: false, minProperties: 1, description, examples })
 
 export const Problem = Type.Object({
   type: Type.String({ description: 'A URI reference naming the problem type' }),
@@ -90,7 +90,20 @@ export const Problem = Type.Object({
     path: Type.String({ description: 'JSON Pointer to the offending input, e.g. /body/2/photoId or /query/limit' }),
     message: Type.String()
   })))
-}, { $id: 'Problem', description: 'RFC 9457 problem details' })
+}, {
+  $id: 'Problem',
+  description: 'RFC 9457 problem details',
+  examples: [{
+    type: 'about:blank',
+    title: 'Bad Request',
+    status: 400,
+    detail: 'Invalid request: /headline must not be empty',
+    instance: '/v1/articles',
+    code: 'CMS_VALIDATION',
+    requestId: '0b9c2a54-3f7e-4d8a-9b1c-6f2e8d4a7c13',
+    errors: [{ path: '/headline', message: 'Must not be empty' }]
+  }]
+})
 
 const problemContent = { 'application/problem+json': { schema: Type.Ref(Problem) } }
 const problemDescriptions: Record<number, string> = {

@@ -17,7 +17,7 @@ export const ApiKey = Type.Object({
 export const ApiKeyCreate = Type.Object({
   name: Line(200, { description: 'Who or what uses the key ("Night desk", "Wire importer")' }),
   role: Role
-}, { $id: 'ApiKeyCreate', additionalProperties: false })
+}, { $id: 'ApiKeyCreate', additionalProperties: false, examples: [{ name: 'Night desk', role: 'editor' }] })
 
 export const ApiKeyCreated = Type.Object({
   ...ApiKey.properties,

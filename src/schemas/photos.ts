@@ -65,7 +65,13 @@ export const PhotoPatch = Type.Object({
   credit: Type.Optional(Nullable(metadata.credit)),
   altText: Type.Optional(Nullable(metadata.altText)),
   focalPoint: Type.Optional(Nullable(Type.Ref(FocalPointPatch)))
-}, { $id: 'PhotoPatch', additionalProperties: false, minProperties: 1, description: 'JSON merge patch of a photo\'s metadata' })
+}, {
+  $id: 'PhotoPatch',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'JSON merge patch of a photo\'s metadata',
+  examples: [{ caption: 'The first China-Russia Exposition opened in Harbin on June 30, 2014.', credit: 'Xinhua', focalPoint: { x: 0.4 } }]
+})
 
 export const PhotoPage = Page(Type.Ref(Photo), 'PhotoPage')
 

@@ -22,9 +22,13 @@ export const SectionCreate = Type.Object({
   description: Type.Optional(Nullable(Text(2000))),
   parentId: Type.Optional(Nullable(Id)),
   position: Type.Optional(Type.Integer({ minimum: 0, maximum: 100000 }))
-}, { $id: 'SectionCreate', additionalProperties: false })
+}, {
+  $id: 'SectionCreate',
+  additionalProperties: false,
+  examples: [{ name: 'Harbin Today', parentId: '0194f3a0-7c3e-7d1a-9c42-2b1e5f6a8c00', description: 'News from the capital of Heilongjiang', position: 3 }]
+})
 
-export const SectionPatch = PatchOf(SectionCreate, 'SectionPatch', 'JSON merge patch of a section: send only the fields to change')
+export const SectionPatch = PatchOf(SectionCreate, 'SectionPatch', 'JSON merge patch of a section: send only the fields to change', [{ parentId: null, position: 1 }])
 export const SectionPage = Page(Type.Ref(Section), 'SectionPage')
 
 export type Section = Static<typeof Section>

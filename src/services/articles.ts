@@ -676,17 +676,17 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         const revision = await store.articles.findRevision(id, number)
         if (!revision) throw new NotFound(`Revision ${number} of article`, id)
         const c = revision.content as RevisionContent
-        const [sections, photos, bylines] = await Promise.all([
+        const [sectionLeft, photosLeft, bylinesLeft] = await Promise.all([
           store.sections.existing(c.sectionId ? [c.sectionId] : []), store.photos.existing(photoIdsOf(c)),
           store.bylines.existing(c.bylines.map((b) => b.bylineId))
         ])
         const next = await applyPatch(current, {
           headline: c.headline,
           summary: c.summary,
-          body: c.body.filter((b) => b.type !== 'photo' || photos.has(b.photoId)),
-          sectionId: c.sectionId === null || sections.has(c.sectionId) ? c.sectionId : current.sectionId,
-          bylines: c.bylines.filter((b) => bylines.has(b.bylineId)),
-          leadPhotoId: c.leadPhotoId === null || photos.has(c.leadPhotoId) ? c.leadPhotoId : current.leadPhotoId,
+          body: c.body.filter((b) => b.type !== 'photo' || photosLeft.has(b.photoId)),
+          sectionId: c.sectionId === null || sectionLeft.has(c.sectionId) ? c.sectionId : current.sectionId,
+          bylines: c.bylines.filter((b) => bylinesLeft.has(b.bylineId)),
+          leadPhotoId: c.leadPhotoId === null || photosLeft.has(c.leadPhotoId) ? c.leadPhotoId : current.leadPhotoId,
           tags: c.tags,
           source: c.source,
           canonicalUrl: c.canonicalUrl,
