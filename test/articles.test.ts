@@ -73,7 +73,7 @@ t.test('create: explicit slug is kept; a duplicate explicit slug is a 409 that c
   const a = await create(app, '/v1/articles', { headline: 'Anything', slug: 'harbin-expo-2014' })
   t.equal(a.slug, 'harbin-expo-2014')
   const dup = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Other', slug: 'harbin-expo-2014' } })
-  t.equal(problem(t, dup, 409).detail, 'An article with slug "harbin-expo-2014" already exists')
+  t.match(problem(t, dup, 409), { detail: 'An article with slug "harbin-expo-2014" already exists', errors: [{ path: '/slug', message: 'Is taken' }] })
   t.equal(await count(app), 1, 'nothing created')
   const bad = await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Other', slug: 'Not A Slug' } })
   problem(t, bad, 400)
@@ -101,6 +101,15 @@ t.test('create: status, publishedAt and settable updatedAt', async (t) => {
   t.ok(Date.parse(archive.createdAt) >= before - 5, 'createdAt is still now')
   const read = (await req(app, { method: 'GET', url: `/v1/articles/${archive.id}` })).json()
   t.equal(read.updatedAt, '2014-07-02T00:00:00.000Z', 'kept on read too')
+  // the editorial "Updated" date has happened: a later one is refused, by a create or a PATCH, and changes nothing
+  const ahead = new Date(Date.now() + 10 * 60_000).toISOString()
+  for (const write of [{ method: 'POST', url: '/v1/articles', payload: { headline: 'From the future', updatedAt: ahead } },
+    { method: 'PATCH', url: `/v1/articles/${archive.id}`, payload: { updatedAt: '2099-01-01T00:00:00Z' } }] as const) {
+    t.match(problem(t, await req(app, write), 422, `${write.method} updatedAt ahead`).errors, [{ path: '/updatedAt', message: 'Is in the future' }])
+  }
+  t.equal((await req(app, { method: 'GET', url: `/v1/articles/${archive.id}` })).json().revision, archive.revision, 'the PATCH wrote nothing')
+  const skewed = await create(app, '/v1/articles', { headline: 'Clock ahead', updatedAt: new Date(Date.now() + 20_000).toISOString() })
+  t.ok(skewed.updatedAt, 'a client clock a little ahead is let through')
 
   const draft = await create(app, '/v1/articles', { headline: 'Draft with date', publishedAt: '2030-01-01T00:00:00Z' })
   t.equal(draft.status, 'draft', 'a date alone does not publish')
@@ -237,6 +246,42 @@ t.test('create: body text is sanitized on write', async (t) => {
     t.match(body.errors, [{ path: /^\/body\/0\//, message: /control character/ }], `${what}: named`)
   }
   t.same((await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Tab', body: [p('a&#9;b&#10;c')] } })).json().body[0].text, 'a\tb\nc', 'tab and newline, allowed in text, are kept')
+  // a reference to no character (HTML reads it as U+FFFD) is refused too
+  for (const ref of ['&#0;', '&#x0000;', '&#xD800;', '&#56320;', '&#x110000;', '&#1114112;', `&#${'9'.repeat(400)};`]) {
+    const body = problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'No character', body: [p(`a${ref}b`)] } }), 400, ref)
+    t.match(body.errors, [{ path: '/body/0/text', message: /no character/ }], `${ref}: named`)
+  }
+  t.equal((await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Astral', body: [p('&#x10FFFF;&#xD7FF;&#xE000;&#x1F600;')] } })).statusCode, 201, 'the characters around them are kept')
+})
+
+t.test('the tag filter finds a tag however it is typed, as tags are stored: NFC, trimmed', async (t) => {
+  const { app } = await build(t)
+  const first = await create(app, '/v1/articles', { headline: 'One', tags: ['cafe\u0301'], status: 'published', publishedAt: '2014-07-01T00:00:00Z' })
+  const second = await create(app, '/v1/articles', { headline: 'Two', tags: [' café '], status: 'published', publishedAt: '2014-07-02T00:00:00Z' })
+  t.same(second.tags, ['café'])
+  const ids = async (query: string) => (await req(app, { method: 'GET', url: `/v1/articles?${query}` })).json().data.map((a: any) => a.id)
+  for (const spelling of ['caf%C3%A9', 'cafe%CC%81', 'caf%C3%A9%20', '%20cafe%CC%81']) t.same(await ids(`tag=${spelling}`), [second.id, first.id], spelling)
+  const page = (await req(app, { method: 'GET', url: '/v1/articles?tag=caf%C3%A9&limit=1' })).json()
+  t.same(await ids(`tag=cafe%CC%81&limit=1&cursor=${encodeURIComponent(page.next)}`), [first.id], 'a cursor of one spelling pages the other')
+})
+
+t.test('body text fits its limit as stored, so that what is read can be sent back', async (t) => {
+  const { app } = await build(t)
+  // `&` is stored as `&amp;`: 19,200 characters sent were 23,999 stored, over the 20,000 a write of them back may send
+  for (const [what, block, path] of [
+    ['paragraph', p('R&D costs rose. '.repeat(1200)), '/body/0/text'],
+    ['tags closed', p('<i><b>'.repeat(2500) + 'x'), '/body/0/text'],
+    ['list item', { type: 'list', ordered: false, items: ['ok', 'a&b '.repeat(1250)] }, '/body/0/items/1']
+  ] as const) {
+    const body = problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Long', body: [block] } }), 400, what)
+    t.match(body.errors, [{ path, message: /^Is [\d,]+ characters as stored, its markup escaped and closed \(& as &amp;\): at most (20,000|5,000)$/ }], `${what}: says why`)
+  }
+  t.equal(await count(app), 0, 'nothing created')
+  const near = await create(app, '/v1/articles', { headline: 'At the limit', body: [p('R&D.'.repeat(2500))] })
+  t.equal(near.body[0].text.length, 20_000, 'stored at the limit')
+  const back = await req(app, { method: 'PATCH', url: `/v1/articles/${near.id}`, payload: { body: near.body } })
+  t.equal(back.statusCode, 200, back.body)
+  t.equal(back.json().revision, near.revision, 'sent back as read, it changes nothing')
 })
 
 t.test('a body heavy with markup is a 400 before the sanitizer spends time on it', async (t) => {
@@ -326,6 +371,40 @@ t.test('create: references to unknown ids are a 422 naming each path, and create
     body: [{ type: 'photo', photoId: photo.id }, { type: 'photo', photoId: photo.id }]
   })
   t.equal(ok.slug, 'refs', 'the failed attempts left the slug free')
+})
+
+t.test('a changed slug: the old URL redirects to the story, and no other article takes it while the story exists', async (t) => {
+  const { app, anon } = await build(t)
+  const story = await create(app, '/v1/articles', { headline: 'Gas deal signed', slug: 'gas-deal', status: 'published', publishedAt: '2014-05-21T00:00:00Z' })
+  const renamed = await req(app, { method: 'PATCH', url: `/v1/articles/${story.id}`, payload: { slug: 'gas-deal-signed' } })
+  t.equal(renamed.json().slug, 'gas-deal-signed')
+  for (const [who, send] of [['anonymous', anon], ['an editor', (o: any) => req(app, o)]] as const) {
+    const old = await send({ method: 'GET', url: '/v1/articles/slug/gas-deal' })
+    t.equal(old.statusCode, 301, `${who}: the old slug moved`)
+    t.equal(old.headers.location, '/v1/articles/slug/gas-deal-signed', `${who}: to the current one`)
+    t.equal(old.body, '', 'no body')
+    t.equal((await send({ method: 'GET', url: old.headers.location as string })).json().id, story.id, `${who}: which reads the story`)
+  }
+  t.match((await anon({ method: 'GET', url: '/v1/articles/slug/gas-deal' })).headers['cache-control'], /^public/, 'a CDN may keep the redirect')
+  // no other article takes it, by an explicit slug or a generated one
+  problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Another', slug: 'gas-deal' } }), 409, 'an explicit former slug')
+  problem(t, await req(app, { method: 'PATCH', url: `/v1/articles/${(await create(app, '/v1/articles', { headline: 'Third' })).id}`, payload: { slug: 'gas-deal' } }), 409, 'a former slug by a PATCH')
+  t.equal((await create(app, '/v1/articles', { headline: 'Gas deal' })).slug, 'gas-deal-2', 'a generated slug passes it by')
+  // renamed twice: both old URLs lead to the story; renamed back, the slug is its own again
+  await req(app, { method: 'PATCH', url: `/v1/articles/${story.id}`, payload: { slug: 'russia-gas-deal' } })
+  t.equal((await anon({ method: 'GET', url: '/v1/articles/slug/gas-deal' })).headers.location, '/v1/articles/slug/russia-gas-deal')
+  t.equal((await anon({ method: 'GET', url: '/v1/articles/slug/gas-deal-signed' })).headers.location, '/v1/articles/slug/russia-gas-deal')
+  t.equal((await req(app, { method: 'PATCH', url: `/v1/articles/${story.id}`, payload: { slug: 'gas-deal' } })).statusCode, 200, 'the story may take its own former slug back')
+  t.equal((await anon({ method: 'GET', url: '/v1/articles/slug/gas-deal' })).json().id, story.id)
+  t.equal((await anon({ method: 'GET', url: '/v1/articles/slug/russia-gas-deal' })).headers.location, '/v1/articles/slug/gas-deal')
+  // a hidden story's former slugs are as hidden as the story
+  await req(app, { method: 'POST', url: `/v1/articles/${story.id}/unpublish` })
+  problem(t, await anon({ method: 'GET', url: '/v1/articles/slug/russia-gas-deal' }), 404, 'anonymous, for an unpublished story')
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/russia-gas-deal' })).statusCode, 301, 'an editor is still sent on')
+  // deleting the story frees its slugs
+  await req(app, { method: 'DELETE', url: `/v1/articles/${story.id}` })
+  problem(t, await req(app, { method: 'GET', url: '/v1/articles/slug/gas-deal-signed' }), 404, 'gone with the story')
+  t.equal((await create(app, '/v1/articles', { headline: 'New', slug: 'gas-deal-signed' })).slug, 'gas-deal-signed', 'and free again')
 })
 
 t.test('read by id and by slug; unknown ones are problem 404s', async (t) => {
@@ -494,7 +573,7 @@ t.test('PATCH is a JSON merge patch', async (t) => {
   const r5 = await req(app, { method: 'PATCH', url, payload: { slug: 'fresh-slug' } })
   t.equal(r5.json().slug, 'fresh-slug')
   t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/fresh-slug' })).statusCode, 200)
-  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/original' })).statusCode, 404)
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/original' })).statusCode, 301, 'the old slug leads to the new one')
 
   const t0 = Date.now()
   const r6 = await req(app, { method: 'PATCH', url, payload: { status: 'published' } })

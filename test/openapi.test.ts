@@ -62,7 +62,7 @@ t.test('every operation is documented: operationId, summary, tags, and its error
       for (const [status, response] of Object.entries<any>(op.responses)) {
         const headers = Object.keys(response.headers ?? {})
         if (response.content?.['application/json'] || status === '304') t.ok(headers.includes('ETag'), `${name} ${status} declares ETag`)
-        if (status === '201') t.ok(headers.includes('Location'), `${name} 201 declares Location`)
+        if (status === '201' || status === '301') t.ok(headers.includes('Location'), `${name} ${status} declares Location`)
         if (status === '401') t.ok(headers.includes('WWW-Authenticate'), `${name} 401 declares WWW-Authenticate`)
         if (status === '429') t.ok(headers.includes('Retry-After'), `${name} 429 declares Retry-After`)
       }

@@ -90,6 +90,7 @@ const header = (description: string) => ({ description, schema: { type: 'string'
 const HEADERS = {
   etag: header('A hash of everything the answer shows: send it back in `If-None-Match` (304 while current) or `If-Match` (a conditional write)'),
   location: header('Where the created resource is read'),
+  moved: header('Where the resource is read now'),
   link: header('`<…>; rel="next"`: the next page, when there is one'),
   authenticate: header('`Bearer realm="cms"` (with `error="invalid_token"` for a refused key)'),
   retryAfter: header('Seconds to wait before trying again'),
@@ -142,6 +143,7 @@ export function documentHeaders ({ openapiObject }: { openapiObject: Record<stri
         if (status === '206') add('Content-Range', HEADERS.contentRange)
         if (status === '416') add('Content-Range', HEADERS.size)
         if (status === '201') add('Location', HEADERS.location)
+        if (status === '301') add('Location', HEADERS.moved)
         if (method === 'get' && status === '200' && content?.schema?.$ref?.endsWith('Page')) add('Link', HEADERS.link)
         if (status === '401') add('WWW-Authenticate', HEADERS.authenticate)
         // a busy /v1 route says when to retry (the readiness probe's 503 does not)

@@ -11,8 +11,13 @@ import { BylineKind } from './bylines.js'
  */
 export const BODY_MARKUP_MAX = 10_000
 
-const markup = 'May hold inline markup `<b> <i> <em> <strong> <a href>`; anything else is stripped on write'
-const InlineText = Text(20000, { minLength: 1, description: markup })
+/** The most characters of a paragraph's, heading's or quote's text, and of a list item, as sent and as stored (markup escaped and closed). */
+export const INLINE_TEXT_MAX = 20_000
+export const LIST_ITEM_MAX = 5_000
+
+const markup = 'May hold inline markup `<b> <i> <em> <strong> <a href>`; anything else is stripped on write. The limit holds for the text ' +
+  'as stored too, its markup escaped and closed (`&` is stored as `&amp;`), so that what is read can be sent back'
+const InlineText = Text(INLINE_TEXT_MAX, { minLength: 1, description: markup })
 
 /**
  * A `oneOf` keyed by `type`, so validation errors name the one block schema that applies. The key is declared beside
@@ -35,7 +40,7 @@ const Quote = Type.Object({ type: Type.Literal('quote'), text: InlineText, attri
 const List = Type.Object({
   type: Type.Literal('list'),
   ordered: Type.Boolean(),
-  items: Type.Array(Text(5000, { minLength: 1, description: markup }), { minItems: 1, maxItems: 200 })
+  items: Type.Array(Text(LIST_ITEM_MAX, { minLength: 1, description: markup }), { minItems: 1, maxItems: 200 })
 }, strict)
 const Embed = Type.Object({ type: Type.Literal('embed'), url: HttpUrl, title: Type.Optional(Nullable(Line(300))) }, strict)
 const PhotoBlockInput = Type.Object({
@@ -160,7 +165,7 @@ export const ArticleCreate = Type.Object({
     source: 'Xinhua',
     language: 'en'
   }],
-  description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports, or leave it out: every content edit sets it to now, while a change of `status` or `publishedAt` alone leaves it. Byline `role` defaults to author.'
+  description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports (not in the future: a 422), or leave it out: every content edit sets it to now, while a change of `status` or `publishedAt` alone leaves it. Byline `role` defaults to author.'
 })
 
 export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole. ' +

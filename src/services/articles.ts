@@ -5,7 +5,7 @@ import type {
   Article, ArticleCreate, ArticlePatch, ArticleStatus, Block, BlockInput, RelatedLink, RelatedLinkInput,
   PublishInput, Revision, RevisionAction, RevisionContent
 } from '../schemas/articles.js'
-import { BODY_MARKUP_MAX } from '../schemas/articles.js'
+import { BODY_MARKUP_MAX, INLINE_TEXT_MAX, LIST_ITEM_MAX } from '../schemas/articles.js'
 import { TEXT_CONTROLS, LINE_CONTROLS, INVISIBLE, grouped } from '../schemas/common.js'
 import type { FieldError } from '../errors.js'
 import { NotFound, Unprocessable, Forbidden, invalid } from '../errors.js'
@@ -101,6 +101,14 @@ function textSize (row: Pick<ArticleRow, 'headline' | 'summary' | 'body'>): numb
 /** Text a reader would not see: nothing, white space, or invisible format characters (zero-width space, joiners). */
 const SHOWS_NOTHING = new RegExp(`^[\\s${INVISIBLE}]*$`)
 const TEXT_CONTROL = new RegExp(`[${TEXT_CONTROLS}]`)
+/** Whether text holds a numeric character reference to no character: NUL, a surrogate, beyond U+10FFFF (HTML reads each as U+FFFD). */
+function refersToNoCharacter (text: string): boolean {
+  for (const [, hex, decimal] of text.matchAll(/&#(?:[xX]([0-9a-fA-F]+)|([0-9]+))/g)) {
+    const code = hex !== undefined ? parseInt(hex, 16) : Number(decimal)
+    if (code === 0 || (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) return true
+  }
+  return false
+}
 const LINE_CONTROL = new RegExp(`[${LINE_CONTROLS}]`)
 
 /** Sanitizes body text; a block left without text is an error naming it. */
@@ -113,14 +121,20 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
   const errors: FieldError[] = []
   // a character reference (`&#1;`) decodes to the control character the text's pattern refused as sent
   const controls: FieldError[] = []
+  const long: FieldError[] = []
   const checked = <T extends string | null> (out: T, path: string, refused: RegExp): T => {
     if (out !== null && refused.test(out)) controls.push({ path, message: 'Holds a control character, written as a character reference (such as &#1;)' })
     return out
   }
-  const clean = (text: string, path: string) => {
+  const clean = (text: string, path: string, max: number) => {
+    if (refersToNoCharacter(text)) controls.push({ path, message: 'Holds a character reference to no character (such as &#0; or &#xD800;)' })
     const out = checked(sanitizeInline(text), path, TEXT_CONTROL)
     // what a reader would see: no letter at all (`<b></b>`, a zero-width space) is empty too
     if (SHOWS_NOTHING.test(/[<&]/.test(out) ? unescaped(out.replace(/<[^>]*>/g, '')) : out)) errors.push({ path, message: 'Is empty once disallowed markup is removed' })
+    // as stored, and as read back: the text sent again must fit its own limit (`&` is stored as `&amp;`, tags closed)
+    if (out.length > max) {
+      long.push({ path, message: `Is ${grouped(out.length)} characters as stored, its markup escaped and closed (& as &amp;): at most ${grouped(max)}` })
+    }
     return out
   }
   // the blocks' plain-text lines hold no markup at all: tags are stripped, text kept
@@ -128,11 +142,11 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
   const result = body.map((block, i): BlockInput => {
     switch (block.type) {
       case 'paragraph': case 'heading':
-        return { ...block, text: clean(block.text, `/body/${i}/text`) }
+        return { ...block, text: clean(block.text, `/body/${i}/text`, INLINE_TEXT_MAX) }
       case 'quote':
-        return { ...block, text: clean(block.text, `/body/${i}/text`), ...(block.attribution === undefined ? {} : { attribution: line(block.attribution, `/body/${i}/attribution`) }) }
+        return { ...block, text: clean(block.text, `/body/${i}/text`, INLINE_TEXT_MAX), ...(block.attribution === undefined ? {} : { attribution: line(block.attribution, `/body/${i}/attribution`) }) }
       case 'list':
-        return { ...block, items: block.items.map((item, j) => clean(item, `/body/${i}/items/${j}`)) }
+        return { ...block, items: block.items.map((item, j) => clean(item, `/body/${i}/items/${j}`, LIST_ITEM_MAX)) }
       case 'photo':
         return block.caption === undefined ? block : { ...block, caption: line(block.caption, `/body/${i}/caption`) }
       case 'embed':
@@ -141,11 +155,27 @@ function cleanBody (body: BlockInput[]): BlockInput[] {
         return block
     }
   })
-  if (controls.length) throw invalid('Some body text holds control characters written as character references', controls)
+  if (controls.length) throw invalid('Some body text holds control characters, or no character, written as character references', controls)
+  if (long.length) throw invalid('Some body text is too long as stored', long)
   if (errors.length) throw new Unprocessable('Some body text is empty once sanitized', errors)
   return result
 }
 
+
+/**
+ * An `updatedAt` sent: the editorial "Updated" date, which has happened (an archive import's, or now); a minute of a
+ * client's clock running ahead is let through. A later one would show "Updated 2099" and top `sort=-updatedAt` for good.
+ */
+function editorialDate (sent: string, now: Date): Date {
+  const date = new Date(sent)
+  if (date.getTime() > now.getTime() + 60_000) {
+    throw new Unprocessable('updatedAt is when the story was last updated, which cannot lie in the future', [{ path: '/updatedAt', message: 'Is in the future' }])
+  }
+  return date
+}
+
+/** A tag as stored (and as a filter looks it up): NFC, trimmed. */
+const tagAsStored = (tag: string) => tag.normalize('NFC').trim()
 
 /** A URL as WHATWG URL parsing resolves it, which two spellings of one address share. */
 function samePage (url: string): string {
@@ -264,7 +294,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
 
   const bylineLinks = (input: NonNullable<ArticleCreate['bylines']>): ArticleBylineLink[] =>
     input.map((b) => ({ bylineId: b.bylineId, role: b.role ?? 'author' }))
-  const uniqueTags = (tags: string[]) => [...new Set(tags.map((t) => t.normalize('NFC').trim()).filter(Boolean))]
+  const uniqueTags = (tags: string[]) => [...new Set(tags.map(tagAsStored).filter(Boolean))]
 
   /** Publishing without a date publishes now. */
   function publication (status: ArticleStatus, publishedAt: Date | null, now: Date) {
@@ -375,6 +405,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     const next: ArticleRow = { ...current }
     if (patch.slug !== undefined && patch.slug !== current.slug) {
       next.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.articles.slugTaken(s, id), 'article')
+      await store.articles.slugChanged(id, current.slug, next.slug, now)
     }
     if (patch.headline !== undefined) next.headline = patch.headline
     if (patch.summary !== undefined) next.summary = patch.summary
@@ -401,7 +432,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
     const edited = CONTENT_FIELDS.some((k) => !same(next[k], current[k])) || !same(bylines, before)
-    next.updatedAt = patch.updatedAt ? new Date(patch.updatedAt) : edited ? now : current.updatedAt
+    next.updatedAt = patch.updatedAt ? editorialDate(patch.updatedAt, now) : edited ? now : current.updatedAt
     const changed = always || edited || next.status !== current.status ||
       next.publishedAt?.getTime() !== current.publishedAt?.getTime() || next.updatedAt.getTime() !== current.updatedAt.getTime()
     if (!changed) return { row: current, bylines: before, changed }
@@ -435,10 +466,18 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       return (await present([await getRow(id, viewer)], viewer))[0]!
     },
 
-    async getBySlug (slug: string, viewer: Viewer) {
-      const row = await store.articles.findBySlug(slug, viewer.publicOnly, new Date())
-      if (!row) throw new NotFound('Article', slug)
-      return (await present([row], viewer))[0]!
+    /**
+     * The article with this slug; for a slug it had before (see articleFormerSlugs), the slug it has now, for the
+     * reader to be sent there. Hidden articles are not found, by either.
+     */
+    async getBySlug (slug: string, viewer: Viewer): Promise<{ article: Article } | { movedTo: string }> {
+      const now = new Date()
+      const row = await store.articles.findBySlug(slug, viewer.publicOnly, now)
+      if (row) return { article: (await present([row], viewer))[0]! }
+      const formerOf = await store.articles.withFormerSlug(slug)
+      const moved = formerOf === undefined ? undefined : await store.articles.findById(formerOf, viewer.publicOnly, now)
+      if (!moved) throw new NotFound('Article', slug)
+      return { movedTo: moved.slug }
     },
 
     /** Whether a reader may see the article (used to answer 404 rather than 401 for hidden ones). */
@@ -447,6 +486,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     },
 
     async list (query: ArticleListQuery, viewer: Viewer) {
+      // a tag as it is stored, however it was typed (its cursors too)
+      if (query.tag !== undefined) query = { ...query, tag: tagAsStored(query.tag) }
       const sort = query.sort ?? (query.q !== undefined ? 'relevance' : '-publishedAt')
       if (sort === 'relevance' && query.q === undefined) throw invalid('sort=relevance needs a search: add q', [{ path: '/query/sort', message: 'relevance needs q' }])
       const match = query.q === undefined ? undefined : ftsQuery(query.q)
@@ -514,7 +555,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
           body,
           status,
           publishedAt: publication(status, input.publishedAt ? new Date(input.publishedAt) : null, now),
-          updatedAt: input.updatedAt ? new Date(input.updatedAt) : now,
+          updatedAt: input.updatedAt ? editorialDate(input.updatedAt, now) : now,
           createdAt: now,
           revision: 1,
           sectionId: input.sectionId ?? null,

@@ -30,7 +30,9 @@ export async function chooseSlug (
   resource: string
 ): Promise<string> {
   if (explicit !== undefined) {
-    if (await taken(explicit)) throw new Conflict(`${/^[aeiou]/.test(resource) ? 'An' : 'A'} ${resource} with slug "${explicit}" already exists`)
+    if (await taken(explicit)) {
+      throw Object.assign(new Conflict(`${/^[aeiou]/.test(resource) ? 'An' : 'A'} ${resource} with slug "${explicit}" already exists`), { errors: [{ path: '/slug', message: 'Is taken' }] })
+    }
     return explicit
   }
   const base = slugify(source)

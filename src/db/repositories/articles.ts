@@ -1,5 +1,5 @@
 import { eq, ne, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, getTableColumns, type SQL, type AnyColumn } from 'drizzle-orm'
-import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, bylines } from '../sqlite/schema.js'
+import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, articleFormerSlugs, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
 import { inIds, idList, placeholders, encode } from '../prepared.js'
@@ -99,7 +99,10 @@ export function articlesRepository (db: SqliteDb) {
     byIdVisible: db.select().from(articles).where(and(eq(articles.id, sql.placeholder('id')), visible(now))).prepare(),
     bySlug: db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare(),
     bySlugVisible: db.select().from(articles).where(and(eq(articles.slug, sql.placeholder('slug')), visible(now))).prepare(),
-    slugTaken: db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare(),
+    // an article's current slug, or a former one (see articleFormerSlugs)
+    slugOwner: db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug')))
+      .union(db.select({ id: articleFormerSlugs.articleId }).from(articleFormerSlugs).where(eq(articleFormerSlugs.slug, sql.placeholder('slug')))).prepare(),
+    formerSlug: db.select({ id: articleFormerSlugs.articleId }).from(articleFormerSlugs).where(eq(articleFormerSlugs.slug, sql.placeholder('slug'))).prepare(),
     existing: db.select({ id: articles.id }).from(articles).where(inIds(articles.id)).prepare(),
     many: db.select().from(articles).where(inIds(articles.id)).prepare(),
     bylinesOf: db.select({
@@ -430,9 +433,18 @@ export function articlesRepository (db: SqliteDb) {
     async findBySlug (slug: string, publicOnly: boolean, now: Date) {
       return publicOnly ? prepared.bySlugVisible.get({ slug, now: now.getTime() }) : prepared.bySlug.get({ slug })
     },
+    /** Whether another article has the slug, as its current one or a former one. */
     async slugTaken (slug: string, exceptId?: string) {
-      const taken = prepared.slugTaken.get({ slug })
-      return taken !== undefined && taken.id !== exceptId
+      return prepared.slugOwner.all({ slug }).some((owner) => owner.id !== exceptId)
+    },
+    /** The article whose former slug this is, if any. */
+    async withFormerSlug (slug: string): Promise<string | undefined> {
+      return prepared.formerSlug.get({ slug })?.id
+    },
+    /** An article's slug changed: the old one is kept as a former one, and the new one, if it was one, is current again. */
+    async slugChanged (articleId: string, from: string, to: string, at: Date) {
+      db.insert(articleFormerSlugs).values({ slug: from, articleId, createdAt: at }).onConflictDoNothing().run()
+      db.delete(articleFormerSlugs).where(and(eq(articleFormerSlugs.slug, to), eq(articleFormerSlugs.articleId, articleId))).run()
     },
     async existing (ids: string[]) {
       if (ids.length === 0) return new Set<string>()

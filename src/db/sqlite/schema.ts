@@ -215,3 +215,15 @@ export const secrets = sqliteTable('secrets', {
   name: text('name').primaryKey(),
   value: blob('value', { mode: 'buffer' }).notNull()
 })
+
+/**
+ * The slugs an article had before its current one: a link shared with an old URL still finds the story (its read by
+ * slug redirects to the current one), and no other article may take it while the story exists.
+ */
+export const articleFormerSlugs = sqliteTable('article_former_slugs', {
+  slug: text('slug').primaryKey(),
+  articleId: text('article_id').notNull().references(() => articles.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at').notNull()
+}, (t) => [
+  index('article_former_slugs_article_idx').on(t.articleId)
+])

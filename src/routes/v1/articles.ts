@@ -86,10 +86,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'getArticleBySlug',
       summary: 'Read an article by slug',
+      description: 'A slug the article had before (its slug was changed since) answers 301, its `Location` the article\'s current ' +
+        'slug, so links shared with the old URL still find the story (clients following redirects get the article). No other ' +
+        'article may take a former slug while the story exists.',
       params: SlugParams,
-      response: { 200: Type.Ref(Article), ...problems(404) }
+      response: {
+        200: Type.Ref(Article),
+        301: Type.Null({ description: 'The slug is one the article had before: `Location` reads it by its current slug' }),
+        ...problems(404)
+      }
     }
-  }, async (request) => articles.getBySlug(request.params.slug, viewerOf(request)))
+  }, async (request, reply) => {
+    const found = await articles.getBySlug(request.params.slug, viewerOf(request))
+    return 'article' in found ? found.article : reply.redirect(`/v1/articles/slug/${encodeURIComponent(found.movedTo)}`, 301)
+  })
 
   app.patch('/articles/:id', {
     config: { access: 'writer', conditional: true },
