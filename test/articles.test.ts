@@ -265,6 +265,19 @@ t.test('the tag filter finds a tag however it is typed, as tags are stored: NFC,
   t.same(await ids(`tag=cafe%CC%81&limit=1&cursor=${encodeURIComponent(page.next)}`), [first.id], 'a cursor of one spelling pages the other')
 })
 
+t.test('language is stored in its canonical BCP 47 form; a tag that is none is a 400', async (t) => {
+  const { app } = await build(t)
+  for (const [sent, stored] of [['EN-us', 'en-US'], ['zh-hans-cn', 'zh-Hans-CN'], ['sr-latn-rs', 'sr-Latn-RS'], ['en', 'en']] as const) {
+    t.equal((await create(app, '/v1/articles', { headline: sent, language: sent })).language, stored, sent)
+  }
+  const a = await create(app, '/v1/articles', { headline: 'Patched' })
+  t.equal((await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { language: 'DE-de' } })).json().language, 'de-DE')
+  for (const bad of ['en-US-US', 'x-abc']) {
+    t.match(problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Bad', language: bad } }), 400, bad).errors, [{ path: '/language' }])
+  }
+  t.equal(await count(app), 5, 'the refused ones created nothing')
+})
+
 t.test('body text fits its limit as stored, so that what is read can be sent back', async (t) => {
   const { app } = await build(t)
   // `&` is stored as `&amp;`: 19,200 characters sent were 23,999 stored, over the 20,000 a write of them back may send

@@ -155,6 +155,10 @@ t.test('a draft with a past publishedAt is still hidden: status decides, not the
 t.test('publish with no body: published now, visible to anonymous readers everywhere', async (t) => {
   const { app, anon, f } = await setup(t)
   await assertHidden(t, anon, f, 'before publishing')
+  // a body that is JSON null is a body, and not the object the action takes: a 400 that publishes nothing
+  const nullBody = await app.inject({ method: 'POST', url: `/v1/articles/${f.story.id}/publish`, headers: { 'content-type': 'application/json' }, payload: 'null' })
+  problem(t, nullBody, 400, 'a null body')
+  await assertHidden(t, anon, f, 'after a null body')
   const before = Date.now()
   const res = await app.inject({ method: 'POST', url: `/v1/articles/${f.story.id}/publish` })
   const after = Date.now()

@@ -12,7 +12,7 @@ export const writeOf = (request: FastifyRequest): Write => ({ actor: request.pri
 export const conditionsOf = (request: FastifyRequest): Conditions => ({ ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] })
 
 /** For action routes (`preValidation`), whose body may be left out: a bare POST (no body, or an empty one) is `{}`. */
-export const optionalBody = async (request: FastifyRequest) => { request.body ??= {} }
+export const optionalBody = async (request: FastifyRequest) => { if (request.body === undefined) request.body = {} }
 
 /** Aborts when the client goes away before its answer is sent (the connection closed), for work it alone waits for. */
 export function givenUpBy (reply: FastifyReply): AbortSignal {

@@ -142,7 +142,7 @@ export const ArticleCreate = Type.Object({
   tags: Type.Optional(Type.Array(Line(100), { maxItems: 50 })),
   source: Type.Optional(Nullable(Line(200))),
   canonicalUrl: Type.Optional(Nullable(HttpUrl)),
-  language: Type.Optional(Nullable(Type.String({ pattern: LANGUAGE, maxLength: 35, description: 'BCP 47 tag, e.g. en or zh-Hans-CN' })))
+  language: Type.Optional(Nullable(Type.String({ pattern: LANGUAGE, maxLength: 35, description: 'BCP 47 tag, e.g. en or zh-Hans-CN; stored in its canonical form (EN-us is en-US)' })))
 }, {
   $id: 'ArticleCreate',
   additionalProperties: false,

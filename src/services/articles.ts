@@ -174,6 +174,16 @@ function editorialDate (sent: string, now: Date): Date {
   return date
 }
 
+/** A language as stored: its canonical BCP 47 form (`EN-us` is `en-US`, `zh-hans-cn` is `zh-Hans-CN`); no such tag is a 400. */
+function languageTag (sent: string | null): string | null {
+  if (sent === null) return null
+  try {
+    return Intl.getCanonicalLocales(sent)[0]!
+  } catch {
+    throw invalid(`language "${sent}" is not a BCP 47 language tag`, [{ path: '/language', message: 'Is not a BCP 47 language tag (such as en, en-GB or zh-Hans-CN)' }])
+  }
+}
+
 /** A tag as stored (and as a filter looks it up): NFC, trimmed. */
 const tagAsStored = (tag: string) => tag.normalize('NFC').trim()
 
@@ -425,7 +435,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     if (patch.tags !== undefined) next.tags = uniqueTags(patch.tags)
     if (patch.source !== undefined) next.source = patch.source
     if (patch.canonicalUrl !== undefined) next.canonicalUrl = patch.canonicalUrl
-    if (patch.language !== undefined) next.language = patch.language
+    if (patch.language !== undefined) next.language = languageTag(patch.language)
     const before = (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
     const bylines = patch.bylines ? bylineLinks(patch.bylines) : before
     const photoIds = await checkReferences({ ...next, body: next.body as BlockInput[], bylines })
@@ -563,7 +573,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
           tags: uniqueTags(input.tags ?? []),
           source: input.source ?? null,
           canonicalUrl: input.canonicalUrl ?? null,
-          language: input.language ?? null
+          language: languageTag(input.language ?? null)
         }
         const bylines = bylineLinks(input.bylines ?? [])
         const photoIds = await checkReferences({ ...row, body, bylines })
