@@ -65,7 +65,7 @@ export class ConfigError extends Error {}
 const EXPECTED: Partial<Record<keyof Static<typeof ConfigSchema>, string>> = {
   DATABASE_URL: 'file:PATH (postgres:// is reserved)',
   LOG_LEVEL: `one of ${LOG_LEVELS.join(', ')}`,
-  PUBLIC_URL: 'an absolute http or https URL without a trailing slash (https://cms.example.com)',
+  PUBLIC_URL: 'an http or https origin: scheme, host and port only, no path, query or trailing slash (https://cms.example.com)',
   CMS_ADMIN_KEY: '32 to 512 printable ASCII characters, no spaces',
   CORS_ORIGINS: '* or comma-separated http or https origins without a path (https://www.example.com,https://m.example.com)',
   TRUST_PROXY: 'true, false, or comma-separated IP addresses and CIDR ranges (10.0.0.0/8,::1)',
@@ -103,13 +103,20 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const given: Record<string, unknown> = {}
   for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
     const text = env[name]
-    if (text !== undefined) given[name] = fromText(schema, text)
+    // set but empty is unset, as a compose file's `VAR=${VAR}` passes a variable its shell does not have
+    if (text !== undefined && text.trim() !== '') given[name] = fromText(schema, text)
   }
   const raw = Value.Default(ConfigSchema, given) as Static<typeof ConfigSchema>
   const bad = [...new Set([...Value.Errors(ConfigSchema, raw)].map((error) => error.path.split('/')[1]!))]
   if (bad.length > 0) {
     const properties: Record<string, TSchema> = ConfigSchema.properties
     throw new ConfigError(`Invalid configuration: ${bad.map((name) => `${name} must be ${expected(name, properties[name]!)}`).join('; ')}`)
+  }
+  if (raw.PUBLIC_URL !== undefined) {
+    // an origin alone: a path or a query would be written before every photo's path (`https://x?y/v1/photos/…`)
+    const url = URL.canParse(raw.PUBLIC_URL) ? new URL(raw.PUBLIC_URL) : undefined
+    if (!url || url.href !== `${url.origin}/`) throw new ConfigError(`Invalid configuration: PUBLIC_URL must be ${EXPECTED.PUBLIC_URL}`)
+    raw.PUBLIC_URL = url.origin
   }
   if (raw.DATABASE_URL?.startsWith('postgres')) {
     throw new ConfigError('Invalid configuration: DATABASE_URL=postgres:// is not supported by this release yet; unset it to use the embedded SQLite database')
@@ -119,6 +126,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   const renditionWidths = [...new Set(raw.RENDITION_WIDTHS.split(',').map(Number))].sort((a, b) => a - b)
   const renditionAspects = raw.RENDITION_ASPECTS.split(',').map(aspectRatio)
   if (renditionAspects.some((r) => r < 0.1 || r > 10)) throw new ConfigError('Invalid configuration: RENDITION_ASPECTS must lie between 1:10 and 10:1')
+  if (typeof raw.TRUST_PROXY === 'string' && /(^|,)\d+(,|$)/.test(raw.TRUST_PROXY)) {
+    // proxy-addr reads `1` as the address 0.0.0.1, and Fastify trusts no one for a count of hops (it cannot check the peer)
+    throw new ConfigError(`Invalid configuration: TRUST_PROXY must be ${EXPECTED.TRUST_PROXY}: a number of proxies is not taken, name their addresses`)
+  }
   if (typeof raw.TRUST_PROXY === 'string') {
     // read as Fastify reads it, by the same library: an address or range it cannot read stopped the server at its first request
     try {

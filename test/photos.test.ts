@@ -7,7 +7,12 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import Database from 'better-sqlite3'
 import { build, image, multipart, upload, create, problem, paths, storedFiles, cli } from './helper.js'
 import type { App } from '../src/app.js'
-import { fileVersion } from '../src/services/photos.js'
+import os from 'node:os'
+import { openStore } from '../src/db/index.js'
+import { filesystemStorage } from '../src/storage/filesystem.js'
+import type { Storage } from '../src/storage/index.js'
+import type { Write } from '../src/services/context.js'
+import { fileVersion, photosService } from '../src/services/photos.js'
 
 type Test = import('tap').Test
 
@@ -864,4 +869,59 @@ t.test('DELETE a photo still in use is a 409', async (t) => {
   t.equal(patch.statusCode, 200, patch.body)
   t.equal((await send(t, app, { method: 'DELETE', url: `/v1/photos/${lead.id}` })).statusCode, 204)
   t.equal(storedFiles(dataDir).length, 2)
+})
+
+t.test('two instances on one database: a photo deleted on one while its bytes are uploaded again on the other keeps a file for every record', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-two-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const files = filesystemStorage(path.join(dir, 'photos'))
+  const options = { maxPixels: 100_000_000, widths: [320], aspects: [1] }
+  /** A storage whose `exists` and `withdraw` wait, once each, for the test to let them go on (each instance has its own). */
+  const held = () => {
+    const waits: Partial<Record<'exists' | 'withdraw', { reached: Promise<void>, go: () => void }>> = {}
+    const hold = (name: 'exists' | 'withdraw') => {
+      let reached!: () => void; let go!: () => void
+      const entered = new Promise<void>((resolve) => { reached = resolve })
+      const released = new Promise<void>((resolve) => { go = resolve })
+      waits[name] = { reached: entered, go }
+      return async () => { reached(); await released }
+    }
+    const gates: Partial<Record<'exists' | 'withdraw', () => Promise<void>>> = {}
+    const storage: Storage = {
+      ...files,
+      exists: async (key) => { const gate = gates.exists; delete gates.exists; const found = await files.exists(key); if (gate) await gate(); return found },
+      withdraw: async (key) => { const gate = gates.withdraw; delete gates.withdraw; if (gate) await gate(); return files.withdraw(key) }
+    }
+    return { storage, hold: (name: 'exists' | 'withdraw') => { gates[name] = hold(name); return waits[name]! } }
+  }
+  const [a, b] = [held(), held()]
+  const storeA = openStore(path.join(dir, 'cms.sqlite'))
+  const storeB = openStore(path.join(dir, 'cms.sqlite'))
+  t.teardown(() => { storeA.close(); storeB.close() })
+  const onA = photosService(storeA, a.storage, options)
+  const onB = photosService(storeB, b.storage, options)
+  const editor: Write = { actor: { keyId: 'k', name: 'editor', role: 'editor' } }
+  // 1. B finds the file there and, before it commits its record, A deletes the only other record and its bytes
+  let data = await image('png', 8, 8, 1)
+  let first = await onA.create({ data }, {})
+  let gate = b.hold('exists')
+  let uploading = onB.create({ data }, {})
+  await gate.reached
+  await onA.delete(first.id, editor)
+  t.notOk(await files.exists(`${first.sha256}.png`), 'A took the bytes nobody used')
+  gate.go()
+  let again = await uploading
+  t.ok(await files.exists(`${again.sha256}.png`), 'B, finding them gone once committed, put them back')
+
+  // 2. A finds no record using the bytes, then B commits one before A takes them out: A puts them back
+  data = await image('png', 8, 8, 2)
+  first = await onA.create({ data }, {})
+  gate = a.hold('withdraw')
+  const deleting = onA.delete(first.id, editor)
+  await gate.reached
+  again = await onB.create({ data }, {})
+  gate.go()
+  await deleting
+  t.ok(await files.exists(`${again.sha256}.png`), 'A, finding a record using them once taken out, put them back')
+  t.equal((await onA.delete(again.id, editor), await files.exists(`${again.sha256}.png`)), false, 'and the last record deleted takes them')
 })

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import path from 'node:path'
-import { execFile } from 'node:child_process'
+import fs from 'node:fs'
 import Database from 'better-sqlite3'
 import type { InjectOptions } from 'fastify'
-import { build, create, upload, problem, paths, indexAsBefore0012, forgetMigrationsFrom, type TestApp, type Response } from './helper.js'
+import { build, create, upload, problem, paths, indexAsBefore0012, forgetMigrationsFrom, cli, type TestApp, type Response } from './helper.js'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { encodeCursor } from '../src/services/cursor.js'
@@ -1364,17 +1364,18 @@ t.test('photo captions are searched as shown: the lead photo\'s and each body ph
   db.prepare("insert into articles_fts (rowid, headline, summary, body, tags, bylines) values (?, 'wetland birds', '', 'stale', '', '')").run(doc)
   db.close()
   t.same(await found(t, ctx, 'q=osprey', 'anon'), [], 'a stale entry misses the caption')
-  const run = await new Promise<{ code: number, stdout: string, stderr: string }>((resolve) => {
-    const env = { ...process.env, DATA_DIR: ctx.dataDir }
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'reindex-search'], { cwd: path.join(import.meta.dirname, '..'), env, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : -1) : 0, stdout: String(stdout), stderr: String(stderr) })
-    })
-  })
+  const run = await cli(ctx.dataDir, ['reindex-search'])
   t.equal(run.code, 0, run.stderr)
   t.match(run.stdout, /Done: 2 articles reindexed/, run.stdout)
   t.same(await found(t, ctx, 'q=osprey', 'anon'), ['Wetland birds'], 'found again after npm run search:reindex, with the server running')
   t.same(await found(t, ctx, 'q=spring', 'anon'), ['Wetland birds'])
   assertIndexInStep(t, ctx.dataDir, 'after the reindex')
+  // a mistyped DATA_DIR is not a new, empty database to reindex
+  const nowhere = path.join(ctx.dataDir, 'no-such-folder')
+  const missed = await cli(nowhere, ['reindex-search'])
+  t.equal(missed.code, 1)
+  t.match(missed.stderr, /^No database at .*no-such-folder\/cms\.sqlite: set DATA_DIR \(or DATABASE_URL\) as the server has it/)
+  t.notOk(fs.existsSync(nowhere), 'and none was made')
 })
 
 t.test('upgrading a database whose full-text index kept its own copy of the text: the entries are carried over, found as before, and no text is kept', async (t) => {

@@ -66,12 +66,15 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /^Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent$/, 'the levels are named')
   t.throws(() => loadConfig({ CORS_ORIGINS: 'example.com' }), /CORS_ORIGINS must be \* or comma-separated http or https origins/, 'what it takes, in words')
   // whole numbers only: a fraction, an exponent or hex is not read as some other number
-  for (const port of ['abc', '3.5', '1e3', '0x10', '', '99999999999999999999']) {
+  for (const port of ['abc', '3.5', '1e3', '0x10', '99999999999999999999']) {
     t.throws(() => loadConfig({ PORT: port }), /^Invalid configuration: PORT must be a whole number from 0 to 65535$/, `PORT=${port}`)
   }
   t.equal(loadConfig({ PORT: ' 8080 ' }).PORT, 8080, 'spaces around a number are fine')
-  t.throws(() => loadConfig({ PORT: '-1', RATE_LIMIT_KEY: '0', HOST: '' }),
-    /^Invalid configuration: PORT must be a whole number from 0 to 65535; HOST must be non-empty text; RATE_LIMIT_KEY must be a whole number of at least 1$/, 'every bad variable, once')
+  t.throws(() => loadConfig({ PORT: '-1', RATE_LIMIT_KEY: '0', HOST: '\u0000' }),
+    /^Invalid configuration: PORT must be a whole number from 0 to 65535; RATE_LIMIT_KEY must be a whole number of at least 1$/, 'every bad variable, once')
+  // set but empty is unset (a compose file's VAR=${VAR} for a variable its shell does not have)
+  t.match(loadConfig({ HOST: '', PORT: '', PUBLIC_URL: '', CMS_ADMIN_KEY: ' ', TRUST_PROXY: '', DATABASE_URL: '', CORS_ORIGINS: '' }),
+    { HOST: '0.0.0.0', PORT: 3000, PUBLIC_URL: undefined, CMS_ADMIN_KEY: undefined, TRUST_PROXY: false, DATABASE_URL: undefined, CORS_ORIGINS: '' })
   const secret = 'not a key: has spaces'
   const refused = (() => { try { loadConfig({ CMS_ADMIN_KEY: secret }) } catch (err) { return (err as Error).message } })()
   t.match(refused, /CMS_ADMIN_KEY must be 32 to 512 printable ASCII characters/)
@@ -80,6 +83,12 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/)
   t.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/cms' }), /not supported/)
   t.throws(() => loadConfig({ PUBLIC_URL: 'cms.example.com' }), /PUBLIC_URL/)
+  // an origin alone: a path or a query would be written before every photo's path
+  for (const bad of ['https://x?y', 'https://cms.example.com/path', 'https://cms.example.com#a', 'https://user@cms.example.com']) {
+    t.throws(() => loadConfig({ PUBLIC_URL: bad }), /^Invalid configuration: PUBLIC_URL must be an http or https origin/, bad)
+  }
+  t.equal(loadConfig({ PUBLIC_URL: 'https://CMS.example.com:443' }).PUBLIC_URL, 'https://cms.example.com', 'written as its origin')
+  t.equal(loadConfig({ PUBLIC_URL: 'http://localhost:8080' }).PUBLIC_URL, 'http://localhost:8080')
   const config = loadConfig({ DATA_DIR: '/tmp/x', PORT: '8080' })
   t.match(config, { PORT: 8080, HOST: '0.0.0.0', databaseFile: '/tmp/x/cms.sqlite', photoDir: '/tmp/x/photos' })
   // proxies' addresses and ranges, read as Fastify reads them: a bad one stopped the server at its first request
@@ -90,6 +99,8 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.equal(loadConfig({ TRUST_PROXY: 'FALSE' }).TRUST_PROXY, false)
   t.equal(loadConfig({}).TRUST_PROXY, false, 'no proxy is trusted by default')
   t.throws(() => loadConfig({ TRUST_PROXY: 'yes' }), /TRUST_PROXY must be true, false, or comma-separated IP addresses and CIDR ranges/)
+  // a count of hops, as other servers take it: proxy-addr read `1` as the address 0.0.0.1, and trusted no one
+  for (const hops of ['1', '2', '10.0.0.1,1']) t.throws(() => loadConfig({ TRUST_PROXY: hops }), /TRUST_PROXY .*a number of proxies is not taken, name their addresses/, hops)
 })
 
 t.test('the data folders are made and checked at start: a file in the way or a folder that cannot be written is named', async (t) => {

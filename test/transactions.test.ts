@@ -95,3 +95,47 @@ t.test('many concurrent article writes over HTTP: invalid ones fail alone, valid
   const listed = ok(t, await app.inject({ url: '/v1/articles?limit=100' }))
   t.equal(listed.data.length, 20, 'and in the list')
 })
+
+t.test('another process holding the write lock: writes wait for it without stopping the event loop, then a 503', async (t) => {
+  const { store, file } = tempStore(t)
+  const other = new Database(file)
+  t.teardown(() => { if (other.inTransaction) other.exec('ROLLBACK'); other.close() })
+  other.exec('BEGIN IMMEDIATE')
+  let settled = false
+  const waiting = store.transaction(async () => { await store.sections.insert(section('waited')) }).finally(() => { settled = true })
+  // the event loop turns while the write waits (SQLite's busy_timeout slept inside the call, and everything with it)
+  let turns = 0
+  const started = Date.now()
+  while (Date.now() - started < 300) { await new Promise((resolve) => setTimeout(resolve, 10)); turns++ }
+  t.ok(turns >= 10, `timers ran while the write waited (${turns})`)
+  t.notOk(settled, 'the write still waits')
+  other.exec('COMMIT')
+  await waiting
+  t.same(names(file), ['waited'], 'and is written once the lock is free')
+
+  other.exec('BEGIN IMMEDIATE')
+  const refused = await store.transaction(async () => { await store.sections.insert(section('refused')) }).catch((err) => err)
+  other.exec('ROLLBACK')
+  t.match(refused, { statusCode: 503, code: 'CMS_BUSY', headers: { 'retry-after': '2' } }, 'held past the wait: a 503 to retry, not a 500')
+  t.same(names(file), ['waited'], 'nothing of it written')
+  await store.transaction(async () => { await store.sections.insert(section('after')) })
+  t.same(names(file), ['after', 'waited'], 'writes go on once it is free')
+})
+
+t.test('instances starting at once on a new database: one applies the migrations, every one starts', async (t) => {
+  const { fork } = await import('node:child_process')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-start-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'cms.sqlite')
+  const opener = path.join(dir, 'open.mts')
+  fs.writeFileSync(opener, `import { openStore } from ${JSON.stringify(new URL('../src/db/index.js', import.meta.url).pathname)}\nopenStore(${JSON.stringify(file)}).close()\n`)
+  const codes = await Promise.all(Array.from({ length: 4 }, () => new Promise<number | null>((resolve) => {
+    fork(opener, [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' }).once('exit', resolve)
+  })))
+  t.same(codes, [0, 0, 0, 0], 'no start failed')
+  const db = new Database(file, { readonly: true })
+  t.teardown(() => db.close())
+  const journal = JSON.parse(fs.readFileSync(new URL('../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }
+  t.equal(db.prepare('select count(*) from __drizzle_migrations').pluck().get(), journal.entries.length, 'each migration applied once')
+  t.equal(db.prepare('select count(*) from secrets').pluck().get(), 1, 'one cursor key')
+})

@@ -112,26 +112,41 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
   async function collect (storageKey: string) {
     await withLock(storageKey, () => collectLocked(storageKey))
   }
+  /**
+   * Removes bytes no record uses. Another instance on the same database may commit a record of the same bytes at
+   * any moment (the lock above is this process's only), having found the file there before it was removed: the
+   * bytes are taken out of their key first and looked for again, and put back if a record has come to use them
+   * (an upload committing after they were taken out finds them missing, and puts them back itself: see storeThen).
+   */
   async function collectLocked (storageKey: string) {
     if (await store.photos.storageKeyInUse(storageKey)) return
-    await storage.delete(storageKey)
+    const withdrawn = await storage.withdraw(storageKey)
+    if (await store.photos.storageKeyInUse(storageKey)) {
+      await withdrawn?.restore()
+      return
+    }
+    await withdrawn?.discard()
     await storage.deletePrefix(`r/${storageKey.split('.')[0]}/`)
   }
 
   /**
    * Bytes first, record second: `write` commits the record only once the file is safely stored, so a
    * crash in between leaves an unreferenced file, never a record without one. A failed write takes
-   * back bytes nothing else uses.
+   * back bytes nothing else uses. Once committed, the file is looked for again: another instance may have
+   * collected the bytes in between (see collectLocked), and they are put back.
    */
   async function storeThen<T> (storageKey: string, data: Buffer, write: () => Promise<T>): Promise<T> {
     return withLock(storageKey, async () => {
       if (!(await storage.exists(storageKey))) await storage.put(storageKey, data)
+      let written: T
       try {
-        return await store.transaction(write)
+        written = await store.transaction(write)
       } catch (err) {
         await collectLocked(storageKey)
         throw err
       }
+      if (!(await storage.exists(storageKey))) await storage.put(storageKey, data)
+      return written
     })
   }
 

@@ -53,6 +53,24 @@ export function filesystemStorage (root: string): Storage {
     async delete (key) {
       await fsp.rm(fileOf(key), { force: true })
     },
+    async withdraw (key) {
+      const file = fileOf(key)
+      // aside in the same file system, so that both moves are renames: atomic, and no byte is copied
+      const aside = path.join(tmpDir, `withdrawn-${randomUUID()}`)
+      try {
+        await fsp.rename(file, aside)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw err
+      }
+      return {
+        restore: async () => {
+          await fsp.mkdir(path.dirname(file), { recursive: true })
+          await fsp.rename(aside, file)
+        },
+        discard: () => fsp.rm(aside, { force: true })
+      }
+    },
     async deletePrefix (prefix) {
       assertPrefix(prefix)
       await fsp.rm(path.join(root, prefix), { recursive: true, force: true })

@@ -13,10 +13,23 @@ export interface Storage {
   exists (key: string): Promise<boolean>
   /** Removes the bytes; removing a missing key is not an error. */
   delete (key: string): Promise<void>
+  /**
+   * Takes the bytes out of the key at once, to be put back or removed for good: a deletion another instance can
+   * undo in between (see the photos service's collect). Undefined when the key held nothing.
+   */
+  withdraw (key: string): Promise<Withdrawn | undefined>
   /** Removes every key under a prefix ("r/<sha256>/": the renditions of one original). */
   deletePrefix (prefix: string): Promise<void>
   /** Throws when the storage cannot be written (used by /readyz). */
   check (): Promise<void>
+}
+
+/** Bytes taken out of their key (see Storage.withdraw): exactly one of the two is called. */
+export interface Withdrawn {
+  /** Puts them back under their key (over the same bytes put there meanwhile). */
+  restore (): Promise<void>
+  /** Removes them for good. */
+  discard (): Promise<void>
 }
 
 /** An inclusive range of byte positions, as an HTTP `Range` asks for them. */

@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as schema from './schema.js'
+import { ServiceUnavailable } from '../../errors.js'
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>
 
@@ -38,6 +39,16 @@ export function foldedForMatching (text: string): string {
     .replace(/[øłđħıßæœþς\u2018\u2019\u02bc\u2032\u2010\u2011]/g, (c) => c === 'ς' ? 'σ' : PLAIN_LATIN[c] ?? TYPED[c]!)
 }
 
+/**
+ * How long a statement waits, inside the call (the event loop with it), for a lock another connection holds: only
+ * the rare reads that need one (a WAL being recovered or restarted). Writes wait for the write lock on a timer, up
+ * to WRITE_LOCK_WAIT_MS (see writeLock).
+ */
+const BUSY_TIMEOUT_MS = 100
+const WRITE_LOCK_WAIT_MS = 5000
+/** How long a start waits for another instance applying the migrations (a backfill over a large archive takes a while). */
+const STARTUP_WAIT_MS = 120_000
+
 export interface OpenOptions {
   /** Called once per SQL statement the data layer runs (tests count them to catch N+1 queries). */
   onQuery?: (sql: string, params: unknown[]) => void
@@ -53,7 +64,7 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.pragma('journal_mode = WAL')
   client.pragma('synchronous = NORMAL')
   client.pragma('foreign_keys = ON')
-  client.pragma('busy_timeout = 5000')
+  client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   // checkpoint the WAL into the database every 4,000 pages (16 MiB) rather than SQLite's 1,000: pages written
   // again and again (index roots, the full-text index's structure) are copied once per checkpoint, so a
   // sustained stream of article writes ran ~23% faster; the file is cut back to 64 MiB after a checkpoint
@@ -81,9 +92,20 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
     schema,
     logger: options.onQuery ? { logQuery: (query, params) => options.onQuery!(query, params) } : false
   })
-  migrate(db, { migrationsFolder })
-  // made by whichever instance opens the database first; the others read the same
-  client.prepare("insert or ignore into secrets (name, value) values ('cursor', randomblob(32))").run()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      migrate(db, { migrationsFolder })
+      // made by whichever instance opens the database first; the others read the same
+      client.prepare("insert or ignore into secrets (name, value) values ('cursor', randomblob(32))").run()
+      break
+    } catch (err) {
+      // several instances starting at once on a database with migrations to apply: one applies them while the
+      // others wait for its write lock, or find the tables it made (a migration commits whole) and read again
+      const busy = (err as { code?: string }).code === 'SQLITE_BUSY'
+      if (busy ? attempt * 100 >= STARTUP_WAIT_MS : attempt >= 3) throw err
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100)
+    }
+  }
   const cursorKey = client.prepare("select value from secrets where name = 'cursor'").pluck().get() as Buffer
   client.pragma('optimize = 0x10002')
   const optimizer = setInterval(() => { if (client.open) client.pragma('optimize') }, 3_600_000).unref()
@@ -106,6 +128,32 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   /** Work the running write left for the end of its group (see afterWrites), by key. */
   let deferred: Map<string, () => Promise<void>> | null = null
 
+  /**
+   * Takes SQLite's write lock (BEGIN IMMEDIATE) without blocking the event loop: while another process holds it (a
+   * second instance's write, `npm run search:reindex`), the attempt fails at once and is retried on a timer, reads
+   * and other requests running meanwhile; after WRITE_LOCK_WAIT_MS the group's writes are refused with a 503 and
+   * Retry-After. (SQLite's own busy_timeout sleeps inside the call: every request of the process waited with it,
+   * and then got a 500.)
+   */
+  async function writeLock () {
+    const deadline = Date.now() + WRITE_LOCK_WAIT_MS
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      client.pragma('busy_timeout = 0')
+      try {
+        client.exec('BEGIN IMMEDIATE')
+        return
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err
+        if (Date.now() >= deadline) {
+          throw Object.assign(new ServiceUnavailable('The database is busy with another process\'s write; retry in 2 s'), { headers: { 'retry-after': '2' } })
+        }
+      } finally {
+        client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause))
+    }
+  }
+
   async function commitGroups () {
     while (queued.length) {
       const group = queued.splice(0, MAX_GROUP)
@@ -113,7 +161,7 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
       const work = new Map<string, () => Promise<void>>()
       let failed: { err: unknown } | null = null
       try {
-        client.exec('BEGIN IMMEDIATE')
+        await writeLock()
         for (const write of group) {
           client.exec('SAVEPOINT write')
           deferred = new Map()
