@@ -400,7 +400,8 @@ t.test('a changed slug: the old URL redirects to the story, and no other article
   }
   t.match((await anon({ method: 'GET', url: '/v1/articles/slug/gas-deal' })).headers['cache-control'], /^public/, 'a CDN may keep the redirect')
   // no other article takes it, by an explicit slug or a generated one
-  problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Another', slug: 'gas-deal' } }), 409, 'an explicit former slug')
+  t.match(problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Another', slug: 'gas-deal' } }), 409, 'an explicit former slug'),
+    { detail: /^The slug "gas-deal" was another article's, which had been published with it: its shared links still lead there/, errors: [{ path: '/slug' }] })
   problem(t, await req(app, { method: 'PATCH', url: `/v1/articles/${(await create(app, '/v1/articles', { headline: 'Third' })).id}`, payload: { slug: 'gas-deal' } }), 409, 'a former slug by a PATCH')
   t.equal((await create(app, '/v1/articles', { headline: 'Gas deal' })).slug, 'gas-deal-2', 'a generated slug passes it by')
   // renamed twice: both old URLs lead to the story; renamed back, the slug is its own again
@@ -418,6 +419,15 @@ t.test('a changed slug: the old URL redirects to the story, and no other article
   await req(app, { method: 'DELETE', url: `/v1/articles/${story.id}` })
   problem(t, await req(app, { method: 'GET', url: '/v1/articles/slug/gas-deal-signed' }), 404, 'gone with the story')
   t.equal((await create(app, '/v1/articles', { headline: 'New', slug: 'gas-deal-signed' })).slug, 'gas-deal-signed', 'and free again')
+
+  // a story not yet out had no shared links: a slug it is given by mistake and changed is free for any story at once
+  const draft = await create(app, '/v1/articles', { headline: 'Wrong one', slug: 'ice-festival' })
+  await req(app, { method: 'PATCH', url: `/v1/articles/${draft.id}`, payload: { slug: 'ice-sculptures' } })
+  problem(t, await req(app, { method: 'GET', url: '/v1/articles/slug/ice-festival' }), 404, 'no redirect from a draft\'s old slug')
+  t.equal((await create(app, '/v1/articles', { headline: 'Right one', slug: 'ice-festival' })).slug, 'ice-festival', 'taken by the right story')
+  const scheduled = await create(app, '/v1/articles', { headline: 'Embargoed', slug: 'embargoed', status: 'published', publishedAt: new Date(Date.now() + 3_600_000).toISOString() })
+  await req(app, { method: 'PATCH', url: `/v1/articles/${scheduled.id}`, payload: { slug: 'embargoed-2' } })
+  t.equal((await create(app, '/v1/articles', { headline: 'Other', slug: 'embargoed' })).slug, 'embargoed', 'nor a scheduled story\'s, not yet out')
 })
 
 t.test('read by id and by slug; unknown ones are problem 404s', async (t) => {
@@ -586,7 +596,7 @@ t.test('PATCH is a JSON merge patch', async (t) => {
   const r5 = await req(app, { method: 'PATCH', url, payload: { slug: 'fresh-slug' } })
   t.equal(r5.json().slug, 'fresh-slug')
   t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/fresh-slug' })).statusCode, 200)
-  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/original' })).statusCode, 301, 'the old slug leads to the new one')
+  t.equal((await req(app, { method: 'GET', url: '/v1/articles/slug/original' })).statusCode, 404, 'a draft\'s old slug was never shared: it is gone')
 
   const t0 = Date.now()
   const r6 = await req(app, { method: 'PATCH', url, payload: { status: 'published' } })

@@ -415,7 +415,10 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     const next: ArticleRow = { ...current }
     if (patch.slug !== undefined && patch.slug !== current.slug) {
       next.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.articles.slugTaken(s, id), 'article')
-      await store.articles.slugChanged(id, current.slug, next.slug, now)
+      // the old URL is kept when readers may have it: the story has been out (a draft's slug, set by mistake and
+      // changed before it went out, was never shared, and is free for any story)
+      const wasOut = current.publishedAt !== null && current.publishedAt.getTime() <= now.getTime()
+      await store.articles.slugChanged(id, current.slug, next.slug, now, wasOut)
     }
     if (patch.headline !== undefined) next.headline = patch.headline
     if (patch.summary !== undefined) next.summary = patch.summary

@@ -26,12 +26,16 @@ export function slugify (text: string): string {
 export async function chooseSlug (
   explicit: string | undefined,
   source: string,
-  taken: (slug: string) => Promise<boolean>,
+  taken: (slug: string) => Promise<boolean | 'former'>,
   resource: string
 ): Promise<string> {
   if (explicit !== undefined) {
-    if (await taken(explicit)) {
-      throw Object.assign(new Conflict(`${/^[aeiou]/.test(resource) ? 'An' : 'A'} ${resource} with slug "${explicit}" already exists`), { errors: [{ path: '/slug', message: 'Is taken' }] })
+    const by = await taken(explicit)
+    if (by) {
+      const message = by === 'former'
+        ? `The slug "${explicit}" was another ${resource}'s, which had been published with it: its shared links still lead there, so choose another`
+        : `${/^[aeiou]/.test(resource) ? 'An' : 'A'} ${resource} with slug "${explicit}" already exists`
+      throw Object.assign(new Conflict(message), { errors: [{ path: '/slug', message: by === 'former' ? 'Was another article\'s, which its old links still reach' : 'Is taken' }] })
     }
     return explicit
   }

@@ -99,9 +99,7 @@ export function articlesRepository (db: SqliteDb) {
     byIdVisible: db.select().from(articles).where(and(eq(articles.id, sql.placeholder('id')), visible(now))).prepare(),
     bySlug: db.select().from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare(),
     bySlugVisible: db.select().from(articles).where(and(eq(articles.slug, sql.placeholder('slug')), visible(now))).prepare(),
-    // an article's current slug, or a former one (see articleFormerSlugs)
-    slugOwner: db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug')))
-      .union(db.select({ id: articleFormerSlugs.articleId }).from(articleFormerSlugs).where(eq(articleFormerSlugs.slug, sql.placeholder('slug')))).prepare(),
+    slugTaken: db.select({ id: articles.id }).from(articles).where(eq(articles.slug, sql.placeholder('slug'))).prepare(),
     formerSlug: db.select({ id: articleFormerSlugs.articleId }).from(articleFormerSlugs).where(eq(articleFormerSlugs.slug, sql.placeholder('slug'))).prepare(),
     existing: db.select({ id: articles.id }).from(articles).where(inIds(articles.id)).prepare(),
     many: db.select().from(articles).where(inIds(articles.id)).prepare(),
@@ -433,17 +431,22 @@ export function articlesRepository (db: SqliteDb) {
     async findBySlug (slug: string, publicOnly: boolean, now: Date) {
       return publicOnly ? prepared.bySlugVisible.get({ slug, now: now.getTime() }) : prepared.bySlug.get({ slug })
     },
-    /** Whether another article has the slug, as its current one or a former one. */
-    async slugTaken (slug: string, exceptId?: string) {
-      return prepared.slugOwner.all({ slug }).some((owner) => owner.id !== exceptId)
+    /** Whether another article has the slug: as its current one (true), or a former one ('former'). */
+    async slugTaken (slug: string, exceptId?: string): Promise<boolean | 'former'> {
+      if (prepared.slugTaken.all({ slug }).some((owner) => owner.id !== exceptId)) return true
+      const former = prepared.formerSlug.get({ slug })
+      return former !== undefined && former.id !== exceptId ? 'former' : false
     },
     /** The article whose former slug this is, if any. */
     async withFormerSlug (slug: string): Promise<string | undefined> {
       return prepared.formerSlug.get({ slug })?.id
     },
-    /** An article's slug changed: the old one is kept as a former one, and the new one, if it was one, is current again. */
-    async slugChanged (articleId: string, from: string, to: string, at: Date) {
-      db.insert(articleFormerSlugs).values({ slug: from, articleId, createdAt: at }).onConflictDoNothing().run()
+    /**
+     * An article's slug changed: the old one is kept as a former one when `keep` (it was public: see the service),
+     * and the new one, if it was one, is current again.
+     */
+    async slugChanged (articleId: string, from: string, to: string, at: Date, keep: boolean) {
+      if (keep) db.insert(articleFormerSlugs).values({ slug: from, articleId, createdAt: at }).onConflictDoNothing().run()
       db.delete(articleFormerSlugs).where(and(eq(articleFormerSlugs.slug, to), eq(articleFormerSlugs.articleId, articleId))).run()
     },
     async existing (ids: string[]) {

@@ -88,7 +88,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Read an article by slug',
       description: 'A slug the article had before (its slug was changed since) answers 301, its `Location` the article\'s current ' +
         'slug, so links shared with the old URL still find the story (clients following redirects get the article). No other ' +
-        'article may take a former slug while the story exists.',
+        'article may take a former slug while the story exists. Only slugs the story has been out with are kept: a draft\'s, ' +
+        'changed before it went out, is free at once.',
       params: SlugParams,
       response: {
         200: Type.Ref(Article),
