@@ -49,6 +49,9 @@ const WRITE_LOCK_WAIT_MS = 5000
 /** How long a start waits for another instance applying the migrations (a backfill over a large archive takes a while). */
 const STARTUP_WAIT_MS = 120_000
 
+/** Another connection holds a lock this one needs (SQLITE_BUSY, or one of its extended codes). */
+const busy = (err: unknown) => String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')
+
 export interface OpenOptions {
   /** Called once per SQL statement the data layer runs (tests count them to catch N+1 queries). */
   onQuery?: (sql: string, params: unknown[]) => void
@@ -101,14 +104,22 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
     } catch (err) {
       // several instances starting at once on a database with migrations to apply: one applies them while the
       // others wait for its write lock, or find the tables it made (a migration commits whole) and read again
-      const busy = (err as { code?: string }).code === 'SQLITE_BUSY'
-      if (busy ? attempt * 100 >= STARTUP_WAIT_MS : attempt >= 3) throw err
+      if (busy(err) ? attempt * 100 >= STARTUP_WAIT_MS : attempt >= 3) throw err
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100)
     }
   }
   const cursorKey = client.prepare("select value from secrets where name = 'cursor'").pluck().get() as Buffer
-  client.pragma('optimize = 0x10002')
-  const optimizer = setInterval(() => { if (client.open) client.pragma('optimize') }, 3_600_000).unref()
+  // the planner's statistics, kept current: work for when the write lock is free (ANALYZE writes them), skipped
+  // when another process holds it, not a failed start or an exception thrown from a timer
+  const optimize = (pragma: string) => {
+    try {
+      client.pragma(pragma)
+    } catch (err) {
+      if (!busy(err)) throw err
+    }
+  }
+  optimize('optimize = 0x10002')
+  const optimizer = setInterval(() => { if (client.open) optimize('optimize') }, 3_600_000).unref()
 
   let commits = 0
   const dataVersion = client.prepare('pragma data_version').pluck()
@@ -143,7 +154,7 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
         client.exec('BEGIN IMMEDIATE')
         return
       } catch (err) {
-        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err
+        if (!busy(err)) throw err
         if (Date.now() >= deadline) {
           throw Object.assign(new ServiceUnavailable('The database is busy with another process\'s write; retry in 2 s'), { headers: { 'retry-after': '2' } })
         }
