@@ -38,7 +38,8 @@ function existing (env: Record<string, string | undefined> = process.env) {
   if (!fs.existsSync(config.databaseFile)) {
     throw new ConfigError(`No database at ${config.databaseFile}: set DATA_DIR (or DATABASE_URL) as the server has it`)
   }
-  return configured(env)
+  prepareFolders(config)
+  return config
 }
 
 async function main (argv: string[]): Promise<number> {

@@ -35,7 +35,7 @@ export async function chooseSlug (
       const message = by === 'former'
         ? `The slug "${explicit}" was another ${resource}'s, which had been published with it: its shared links still lead there, so choose another`
         : `${/^[aeiou]/.test(resource) ? 'An' : 'A'} ${resource} with slug "${explicit}" already exists`
-      throw Object.assign(new Conflict(message), { errors: [{ path: '/slug', message: by === 'former' ? 'Was another article\'s, which its old links still reach' : 'Is taken' }] })
+      throw Object.assign(new Conflict(message), { errors: [{ path: '/slug', message: by === 'former' ? `Was another ${resource}'s, which its old links still reach` : 'Is taken' }] })
     }
     return explicit
   }
