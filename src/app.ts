@@ -10,7 +10,8 @@ import { Byline, BylineCreate, BylinePatch, BylinePage } from './schemas/bylines
 import { Photo, FocalPoint, FocalPointPatch, PhotoPatch, PhotoPage } from './schemas/photos.js'
 import {
   Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleByline, ArticleSection, Block, BlockInput, PhotoBlock,
-  RelatedLink, RelatedLinkInput, RelatedList, RelatedListInput, PublishInput, RevisionContent, RevisionSummary, Revision, RevisionPage
+  RelatedLink, RelatedLinkInput, RelatedList, RelatedListInput, PublishInput, RevisionContent, RevisionSummary, Revision, RevisionPage,
+  ArticleRemoval, ArticleRemovalPage
 } from './schemas/articles.js'
 import { ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage } from './schemas/keys.js'
 import validation from './plugins/validation.js'
@@ -38,7 +39,7 @@ const schemas = [
   Byline, BylineCreate, BylinePatch, BylinePage,
   BlockInput, PhotoBlock, Block, ArticleByline, ArticleSection, RelatedLinkInput, RelatedLink, RelatedList, RelatedListInput,
   Article, ArticleCreate, ArticlePatch, ArticlePage,
-  PublishInput, RevisionContent, RevisionSummary, Revision, RevisionPage,
+  PublishInput, RevisionContent, RevisionSummary, Revision, RevisionPage, ArticleRemoval, ArticleRemovalPage,
   ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPage
 ]
 

@@ -106,8 +106,10 @@ t.test('every GET route answers an ETag and honours If-None-Match, anonymous and
       // a date archive
       '/v1/articles?publishedAfter=2014-07-01T00:00:00Z&publishedBefore=2014-08-01T00:00:00Z',
       '/v1/articles?tag=harbin',
-      '/v1/articles?sort=-updatedAt'
+      '/v1/articles?sort=-updatedAt',
+      '/v1/articles?sort=changedAt&changedSince=2014-07-01T00:00:00Z'
     ],
+    '/v1/articles/removed': ['/v1/articles/removed', '/v1/articles/removed?since=2014-07-01T00:00:00Z'],
     '/v1/articles/{id}': [`/v1/articles/${n.article.id}`],
     '/v1/articles/slug/{slug}': [`/v1/articles/slug/${n.article.slug}`],
     '/v1/articles/{id}/related': [`/v1/articles/${n.article.id}/related`],

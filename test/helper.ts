@@ -173,6 +173,8 @@ export async function indexAsBefore0012 (dataDir: string) {
 
 /** What the migrations that change more than indexes did, undone (newest first when several are forgotten). */
 const UNDO: Record<string, string> = {
+  '0020': `drop index article_search_changed_idx; drop index article_search_going_live_idx;
+    alter table article_search drop column changed_at; drop table article_removals`,
   '0019': 'drop table article_former_slugs',
   '0018': `drop index bylines_name_idx; drop index bylines_kind_name_idx; drop index sections_parent_position_idx;
     alter table bylines drop column sort_name; alter table sections drop column sort_name;

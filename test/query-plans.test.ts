@@ -27,6 +27,8 @@ const STATISTICS = [
   ['articles', 'articles_status_published_idx', '100000 100000 1 1'],
   ['articles', 'articles_status_updated_idx', '100000 100000 1 1'],
   ['articles', 'articles_updated_idx', '100000 1 1'],
+  ['article_search', 'article_search_changed_idx', '100000 1 1'],
+  ['article_search', 'article_search_going_live_idx', '10 1'],
   ['articles', 'sqlite_autoindex_articles_1', '100000 1'],
   ['bylines', 'bylines_kind_name_idx', '2000 2000 1 1'],
   ['bylines', 'bylines_name_idx', '2000 1 1'],
@@ -124,6 +126,10 @@ t.test('hot paths are served by indexes', async (t) => {
     '/v1/articles?q=harbin&sort=-publishedAt',
     '/v1/articles?q=harbin&sort=publishedAt',
     `/v1/articles?sort=-updatedAt&updatedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}`,
+    // what changed since: readers' and editors' (a copy kept elsewhere following the archive)
+    `/v1/articles?sort=changedAt&changedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}`,
+    `/v1/articles?sort=-changedAt&changedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}&section=${leaf.id}`,
+    `/v1/articles?sort=changedAt&changedSince=${encodeURIComponent('2020-01-01T00:00:00Z')}&byline=${byline.id}`,
     // readers' photo list: each photo's use looked up by its index, the articles by their key
     '/v1/photos?limit=20'
   ]
@@ -151,6 +157,12 @@ t.test('hot paths are served by indexes', async (t) => {
         t.match(text, /^SEARCH article_search USING COVERING INDEX article_search_section_published_idx \(section_id=\? AND status=\? AND published_at<\?\) \| USE TEMP B-TREE FOR ORDER BY$/,
           `${url}: each section's newest from the index — ${text}`)
         severalSections++
+      } else if (/sort=-?changedAt/.test(url) && /order by/i.test(sql) && /&(section|byline)=/.test(url)) {
+        // what changed in a section or of a byline: their articles (a few thousand at most) found by their own
+        // index, then sorted by time of change
+        t.match(text, /SEARCH (article_search|article_bylines) USING (COVERING )?INDEX (article_search_section_published_idx|article_bylines_byline_published_idx)/, `${url}: the section's or byline's articles — ${text}`)
+      } else if (/sort=-?changedAt/.test(url) && /order by/i.test(sql)) {
+        t.match(text, /^SEARCH article_search USING INDEX article_search_changed_idx \(changed_at>\?\)$/, `${url}: a walk over the time of change from the given one — ${text}`)
       } else if (/order by/i.test(sql) && /limit/i.test(sql) && !/articles_fts/.test(sql)) {
         t.notMatch(text, /TEMP B-TREE FOR ORDER BY/, `${url}: rows come in index order, no sort — ${text}`)
       }
@@ -207,4 +219,17 @@ t.test('hot paths are served by indexes', async (t) => {
   t.equal(byDate, 2, 'both searches of words in most articles by date walked the articles by date')
   t.equal(severalSections, 1, 'the front with its subsections was read from the search rows')
   t.equal(credited, 2, 'the byline archive and the tag list walked their own index')
+})
+
+t.test('the check for scheduled stories gone live, every second, reads only the ones not yet marked', async (t) => {
+  const ctx = await build(t)
+  await create(ctx.app, '/v1/articles', { headline: 'Out', status: 'published' })
+  await create(ctx.app, '/v1/articles', { headline: 'Later', status: 'published', publishedAt: new Date(Date.now() + 3_600_000).toISOString() })
+  ctx.statements.length = 0
+  t.equal(await ctx.app.services.articles.markGoneLive(), 0)
+  const [check] = ctx.statements
+  const db = plannedAtScale(path.join(ctx.dataDir, 'cms.sqlite'))
+  t.teardown(() => db.close())
+  const plan = db.prepare(`explain query plan ${check!.sql}`).all(...check!.params as unknown[]).map((r: any) => r.detail as string).join(' | ')
+  t.match(plan, /^SEARCH article_search USING (COVERING )?INDEX article_search_going_live_idx \(published_at<\?\)$/, `the partial index of the stories waiting — ${plan}`)
 })

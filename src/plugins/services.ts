@@ -38,6 +38,7 @@ export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
   const storage = filesystemStorage(config.photoDir)
   const sections = sectionsService(store)
   const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL, maxPixels: config.IMAGE_MAX_PIXELS, widths: config.renditionWidths, aspects: config.renditionAspects })
+  const articles = articlesService(store, photos, sections)
   app.decorate('config', config)
   app.decorate('store', store)
   app.decorate('storage', storage)
@@ -45,15 +46,20 @@ export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
     sections,
     bylines: bylinesService(store),
     photos,
-    articles: articlesService(store, photos, sections),
+    articles,
     keys: keysService(store, { adminSecret: config.CMS_ADMIN_KEY })
   })
+  // every second, the scheduled stories whose time has come are marked as changed (what changedSince follows)
+  const goingLive = setInterval(() => {
+    articles.markGoneLive().catch((err: unknown) => app.log.warn({ err }, 'marking the stories gone live failed; tried again in a second'))
+  }, 1000).unref()
   // every hour, the full-text index is merged back into one segment: searches slow down as writes add segments
   const upkeep = setInterval(() => {
     store.mergeSearchIndex().catch((err: unknown) => app.log.warn({ err }, 'merging the full-text index failed; tried again in an hour'))
   }, 3_600_000).unref()
   app.addHook('onClose', async () => {
     clearInterval(upkeep)
+    clearInterval(goingLive)
     store.close()
   })
 }, { name: 'services' })

@@ -251,11 +251,25 @@ export const Revision = Type.Object({
 
 export const RevisionPage = Page(Type.Ref(RevisionSummary), 'RevisionPage')
 
+export const ArticleRemoval = Type.Object({
+  id: Id,
+  slug: Type.String({ description: 'The article\'s slug when it was removed (the URL a copy kept it under)' }),
+  removedAt: Timestamp,
+  deleted: Type.Boolean({ description: 'Deleted for good; false: taken down (unpublished, a draft, archived or put off to later), and it may come back' })
+}, {
+  $id: 'ArticleRemoval',
+  description: 'An article readers can no longer see: a copy kept elsewhere (a static site, a search service) drops it',
+  additionalProperties: false
+})
+
+export const ArticleRemovalPage = Page(Type.Ref(ArticleRemoval), 'ArticleRemovalPage')
+
 export type PublishInput = Static<typeof PublishInput>
 export type RevisionContent = Static<typeof RevisionContent>
 export type RevisionSummary = Static<typeof RevisionSummary>
 export type Revision = Static<typeof Revision>
 export type RevisionAction = Static<typeof RevisionAction>
+export type ArticleRemoval = Static<typeof ArticleRemoval>
 
 export type BlockInput = Static<typeof BlockInput>
 export type Block = Static<typeof Block>

@@ -16,6 +16,8 @@ export const Slug = Type.String({
   description: 'Lower-case letters, digits and single hyphens; generated from the name or headline when absent'
 })
 export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC (a leap second, :60, is refused)' })
+/** A date-time query parameter, said what it is for. */
+export const TimestampParam = (description: string) => Type.String({ format: 'date-time', description: `${description} (an RFC 3339 date-time)` })
 /** An absolute http(s) URL; the scheme in any case, as RFC 3986 allows (`HTTPS://`). */
 export const HttpUrl = Type.String({ format: 'uri', pattern: HTTP_URL, maxLength: 2000, description: 'An absolute http or https URL' })
 

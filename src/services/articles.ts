@@ -29,6 +29,10 @@ const CONTENT_FIELDS = ['slug', 'headline', 'summary', 'body', 'sectionId', 'lea
 
 const staff: Viewer = { publicOnly: false }
 
+/** Whether readers see the article at `now`: published, at a time that has come. */
+const readersSee = (a: Pick<ArticleRow, 'status' | 'publishedAt'>, now: Date) =>
+  a.status === 'published' && a.publishedAt !== null && a.publishedAt.getTime() <= now.getTime()
+
 /** An article row as stored, with its bylines. */
 interface Stored { row: ArticleRow, bylines: ArticleBylineLink[] }
 
@@ -42,6 +46,7 @@ export interface ArticleListQuery {
   publishedAfter?: string
   publishedBefore?: string
   updatedSince?: string
+  changedSince?: string
   sort?: ArticleSort
   limit: number
   cursor?: string
@@ -53,6 +58,8 @@ export interface ArticleListQuery {
  */
 export function listScope (sort: ArticleSort, q: Omit<ArticleListQuery, 'limit' | 'cursor'>): string {
   const filters = [q.q, q.section, q.section !== undefined && q.descendants === true, q.byline, q.status, q.tag, q.publishedAfter, q.publishedBefore, q.updatedSince]
+  // (added last, and only when given: the cursors of lists without it, made before it existed, still resume)
+  if (q.changedSince !== undefined) filters.push(q.changedSince)
   return `articles:${sort}:${JSON.stringify(filters.map((f) => f ?? null))}`
 }
 
@@ -393,9 +400,12 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       language: row.language,
       related: related ?? await store.articles.relatedLinks(id)
     }
+    const at = new Date()
     await store.articles.insertRevision({
-      articleId: id, number: row.revision, createdAt: new Date(), keyId: actor.keyId, keyName: actor.name, action, content
+      articleId: id, number: row.revision, createdAt: at, keyId: actor.keyId, keyName: actor.name, action, content
     })
+    // its time of change (a new article's search row, written with the index, takes the time it is written)
+    await store.articles.changedWith({ articleIds: [id] }, at)
     reindex(store, id)
     return row
   }
@@ -453,6 +463,16 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     const { id: _id, createdAt: _createdAt, ...fields } = next
     await store.articles.update(id, fields)
     await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds }, next)
+    // what the stories linking to it show of it (see articleRelated's copies of their targets)
+    if ((['slug', 'headline', 'summary', 'status'] as const).some((k) => next[k] !== current[k]) || next.publishedAt?.getTime() !== current.publishedAt?.getTime()) {
+      await store.articles.changedWith({ linkingTo: [id] }, now)
+    }
+    // taken down (unpublished, a draft, archived, put off to a later time) or out again: see removals
+    if (readersSee(current, now) && !readersSee(next, now)) {
+      await store.articles.removed({ articleId: id, slug: current.slug, removedAt: now, deleted: false, public: true })
+    } else if (readersSee(next, now) && !readersSee(current, now)) {
+      await store.articles.notRemoved(id)
+    }
     return { row: next, bylines, changed }
   }
 
@@ -503,6 +523,10 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       if (query.tag !== undefined) query = { ...query, tag: tagAsStored(query.tag) }
       const sort = query.sort ?? (query.q !== undefined ? 'relevance' : '-publishedAt')
       if (sort === 'relevance' && query.q === undefined) throw invalid('sort=relevance needs a search: add q', [{ path: '/query/sort', message: 'relevance needs q' }])
+      if (query.q !== undefined && (sort.endsWith('changedAt') || query.changedSince !== undefined)) {
+        const path = query.changedSince !== undefined ? '/query/changedSince' : '/query/sort'
+        throw invalid('changedSince and sort=changedAt follow every change of the archive and do not combine with a search (q)', [{ path, message: 'not with q' }])
+      }
       const match = query.q === undefined ? undefined : ftsQuery(query.q)
       const scope = listScope(sort, query)
       const afterKey: ArticleKey | undefined = query.cursor === undefined
@@ -532,13 +556,14 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         publishedAfter: date(query.publishedAfter),
         publishedBefore: date(query.publishedBefore),
         updatedSince: date(query.updatedSince),
+        changedSince: date(query.changedSince),
         match,
         sort,
         after: afterKey,
         limit: query.limit + 1
       })
       const page = paginate(hits, query.limit, (h) => [
-        sort === 'relevance' ? h.rank : sort.endsWith('publishedAt') ? h.row.publishedAt : h.row.updatedAt, h.row.id
+        sort === 'relevance' ? h.rank : sort.endsWith('publishedAt') ? h.row.publishedAt : sort.endsWith('changedAt') ? h.changedAt! : h.row.updatedAt, h.row.id
       ], scope, { max: PAGE_TEXT_MAX, size: (h) => textSize(h.row) }, sort === 'relevance' ? store.cursorKey : undefined)
       const data = await present(page.rows.map((h) => h.row), viewer)
       if (match !== undefined) {
@@ -552,6 +577,38 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         })
       }
       return { data, next: page.next }
+    },
+
+    /**
+     * Articles readers can no longer see, oldest removal first (see articleRemovals): what a copy kept elsewhere drops.
+     * Anonymous readers get those they may have had (deleted or taken down after being out); a key gets deleted ones
+     * (a story taken down is still there for it, changed).
+     */
+    async removals (query: { since?: string, limit: number, cursor?: string }, viewer: Viewer) {
+      const since = query.since === undefined ? undefined : new Date(query.since)
+      const page = await keysetPage({
+        scope: `removals:${viewer.publicOnly ? 'public' : 'staff'}:${query.since ?? ''}`,
+        cursor: query.cursor,
+        limit: query.limit,
+        kinds: ['date', 'string'] as const,
+        fetch: (after, limit) => store.articles.removals({ publicOnly: viewer.publicOnly, since, after, limit }),
+        key: (r) => [r.removedAt, r.articleId]
+      })
+      return { data: page.rows.map((r) => ({ id: r.articleId, slug: r.slug, removedAt: iso(r.removedAt), deleted: r.deleted })), next: page.next }
+    },
+
+    /**
+     * Marks the scheduled articles whose time has come as changed then (see store.articles.goneLive), in a write of
+     * its own when there are any, and answers how many. Every instance runs it each second: the first to find them
+     * marks them, the others find none.
+     */
+    async markGoneLive (now = new Date()) {
+      if (store.articles.goneLive(now).length === 0) return 0
+      return store.transaction(async () => {
+        const due = store.articles.goneLive(now)
+        if (due.length > 0) await store.articles.markLive(due, now)
+        return due.length
+      })
     },
 
     async create (input: ArticleCreate, w: Write) {
@@ -637,6 +694,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
           throw new Forbidden('Published or archived stories link to this draft: ask an editor to delete it, or to take the links out first')
         }
         await store.articles.delete(id)
+        const now = new Date()
+        await store.articles.removed({ articleId: id, slug: current.slug, removedAt: now, deleted: true, public: readersSee(current, now) })
         // each article that had a link has a new revision saying so
         for (const other of linking) {
           await bump(other)

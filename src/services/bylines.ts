@@ -99,6 +99,10 @@ export function bylinesService (store: Store) {
         const changed = changesTo(current, fields)
         if (!changed) return current
         await store.bylines.update(id, changed)
+        // what an article's page shows of its bylines
+        if (changed.slug !== undefined || changed.name !== undefined || changed.kind !== undefined || changed.title !== undefined) {
+          await store.articles.changedWith({ bylineId: id }, new Date())
+        }
         // articles are found by their byline names: keep the search index in step with a rename
         if (changed.name !== undefined) {
           for (const articleId of await store.articles.idsWithByline(id)) reindex(store, articleId)

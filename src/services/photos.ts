@@ -257,6 +257,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         const kept = info.mimeType === current.mimeType ? current.originalFilename : null
         const fields = { ...info, originalFilename: fileName(file.filename, info.mimeType) ?? kept, updatedAt: new Date() }
         await store.photos.update(id, fields)
+        await store.articles.changedWith({ photoId: id }, fields.updatedAt)
         return { updated: { ...current, ...fields }, oldKey: current.storageKey }
       })
       if (oldKey !== info.storageKey) await collect(oldKey)
@@ -329,6 +330,7 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         const changed = changesTo(current, fields)
         if (!changed) return current
         await store.photos.update(id, changed)
+        await store.articles.changedWith({ photoId: id }, new Date())
         // articles are found by the captions they show: keep the search index in step with a new one
         if (changed.caption !== undefined) {
           for (const articleId of await store.articles.idsWithPhoto(id)) reindex(store, articleId)

@@ -133,6 +133,10 @@ export function sectionsService (store: Store) {
         if (patch.position !== undefined) fields.position = patch.position
         const changed = changesTo(current, fields)
         if (changed) await store.sections.update(id, changed)
+        // what the pages of its articles, and of its subsections' (their breadcrumbs), show of it
+        if (changed && (changed.slug !== undefined || changed.name !== undefined || changed.parentId !== undefined)) {
+          await store.articles.changedWith({ sectionIds: await store.sections.descendantIds(id) }, new Date())
+        }
         return { ...current, ...changed }
       })
       return presentOne(row)

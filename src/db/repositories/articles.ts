@@ -1,12 +1,12 @@
 import { eq, ne, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, getTableColumns, type SQL, type AnyColumn } from 'drizzle-orm'
-import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, articleFormerSlugs, bylines } from '../sqlite/schema.js'
+import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, articleFormerSlugs, articleRemovals, bylines } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { after, orderBy } from '../keyset.js'
 import { inIds, idList, placeholders, encode } from '../prepared.js'
 
 export type ArticleRow = typeof articles.$inferSelect
 export type ArticleInsert = typeof articles.$inferInsert
-export type ArticleSort = 'publishedAt' | '-publishedAt' | 'updatedAt' | '-updatedAt' | 'relevance'
+export type ArticleSort = 'publishedAt' | '-publishedAt' | 'updatedAt' | '-updatedAt' | 'changedAt' | '-changedAt' | 'relevance'
 export type ArticleKey = [Date | number | null, string]
 /** The text of an article the search index holds, one field per weighted column. */
 export interface SearchDocument { headline: string, summary: string, body: string, tags: string, bylines: string }
@@ -14,6 +14,7 @@ export type RevisionRow = typeof articleRevisions.$inferSelect
 export interface ArticleBylineLink { bylineId: string, role: 'author' | 'contributor' | 'photographer' | 'agency' }
 /** The rows that index an article's bylines, tags and photos. */
 export interface ArticleLinks { bylines: ArticleBylineLink[], tags: string[], photoIds: string[] }
+export type RemovalRow = typeof articleRemovals.$inferSelect
 export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
 
 /** How many of the newest matches a relevance search ranks (see rankedMatches). */
@@ -30,6 +31,8 @@ export interface ArticleListOptions {
   publishedAfter?: Date
   publishedBefore?: Date
   updatedSince?: Date
+  /** Articles changed at or after this time (see articleSearch.changedAt); not with `match`. */
+  changedSince?: Date
   /** An FTS5 query (built by the service from what the reader typed). */
   match?: string
   sort: ArticleSort
@@ -124,7 +127,14 @@ export function articlesRepository (db: SqliteDb) {
     // a new document number for a new article (doc is NULL: SQLite assigns it), the same one for an article written again
     searchRow: db.insert(articleSearch).values(placeholders(articleSearch)).onConflictDoUpdate({
       target: articleSearch.articleId,
-      set: { status: sql`excluded.status`, publishedAt: sql`excluded.published_at`, updatedAt: sql`excluded.updated_at`, sectionId: sql`excluded.section_id` }
+      set: {
+        status: sql`excluded.status`,
+        publishedAt: sql`excluded.published_at`,
+        updatedAt: sql`excluded.updated_at`,
+        sectionId: sql`excluded.section_id`,
+        // a time of change never goes back (an index rebuilt, another instance's clock a little behind)
+        changedAt: sql`max(${articleSearch.changedAt}, excluded.changed_at)`
+      }
     }).returning({ doc: articleSearch.doc }).prepare()
   }
 
@@ -457,13 +467,16 @@ export function articlesRepository (db: SqliteDb) {
      * One page of articles. With `match`, only articles the full-text index finds, each with its relevance
      * (rankedMatches, fieldMatches); their snippets are made by the search service from the rows.
      */
-    async list (o: ArticleListOptions): Promise<{ row: ArticleRow, rank: number | null }[]> {
+    async list (o: ArticleListOptions): Promise<{ row: ArticleRow, rank: number | null, changedAt?: Date }[]> {
+      // what changed since (a copy kept elsewhere following the archive): on the time of change, which only the search
+      // rows hold (the index on it drives; a byline, tag or sections are sets of articles to check)
+      const changes = o.match === undefined && (o.sort.endsWith('changedAt') || o.changedSince !== undefined)
       // a byline's or tag's articles by publication time: a walk over the credits' or tags' own index, which holds
       // each article's status and publication time (see articleBylines), reading only the page's articles
-      const credits = o.match === undefined && o.sort.endsWith('publishedAt') ? o.bylineId ? articleBylines : o.tag ? articleTags : undefined : undefined
+      const credits = !changes && o.match === undefined && o.sort.endsWith('publishedAt') ? o.bylineId ? articleBylines : o.tag ? articleTags : undefined : undefined
       // a search, a front of several sections and a byline's or tag's articles by update filter and sort on the
       // search rows' copies of the article's columns (see articleSearch), then read the page's articles
-      const searchRows = o.match !== undefined || (!credits && ((o.sectionIds?.length ?? 0) > 1 || o.bylineId !== undefined || o.tag !== undefined))
+      const searchRows = changes || o.match !== undefined || (!credits && ((o.sectionIds?.length ?? 0) > 1 || o.bylineId !== undefined || o.tag !== undefined))
       const t = searchRows
         ? { id: articleSearch.articleId, status: articleSearch.status, publishedAt: articleSearch.publishedAt, updatedAt: articleSearch.updatedAt, sectionId: articleSearch.sectionId }
         : credits
@@ -485,7 +498,8 @@ export function articlesRepository (db: SqliteDb) {
       if (o.publishedAfter) where.push(gte(t.publishedAt, o.publishedAfter))
       if (o.publishedBefore) where.push(lt(t.publishedAt, o.publishedBefore))
       if (o.updatedSince) where.push(gte(t.updatedAt, o.updatedSince))
-      const column = o.sort.endsWith('publishedAt') ? t.publishedAt : t.updatedAt
+      if (o.changedSince) where.push(gte(articleSearch.changedAt, o.changedSince))
+      const column = o.sort.endsWith('publishedAt') ? t.publishedAt : o.sort.endsWith('changedAt') ? articleSearch.changedAt : t.updatedAt
       if (o.sort !== 'relevance' && o.after) where.push(afterNullable(column, t.id, o.after as [Date | null, string], o.sort.startsWith('-')))
       const order = orderBy([column, t.id], o.sort.startsWith('-'))
       if (o.match === undefined && !searchRows) {
@@ -516,11 +530,13 @@ export function articlesRepository (db: SqliteDb) {
           order by ${sql.join(order, sql`, `)}
           limit ${o.limit}`)
       }
-      const hits: { id: string, rank: number | null }[] = o.match === undefined
-        ? db.select({ id: articleSearch.articleId }).from(articleSearch).where(and(...where)).orderBy(...order).limit(o.limit).all().map((r) => ({ id: r.id, rank: null }))
+      const hits: { id: string, rank: number | null, changedAt?: Date }[] = o.match === undefined
+        // (the time of change only for a list of changes: a front's newest are read from a covering index)
+        ? db.select({ id: articleSearch.articleId, ...changes ? { changedAt: articleSearch.changedAt } : {} }).from(articleSearch).where(and(...where)).orderBy(...order).limit(o.limit).all()
+          .map((r) => ({ id: r.id, rank: null, changedAt: (r as { changedAt?: Date }).changedAt }))
         : searched(o.match)
       const byId = new Map((await this.findMany(hits.map((h) => h.id))).map((r) => [r.id, r]))
-      return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank }))
+      return hits.map((h) => ({ row: byId.get(h.id)!, rank: h.rank, changedAt: h.changedAt }))
     },
     /** The next moment a scheduled article becomes visible to readers, if any. */
     async nextPublication (now: Date): Promise<Date | null> {
@@ -534,10 +550,15 @@ export function articlesRepository (db: SqliteDb) {
     },
     /**
      * Writes the article's search row (the columns searches filter on) and answers its document number in the
-     * full-text index, in the caller's transaction.
+     * full-text index, in the caller's transaction. The row keeps its time of change (see changedWith); a new one
+     * (a new article, or an index rebuilt from nothing) takes the latest of the article's dates that has passed.
      */
-    async searchRow (row: Pick<ArticleRow, 'id' | 'status' | 'publishedAt' | 'updatedAt' | 'sectionId'>) {
-      return prepared.searchRow.get(encode(articleSearch, { articleId: row.id, status: row.status, publishedAt: row.publishedAt, updatedAt: row.updatedAt, sectionId: row.sectionId }))!.doc
+    async searchRow (row: Pick<ArticleRow, 'id' | 'status' | 'publishedAt' | 'updatedAt' | 'createdAt' | 'sectionId'>) {
+      const passed = row.publishedAt !== null && row.publishedAt.getTime() <= Date.now() ? row.publishedAt.getTime() : 0
+      const at = new Date(Math.max(row.updatedAt.getTime(), row.createdAt.getTime(), passed))
+      return prepared.searchRow.get(encode(articleSearch, {
+        articleId: row.id, status: row.status, publishedAt: row.publishedAt, updatedAt: row.updatedAt, sectionId: row.sectionId, changedAt: at
+      }))!.doc
     },
     /** Puts a document in the full-text index (replacing what was there), in the caller's transaction. */
     async index (doc: number, text: SearchDocument) {
@@ -585,6 +606,64 @@ export function articlesRepository (db: SqliteDb) {
     },
     async update (id: string, fields: Partial<ArticleInsert>) {
       db.update(articles).set(fields).where(eq(articles.id, id)).run()
+    },
+    /**
+     * Marks as changed at `at` (see articleSearch.changedAt) the given articles, or those whose pages show a photo, a
+     * byline, a section (`sectionIds`: it and its subsections, whose breadcrumbs show it) or, in a related link, one of
+     * the `linkingTo` articles. A time of change never goes back.
+     */
+    async changedWith (shown: { articleIds: string[] } | { photoId: string } | { bylineId: string } | { sectionIds: string[] } | { linkingTo: string[] }, at: Date) {
+      const s = articleSearch
+      const showing = (): SQL => {
+        if ('articleIds' in shown) return inArray(s.articleId, shown.articleIds)
+        if ('sectionIds' in shown) return inArray(s.sectionId, shown.sectionIds)
+        const ids = 'photoId' in shown
+          ? db.select({ id: articlePhotos.articleId }).from(articlePhotos).where(eq(articlePhotos.photoId, shown.photoId))
+          : 'bylineId' in shown
+            ? db.select({ id: articleBylines.articleId }).from(articleBylines).where(eq(articleBylines.bylineId, shown.bylineId))
+            : db.select({ id: articleRelated.articleId }).from(articleRelated).where(inArray(articleRelated.targetId, shown.linkingTo))
+        return inArray(s.articleId, ids)
+      }
+      db.update(s).set({ changedAt: at }).where(and(showing(), lt(s.changedAt, at))).run()
+    },
+    /**
+     * Scheduled articles whose time has come (`at`) and are not marked as changed since: readers see them from that
+     * moment with no write, so a copy following the changes would never learn of them. The partial index
+     * article_search_going_live_idx holds just these, and is named: SQLite would rather walk every published article
+     * by publication time (its condition is written out as the index has it, which lets SQLite use it).
+     */
+    goneLive (at: Date) {
+      return db.all<{ id: string }>(sql`select article_id as id from article_search indexed by article_search_going_live_idx
+        where status = 'published' and changed_at < published_at and published_at <= ${at.getTime()}`).map((r) => r.id)
+    },
+    /** Marks articles that went live as changed at `at`, and the articles with related links to them. */
+    async markLive (ids: string[], at: Date) {
+      await this.changedWith({ articleIds: ids }, at)
+      await this.changedWith({ linkingTo: ids }, at)
+      db.delete(articleRemovals).where(inArray(articleRemovals.articleId, ids)).run()
+    },
+    /**
+     * Notes that readers no longer see an article (see articleRemovals): a row per article, the latest removal's
+     * time and slug; once public, always (readers may still hold it from its time out).
+     */
+    async removed (row: RemovalRow) {
+      db.insert(articleRemovals).values(row).onConflictDoUpdate({
+        target: articleRemovals.articleId,
+        set: { slug: row.slug, removedAt: row.removedAt, deleted: row.deleted, public: sql`${articleRemovals.public} or excluded.public` }
+      }).run()
+    },
+    /** The article is out again: no longer a removal. */
+    async notRemoved (articleId: string) {
+      db.delete(articleRemovals).where(eq(articleRemovals.articleId, articleId)).run()
+    },
+    /** Removals at or after `since`, oldest first: deleted ones, or with `publicOnly` the ones readers had. */
+    async removals (o: { publicOnly: boolean, since?: Date, after?: [Date, string], limit: number }) {
+      const t = articleRemovals
+      return db.select().from(t).where(and(
+        o.publicOnly ? eq(t.public, true) : eq(t.deleted, true),
+        o.since ? gte(t.removedAt, o.since) : undefined,
+        o.after ? after([t.removedAt, t.articleId], o.after, false) : undefined
+      )).orderBy(asc(t.removedAt), asc(t.articleId)).limit(o.limit).all()
     },
     async delete (id: string) {
       db.delete(articles).where(eq(articles.id, id)).run()

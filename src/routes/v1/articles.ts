@@ -3,10 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { NotFound } from '../../errors.js'
 import { etagOf } from '../../services/etag.js'
-import { Id, IdParams, SlugParams, ListQuery, Timestamp, Defaulted, problems } from '../../schemas/common.js'
+import { Id, IdParams, SlugParams, ListQuery, Timestamp, TimestampParam, Defaulted, problems } from '../../schemas/common.js'
 import {
   Article, ArticleCreate, ArticlePatch, ArticlePage, ArticleStatus, RelatedList, RelatedListInput, RelatedLinkInput,
-  PublishInput, Revision, RevisionPage
+  PublishInput, Revision, RevisionPage, ArticleRemovalPage
 } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
 import { viewerOf, writeOf, optionalBody } from '../context.js'
@@ -34,10 +34,15 @@ export const ArticleListQuery = Type.Object({
   tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   publishedAfter: Type.Optional(Timestamp),
   publishedBefore: Type.Optional(Timestamp),
-  updatedSince: Type.Optional(Timestamp),
+  updatedSince: Type.Optional(TimestampParam('Articles whose editorial "Updated" date (`updatedAt`) is at or after this time. ' +
+    'To follow every change (publishing, a scheduled story going live, an edited photo, byline, section or linked story), use `changedSince`.')),
+  changedSince: Type.Optional(TimestampParam('Articles whose page changed at or after this time, by the system\'s clock: any write to the article, ' +
+    'its bylines or related links; an edit of a section (or a parent section), byline, photo or linked story it shows; and a scheduled story going live ' +
+    '(marked within a second of its time). With `sort=changedAt`, a copy kept elsewhere follows the archive: see `GET /v1/articles/removed` for what to drop. Not with `q`.')),
   sort: Type.Optional(Type.Union(
-    [Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('updatedAt'), Type.Literal('relevance')],
-    { description: 'Default `-publishedAt` (newest first; unpublished drafts last), or `relevance` when searching with `q`' }
+    [Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('updatedAt'), Type.Literal('changedAt'), Type.Literal('-changedAt'), Type.Literal('relevance')],
+    { description: 'Default `-publishedAt` (newest first; unpublished drafts last), or `relevance` when searching with `q`. `changedAt` (oldest change first) and `-changedAt` ' +
+      'sort by when the page last changed (see `changedSince`), not with `q`' }
   )),
   ...ListQuery
 }, { additionalProperties: false })
@@ -56,6 +61,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Ref(ArticlePage), ...problems(400) }
     }
   }, async (request, reply) => sendPage(request, reply, await articles.list(request.query, viewerOf(request))))
+
+  app.get('/articles/removed', {
+    schema: {
+      tags,
+      operationId: 'listRemovedArticles',
+      summary: 'Articles readers can no longer see',
+      description: 'What a copy kept elsewhere (a static site, a search service) drops, oldest removal first; with `GET /v1/articles?changedSince=…&sort=changedAt` ' +
+        'it follows the archive. Without a key: the articles deleted, unpublished, made drafts, archived or put off to a later time after having been out (one ' +
+        'never out is not listed). With a key: the articles deleted (one taken down is still there, changed). One entry per article, its latest removal; an ' +
+        'article out again leaves the list. Follow it by asking, next time, for `since` a few seconds before the `Date` of the answer\'s first page.',
+      querystring: Type.Object({
+        since: Type.Optional(TimestampParam('Removals at or after this time')),
+        ...ListQuery
+      }, { additionalProperties: false }),
+      response: { 200: Type.Ref(ArticleRemovalPage), ...problems(400) }
+    }
+  }, async (request, reply) => sendPage(request, reply, await articles.removals(request.query, viewerOf(request))))
 
   app.post('/articles', {
     config: { access: 'writer' },
