@@ -122,7 +122,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     throw new ConfigError('Invalid configuration: DATABASE_URL=postgres:// is not supported by this release yet; unset it to use the embedded SQLite database')
   }
   const dataDir = path.resolve(raw.DATA_DIR)
-  const databaseFile = raw.DATABASE_URL ? path.resolve(raw.DATABASE_URL.slice('file:'.length)) : path.join(dataDir, 'cms.sqlite')
+  const named = raw.DATABASE_URL?.slice('file:'.length)
+  // a path, as the server opens it: not SQLite's URI forms, which better-sqlite3 would take as a file name
+  // (`file::memory:` made a file called `:memory:`; `x.db?mode=ro`, one called so)
+  if (named !== undefined && (named === '' || named.startsWith(':') || /[?#]/.test(named))) {
+    throw new ConfigError('Invalid configuration: DATABASE_URL must be file:PATH, the path of a database file (not an SQLite URI with options, nor an in-memory database: everything would be lost at exit)')
+  }
+  const databaseFile = named !== undefined ? path.resolve(named) : path.join(dataDir, 'cms.sqlite')
   const renditionWidths = [...new Set(raw.RENDITION_WIDTHS.split(',').map(Number))].sort((a, b) => a - b)
   const renditionAspects = raw.RENDITION_ASPECTS.split(',').map(aspectRatio)
   if (renditionAspects.some((r) => r < 0.1 || r > 10)) throw new ConfigError('Invalid configuration: RENDITION_ASPECTS must lie between 1:10 and 10:1')
@@ -156,6 +162,9 @@ export function prepareFolders (config: Config) {
       const { code, message } = err as NodeJS.ErrnoException
       throw new ConfigError(`Invalid configuration: ${variable}: cannot use ${folder} (${code ?? message})${code === 'ENOTDIR' || code === 'EEXIST' ? ': a file is in the way' : ''}`)
     }
+  }
+  if (fs.statSync(config.databaseFile, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`Invalid configuration: ${config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR'}: ${config.databaseFile} is a folder, not a database file`)
   }
 }
 

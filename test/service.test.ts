@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { build } from './helper.js'
-import { loadConfig, prepareFolders } from '../src/config.js'
+import { loadConfig, prepareFolders, ConfigError } from '../src/config.js'
+import { openStore } from '../src/db/index.js'
 
 t.test('health and readiness', async (t) => {
   const { app } = await build(t)
@@ -82,6 +83,11 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.equal(loadConfig({ UNKNOWN_VARIABLE: 'x' } as never).PORT, 3000, 'other variables are left alone')
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/)
   t.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/cms' }), /not supported/)
+  // a path, as the server opens it: `file::memory:` made a file called `:memory:`, `file:` opened the working folder
+  for (const bad of ['file:', 'file::memory:', 'file:cms.sqlite?mode=ro', 'file:cms.sqlite#x']) {
+    t.throws(() => loadConfig({ DATABASE_URL: bad }), /^Invalid configuration: DATABASE_URL must be file:PATH, the path of a database file/, bad)
+  }
+  t.equal(loadConfig({ DATABASE_URL: 'file:data/my cms.sqlite' }).databaseFile, path.resolve('data/my cms.sqlite'))
   t.throws(() => loadConfig({ PUBLIC_URL: 'cms.example.com' }), /PUBLIC_URL/)
   // an origin alone: a path or a query would be written before every photo's path
   for (const bad of ['https://x?y', 'https://cms.example.com/path', 'https://cms.example.com#a', 'https://user@cms.example.com']) {
@@ -115,6 +121,11 @@ t.test('the data folders are made and checked at start: a file in the way or a f
   t.throws(() => prepareFolders(loadConfig({ DATA_DIR: path.join(dir, 'file', 'data') })), /Invalid configuration: DATA_DIR: cannot use .*file.* a file is in the way/)
   t.throws(() => prepareFolders(loadConfig({ DATA_DIR: path.join(dir, 'file') })), /DATA_DIR: .*a file is in the way/, 'DATA_DIR itself a file')
   t.throws(() => prepareFolders(loadConfig({ DATA_DIR: dir, DATABASE_URL: `file:${path.join(dir, 'file', 'cms.sqlite')}` })), /DATABASE_URL: cannot use/)
+  fs.mkdirSync(path.join(dir, 'cms.sqlite'))
+  t.throws(() => prepareFolders(loadConfig({ DATA_DIR: dir })), /^Invalid configuration: DATA_DIR: .*cms\.sqlite is a folder, not a database file$/, 'the database a folder')
+  // a file that is not a database: said in one line, no stack (the server and the maintenance commands print it)
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a database\n'.repeat(300))
+  t.throws(() => openStore(path.join(dir, 'notes.txt')), { constructor: ConfigError, message: /^Cannot open the database .*notes\.txt: file is not a database \(SQLITE_NOTADB\); check DATA_DIR or DATABASE_URL$/ })
   // a virtual file system: Node's recursive mkdir never returned under /proc
   t.throws(() => prepareFolders(loadConfig({ DATA_DIR: '/proc/cms-data' })), /DATA_DIR: cannot use \/proc\/cms-data/)
 })

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as schema from './schema.js'
 import { ServiceUnavailable } from '../../errors.js'
+import { ConfigError } from '../../config.js'
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>
 
@@ -64,7 +65,15 @@ export interface OpenOptions {
 export function openSqlite (file: string, options: OpenOptions = {}) {
   fs.mkdirSync(path.dirname(file), { recursive: true })
   const client = new Database(file)
-  client.pragma('journal_mode = WAL')
+  try {
+    client.pragma('journal_mode = WAL')
+  } catch (err) {
+    client.close()
+    // the file named is not a database (or not one SQLite can open): said as configuration, not as a stack
+    const code = String((err as { code?: unknown }).code)
+    if (/^SQLITE_(NOTADB|CORRUPT|CANTOPEN|READONLY|PERM)/.test(code)) throw new ConfigError(`Cannot open the database ${file}: ${(err as Error).message} (${code}); check DATA_DIR or DATABASE_URL`)
+    throw err
+  }
   client.pragma('synchronous = NORMAL')
   client.pragma('foreign_keys = ON')
   client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
