@@ -44,25 +44,34 @@ function existing (env: Record<string, string | undefined> = process.env) {
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  // asked for: the usage on standard output, and success
+  if (argv.some((a) => a === '--help' || a === '-h')) {
+    console.log(usage)
+    return 0
+  }
   if (command === 'reindex-search' && rest.length === 0) return reindexSearch()
   if (command === 'clear-photo-locations' && rest.length === 0) return clearPhotoLocations()
   if (command !== 'create-key') {
     console.error(usage)
     return 2
   }
-  let values: { name?: string, role?: string }
+  let values: { name?: string[], role?: string[] }
   try {
-    values = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string', default: 'admin' } } }).values
+    values = parseArgs({ args: rest, options: { name: { type: 'string', multiple: true }, role: { type: 'string', multiple: true } } }).values
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`)
     return 2
   }
-  const input = { name: values.name ?? '', role: values.role }
-  if (!Value.Check(ApiKeyCreate, input)) {
+  // an option given twice is a mistake to say, not one value to drop (the last would win)
+  const twice = (['name', 'role'] as const).filter((option) => (values[option]?.length ?? 0) > 1)
+  const input = { name: values.name?.[0] ?? '', role: values.role?.[0] ?? 'admin' }
+  if (twice.length > 0 || !Value.Check(ApiKeyCreate, input)) {
     // said in words, as the API says them (TypeBox's own are "Expected union value" and a regular expression)
+    const line = 'one line of visible text, at most 200 characters ("Night desk")'
     const wrong = [
-      ...Value.Check(ApiKeyCreate.properties.name, input.name) ? [] : ['--name is required: one line of visible text, at most 200 characters ("Night desk")'],
-      ...Value.Check(ApiKeyCreate.properties.role, input.role) ? [] : [`--role must be one of ${ApiKeyCreate.properties.role.anyOf.map((r) => r.const).join(', ')}`]
+      ...twice.map((option) => `--${option} is given ${values[option]!.length} times: give it once`),
+      ...twice.includes('name') || Value.Check(ApiKeyCreate.properties.name, input.name) ? [] : [values.name ? `--name must be ${line}` : `--name is required: ${line}`],
+      ...twice.includes('role') || Value.Check(ApiKeyCreate.properties.role, input.role) ? [] : [`--role must be one of ${ApiKeyCreate.properties.role.anyOf.map((r) => r.const).join(', ')}`]
     ]
     console.error(`${wrong.join('\n')}\n${usage}`)
     return 2

@@ -101,8 +101,11 @@ t.test('CLI: a bad role, a missing or empty name, an unknown command exit 2 with
   const cases: Array<[string, string[], RegExp]> = [
     ['bad role', ['create-key', '--name', 'X', '--role', 'superuser'], /^--role must be one of admin, editor, writer$/m],
     ['missing name', ['create-key'], /^--name is required: one line of visible text/m],
-    ['empty name', ['create-key', '--name', ''], /^--name is required/m],
-    ['blank name', ['create-key', '--name', '   '], /^--name is required/m],
+    ['empty name', ['create-key', '--name', ''], /^--name must be one line of visible text/m],
+    ['blank name', ['create-key', '--name', '   '], /^--name must be one line of visible text/m],
+    ['name too long', ['create-key', '--name', 'x'.repeat(201)], /^--name must be one line of visible text, at most 200 characters/m],
+    ['name twice', ['create-key', '--name', 'Night desk', '--name', 'Day desk'], /^--name is given 2 times: give it once$/m],
+    ['role twice', ['create-key', '--name', 'X', '--role', 'writer', '--role', 'admin'], /^--role is given 2 times: give it once$/m],
     ['unknown option', ['create-key', '--name', 'X', '--admin'], /admin/],
     ['unknown command', ['make-key', '--name', 'X'], /usage/]
   ]
@@ -112,6 +115,11 @@ t.test('CLI: a bad role, a missing or empty name, an unknown command exit 2 with
     t.match(run.stderr, message, `${what}: says what is wrong`)
     t.match(run.stderr, /key:create/, `${what}: shows the usage`)
     t.notMatch(run.stdout, /cms_/, `${what}: prints no secret`)
+  }
+  for (const args of [['--help'], ['create-key', '--help'], ['-h']]) {
+    const help = await cli(dataDir, args)
+    t.equal(help.code, 0, `${args.join(' ')}: asked for, the usage is a success`)
+    t.match(help.stdout, /^usage: npm run key:create/, 'on standard output')
   }
   const db = path.join(dataDir, 'cms.sqlite')
   if (fs.existsSync(db)) {
