@@ -463,8 +463,10 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     const { id: _id, createdAt: _createdAt, ...fields } = next
     await store.articles.update(id, fields)
     await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds }, next)
-    // what the stories linking to it show of it (see articleRelated's copies of their targets)
-    if ((['slug', 'headline', 'summary', 'status'] as const).some((k) => next[k] !== current[k]) || next.publishedAt?.getTime() !== current.publishedAt?.getTime()) {
+    // what the stories linking to it show of it (see articleRelated's copies of their targets); not for a story readers
+    // see neither before nor after: their related lists leave it out, and a time of change would tell them of its edits
+    const shown = readersSee(current, now) || readersSee(next, now)
+    if (shown && ((['slug', 'headline', 'summary', 'status'] as const).some((k) => next[k] !== current[k]) || next.publishedAt?.getTime() !== current.publishedAt?.getTime())) {
       await store.articles.changedWith({ linkingTo: [id] }, now)
     }
     // taken down (unpublished, a draft, archived, put off to a later time) or out again: see removals
@@ -602,13 +604,11 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
      * its own when there are any, and answers how many. Every instance runs it each second: the first to find them
      * marks them, the others find none.
      */
-    async markGoneLive (now = new Date()) {
-      if (store.articles.goneLive(now).length === 0) return 0
-      return store.transaction(async () => {
-        const due = store.articles.goneLive(now)
-        if (due.length > 0) await store.articles.markLive(due, now)
-        return due.length
-      })
+    async markGoneLive () {
+      if (store.articles.goneLive(new Date()).length === 0) return 0
+      // the time taken once the write lock is held: taken before a wait for it (another process writing), it would
+      // fall seconds before the commit, and a copy following the changes since its last answer would miss them
+      return store.transaction(async () => store.articles.settleGoneLive(new Date()))
     },
 
     async create (input: ArticleCreate, w: Write) {

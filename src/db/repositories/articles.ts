@@ -131,9 +131,8 @@ export function articlesRepository (db: SqliteDb) {
         status: sql`excluded.status`,
         publishedAt: sql`excluded.published_at`,
         updatedAt: sql`excluded.updated_at`,
-        sectionId: sql`excluded.section_id`,
-        // a time of change never goes back (an index rebuilt, another instance's clock a little behind)
-        changedAt: sql`max(${articleSearch.changedAt}, excluded.changed_at)`
+        sectionId: sql`excluded.section_id`
+        // (changed_at is the row's own: see changedWith)
       }
     }).returning({ doc: articleSearch.doc }).prepare()
   }
@@ -551,7 +550,8 @@ export function articlesRepository (db: SqliteDb) {
     /**
      * Writes the article's search row (the columns searches filter on) and answers its document number in the
      * full-text index, in the caller's transaction. The row keeps its time of change (see changedWith); a new one
-     * (a new article, or an index rebuilt from nothing) takes the latest of the article's dates that has passed.
+     * (a new article, or an index rebuilt from nothing) takes the latest of the article's dates that has passed (not a
+     * time still to come: a scheduled story is marked when it goes live).
      */
     async searchRow (row: Pick<ArticleRow, 'id' | 'status' | 'publishedAt' | 'updatedAt' | 'createdAt' | 'sectionId'>) {
       const passed = row.publishedAt !== null && row.publishedAt.getTime() <= Date.now() ? row.publishedAt.getTime() : 0
@@ -624,6 +624,9 @@ export function articlesRepository (db: SqliteDb) {
             : db.select({ id: articleRelated.articleId }).from(articleRelated).where(inArray(articleRelated.targetId, shown.linkingTo))
         return inArray(s.articleId, ids)
       }
+      // first the stories gone live by then: stamped at or after its time, one would leave the partial index unmarked
+      // (the stories linking to it never marked, its removal kept)
+      this.settleGoneLive(at)
       db.update(s).set({ changedAt: at }).where(and(showing(), lt(s.changedAt, at))).run()
     },
     /**
@@ -636,20 +639,34 @@ export function articlesRepository (db: SqliteDb) {
       return db.all<{ id: string }>(sql`select article_id as id from article_search indexed by article_search_going_live_idx
         where status = 'published' and changed_at < published_at and published_at <= ${at.getTime()}`).map((r) => r.id)
     },
-    /** Marks articles that went live as changed at `at`, and the articles with related links to them. */
-    async markLive (ids: string[], at: Date) {
-      await this.changedWith({ articleIds: ids }, at)
-      await this.changedWith({ linkingTo: ids }, at)
-      db.delete(articleRemovals).where(inArray(articleRemovals.articleId, ids)).run()
+    /**
+     * Marks the articles gone live by `at` (see goneLive) as changed then, with the articles whose related links show
+     * them, and takes them off the removals (out again); answers how many. In the caller's transaction.
+     */
+    settleGoneLive (at: Date): number {
+      const due = this.goneLive(at)
+      if (due.length === 0) return 0
+      const s = articleSearch
+      const linking = db.select({ id: articleRelated.articleId }).from(articleRelated).where(inArray(articleRelated.targetId, due))
+      db.update(s).set({ changedAt: at }).where(and(or(inArray(s.articleId, due), inArray(s.articleId, linking)), lt(s.changedAt, at))).run()
+      db.delete(articleRemovals).where(inArray(articleRemovals.articleId, due)).run()
+      return due.length
     },
     /**
      * Notes that readers no longer see an article (see articleRemovals): a row per article, the latest removal's
-     * time and slug; once public, always (readers may still hold it from its time out).
+     * time. Once public, always (readers may still hold it from its time out), with the slug readers last saw: a
+     * story taken down, given a new slug and deleted is still known to them by the old one (and the new one, never
+     * out, is not shown).
      */
     async removed (row: RemovalRow) {
       db.insert(articleRemovals).values(row).onConflictDoUpdate({
         target: articleRemovals.articleId,
-        set: { slug: row.slug, removedAt: row.removedAt, deleted: row.deleted, public: sql`${articleRemovals.public} or excluded.public` }
+        set: {
+          slug: sql`case when ${articleRemovals.public} then ${articleRemovals.slug} else excluded.slug end`,
+          removedAt: row.removedAt,
+          deleted: row.deleted,
+          public: sql`${articleRemovals.public} or excluded.public`
+        }
       }).run()
     },
     /** The article is out again: no longer a removal. */

@@ -38,11 +38,12 @@ export const ArticleListQuery = Type.Object({
     'To follow every change (publishing, a scheduled story going live, an edited photo, byline, section or linked story), use `changedSince`.')),
   changedSince: Type.Optional(TimestampParam('Articles whose page changed at or after this time, by the system\'s clock: any write to the article, ' +
     'its bylines or related links; an edit of a section (or a parent section), byline, photo or linked story it shows; and a scheduled story going live ' +
-    '(marked within a second of its time). With `sort=changedAt`, a copy kept elsewhere follows the archive: see `GET /v1/articles/removed` for what to drop. Not with `q`.')),
+    '(marked within a second of its time). With `sort=changedAt`, a copy kept elsewhere follows the archive: see `GET /v1/articles/removed` for what to drop. Not with `q`. ' +
+    'A filtered list cannot show an article leaving the filter (moved to another section): to keep a copy, follow the whole archive.')),
   sort: Type.Optional(Type.Union(
     [Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('updatedAt'), Type.Literal('changedAt'), Type.Literal('-changedAt'), Type.Literal('relevance')],
-    { description: 'Default `-publishedAt` (newest first; unpublished drafts last), or `relevance` when searching with `q`. `changedAt` (oldest change first) and `-changedAt` ' +
-      'sort by when the page last changed (see `changedSince`), not with `q`' }
+    { description: 'Default `-publishedAt` (newest first; unpublished drafts last), or `relevance` when searching with `q`. `changedAt` (oldest change first: follow the archive with it) and `-changedAt` ' +
+      '(a recently-changed view: an article changed during the walk moves ahead of it) sort by when the page last changed (see `changedSince`), not with `q`' }
   )),
   ...ListQuery
 }, { additionalProperties: false })
