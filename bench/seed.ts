@@ -118,7 +118,8 @@ export async function seed (file: string, o: SeedOptions) {
   const insertTag = db.prepare('insert into article_tags (article_id, tag, status, published_at) values (?, ?, \'published\', ?)')
   const insertPh = db.prepare('insert or ignore into article_photos (article_id, photo_id) values (?, ?)')
   const insertRel = db.prepare('insert into article_related (id, article_id, position, target_id, url, headline, summary) values (?, ?, ?, ?, null, null, null)')
-  const insertDoc = db.prepare('insert into article_search (article_id, status, published_at, updated_at, section_id) values (?, \'published\', ?, ?, ?)')
+  // (each article last changed when it went out: see articleSearch.changedAt)
+  const insertDoc = db.prepare('insert into article_search (article_id, status, published_at, updated_at, section_id, changed_at) values (?, \'published\', ?, ?, ?, ?)')
   const insertFts = db.prepare('insert into articles_fts (rowid, headline, summary, body, tags, bylines) values (?, ?, ?, ?, ?, ?)')
   const insertShort = db.prepare('insert into articles_fts_short (rowid, headline, summary, tags, bylines) values (?, ?, ?, ?, ?)')
   const ids: string[] = []
@@ -153,7 +154,7 @@ export async function seed (file: string, o: SeedOptions) {
         for (const tag of tags) tagRows.push([id, tag, published])
         insertPh.run(id, photo)
         for (let r = 0; r < 3 && ids.length > 3; r++) links.push([randomUUID(), id, r, ids[ids.length - 1 - r * 7 % ids.length]!])
-        const doc = insertDoc.run(id, published, published, sectionId).lastInsertRowid
+        const doc = insertDoc.run(id, published, published, sectionId, published).lastInsertRowid
         // the text as the service indexes it (see documentOf in src/services/search.ts): the lead photo's caption,
         // then the blocks, the photo's caption in its place; blocks and tags parted by BOUNDARY
         const caption = captions.get(photo)!

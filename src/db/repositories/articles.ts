@@ -633,11 +633,12 @@ export function articlesRepository (db: SqliteDb) {
      * Scheduled articles whose time has come (`at`) and are not marked as changed since: readers see them from that
      * moment with no write, so a copy following the changes would never learn of them. The partial index
      * article_search_going_live_idx holds just these, and is named: SQLite would rather walk every published article
-     * by publication time (its condition is written out as the index has it, which lets SQLite use it).
+     * by publication time (its condition is written out as the index has it, which lets SQLite use it). At most 500
+     * at a time (a backlog, say of articles imported around the service, is marked 500 a second).
      */
     goneLive (at: Date) {
       return db.all<{ id: string }>(sql`select article_id as id from article_search indexed by article_search_going_live_idx
-        where status = 'published' and changed_at < published_at and published_at <= ${at.getTime()}`).map((r) => r.id)
+        where status = 'published' and changed_at < published_at and published_at <= ${at.getTime()} limit 500`).map((r) => r.id)
     },
     /**
      * Marks the articles gone live by `at` (see goneLive) as changed then, with the articles whose related links show
