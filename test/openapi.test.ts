@@ -44,6 +44,8 @@ t.test('every operation is documented: operationId, summary, tags, and its error
       }
       const statuses = Object.keys(op.responses)
       t.ok(statuses.some((s) => s.startsWith('2')), `${name} declares its success response`)
+      // every route is rate-limited but the probes (an orchestrator's checks must not be refused)
+      if (path !== '/healthz' && path !== '/readyz') t.ok(statuses.includes('429'), `${name} declares 429`)
       for (const parameter of op.parameters ?? []) {
         // a generated client must not ask for what the server fills in (limit, descendants)
         if (parameter.in !== 'path') t.notOk(parameter.required, `${name}: the ${parameter.in} parameter ${parameter.name} is optional`)

@@ -202,6 +202,7 @@ export default fp(async (app) => {
   })
 
   app.get('/openapi.json', {
-    schema: { tags: ['service'], operationId: 'getOpenApi', summary: 'This API\'s OpenAPI 3.1 document', response: { 200: { type: 'object', additionalProperties: true } } }
+    // (rate-limited like the API, unlike the probes)
+    schema: { tags: ['service'], operationId: 'getOpenApi', summary: 'This API\'s OpenAPI 3.1 document', response: { 200: { type: 'object', additionalProperties: true }, ...problems(429) } }
   }, async () => app.swagger())
 }, { name: 'openapi' })
