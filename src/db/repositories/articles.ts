@@ -137,6 +137,10 @@ export function articlesRepository (db: SqliteDb) {
     }).returning({ doc: articleSearch.doc }).prepare()
   }
 
+  /** Marks the search rows meeting `condition` as changed at `at` (see articleSearch.changedAt): a time of change never goes back. */
+  const stamp = (condition: SQL, at: Date) =>
+    db.update(articleSearch).set({ changedAt: at }).where(and(condition, lt(articleSearch.changedAt, at))).run()
+
   /** Keyset condition for a sort on a column that may be NULL; NULLs sort lowest, as SQLite orders them. */
   function afterNullable (column: AnyColumn, idColumn: AnyColumn, key: ArticleKey, descending: boolean): SQL {
     const [value, id] = key
@@ -627,7 +631,7 @@ export function articlesRepository (db: SqliteDb) {
       // first the stories gone live by then: stamped at or after its time, one would leave the partial index unmarked
       // (the stories linking to it never marked, its removal kept)
       this.settleGoneLive(at)
-      db.update(s).set({ changedAt: at }).where(and(showing(), lt(s.changedAt, at))).run()
+      stamp(showing(), at)
     },
     /**
      * Scheduled articles whose time has come (`at`) and are not marked as changed since: readers see them from that
@@ -649,7 +653,7 @@ export function articlesRepository (db: SqliteDb) {
       if (due.length === 0) return 0
       const s = articleSearch
       const linking = db.select({ id: articleRelated.articleId }).from(articleRelated).where(inArray(articleRelated.targetId, due))
-      db.update(s).set({ changedAt: at }).where(and(or(inArray(s.articleId, due), inArray(s.articleId, linking)), lt(s.changedAt, at))).run()
+      stamp(or(inArray(s.articleId, due), inArray(s.articleId, linking))!, at)
       db.delete(articleRemovals).where(inArray(articleRemovals.articleId, due)).run()
       return due.length
     },
