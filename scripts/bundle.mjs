@@ -3,7 +3,7 @@
  * Started from dist/'s modules, node opened ~1,250 files before the service was ready (TypeBox ~250, Drizzle ~130,
  * Ajv ~100, yaml ~90, ...): ~400 ms of a ~700 ms start with them in the page cache, more when the host has
  * dropped them. Bundled, it reads one. Left outside, loaded from node_modules as before: native modules
- * (better-sqlite3; sharp, loaded on the first upload). @fastify/swagger-ui is bundled and serves the reference
+ * (better-sqlite3; sharp, loaded on the first upload), and the AWS SDK, loaded only when photos go to S3. @fastify/swagger-ui is bundled and serves the reference
  * page's files from its package folder (its `baseDir`): loaded from there, with @fastify/static and yaml, it cost
  * ~60 ms of every start. Packages the service loads with `require` at run time (transliteration, sanitize-html)
  * are not bundled either. `node scripts/bundle.mjs OUTFILE` writes it elsewhere (the server test runs a bundle of the source it tests).
@@ -30,7 +30,8 @@ export async function bundle (outfile) {
     // 62-65 µs without (alternating 8-s loads, 3 rounds, one database)
     minifyWhitespace: true,
     minifySyntax: true,
-    external: ['better-sqlite3', 'sharp'],
+    // the AWS SDK (~20 MB) is loaded only when photos are kept in S3 (see src/storage/s3.ts)
+    external: ['better-sqlite3', 'sharp', '@aws-sdk/client-s3'],
     // CommonJS packages inside an ES module bundle still call require (for node's own modules)
     banner: { js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);" },
     logLevel: 'warning'

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import proxyAddr from '@fastify/proxy-addr'
 import { aspectRatio } from './services/images.js'
+import type { S3StorageOptions } from './storage/s3.js'
 
 /** The service's whole configuration: one schema, validated at start; the type comes from it. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -54,10 +55,24 @@ export const ConfigSchema = Type.Object({
   }),
   RESPONSE_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 64, description: 'Memory for anonymous answers kept in this process (0: none)' }),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 200 * 1024 * 1024, default: 20 * 1024 * 1024 }),
-  BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 })
+  BODY_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 }),
+  S3_BUCKET: Type.Optional(Type.String({
+    pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+    description: 'Photos in this S3-compatible bucket instead of $DATA_DIR/photos (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the AWS SDK\'s other sources)'
+  })),
+  S3_PREFIX: Type.Optional(Type.String({
+    pattern: "^([A-Za-z0-9_-][A-Za-z0-9!_.*'()-]*/)*([A-Za-z0-9_-][A-Za-z0-9!_.*'()-]*)?$",
+    description: 'Folder of the bucket the photos go in (cms/photos); the whole bucket when unset'
+  })),
+  S3_ENDPOINT: Type.Optional(Type.String({
+    pattern: '^https?://[^\\s]+$',
+    description: 'Address of an S3-compatible service (MinIO, Ceph, Cloudflare R2…); AWS S3 when unset'
+  })),
+  S3_REGION: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{1,40}$', description: 'The bucket\'s region; AWS_REGION, or us-east-1, when unset' })),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false, description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible services need' })
 })
 
-export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string, renditionWidths: number[], renditionAspects: number[] }
+export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string, renditionWidths: number[], renditionAspects: number[], s3?: S3StorageOptions }
 
 export class ConfigError extends Error {}
 
@@ -70,7 +85,12 @@ const EXPECTED: Partial<Record<keyof Static<typeof ConfigSchema>, string>> = {
   CORS_ORIGINS: '* or comma-separated http or https origins without a path (https://www.example.com,https://m.example.com)',
   TRUST_PROXY: 'true, false, or comma-separated IP addresses and CIDR ranges (10.0.0.0/8,::1)',
   RENDITION_WIDTHS: 'comma-separated whole numbers from 1 to 99999, at most 30 (320,640,1280)',
-  RENDITION_ASPECTS: 'comma-separated width:height pairs of numbers from 1 to 99, at most 30 (16:9,1:1)'
+  RENDITION_ASPECTS: 'comma-separated width:height pairs of numbers from 1 to 99, at most 30 (16:9,1:1)',
+  S3_BUCKET: 'an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens',
+  S3_PREFIX: 'folder names of letters, digits and !_.*\'()- separated by / (cms/photos), not starting with a dot or a /',
+  S3_ENDPOINT: 'an http or https origin (http://127.0.0.1:9000)',
+  S3_REGION: 'a region name (eu-west-3, auto)',
+  S3_FORCE_PATH_STYLE: 'true or false'
 }
 
 function expected (name: string, schema: TSchema): string {
@@ -90,7 +110,8 @@ function expected (name: string, schema: TSchema): string {
 function fromText (schema: TSchema, text: string): unknown {
   const trimmed = text.trim()
   if (schema.type === 'integer') return /^[+-]?\d{1,15}$/.test(trimmed) ? Number(trimmed) : text
-  if ((schema.anyOf as TSchema[] | undefined)?.some((s) => s.type === 'boolean') && /^(true|false)$/i.test(trimmed)) return trimmed.toLowerCase() === 'true'
+  const boolean = schema.type === 'boolean' || (schema.anyOf as TSchema[] | undefined)?.some((s) => s.type === 'boolean')
+  if (boolean && /^(true|false)$/i.test(trimmed)) return trimmed.toLowerCase() === 'true'
   return text
 }
 
@@ -144,7 +165,25 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       throw new ConfigError(`Invalid configuration: TRUST_PROXY: ${(err as Error).message}`)
     }
   }
-  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects }
+  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects, s3: s3Of(raw, env) }
+}
+
+/** Where photos go when S3_BUCKET is set; the other S3_ variables are refused without it (a bucket forgotten would keep photos on disk). */
+function s3Of (raw: Static<typeof ConfigSchema>, env: Record<string, string | undefined>): S3StorageOptions | undefined {
+  if (raw.S3_BUCKET === undefined) {
+    const stray = (['S3_PREFIX', 'S3_ENDPOINT', 'S3_REGION'] as const).filter((name) => raw[name] !== undefined)
+    if (stray.length > 0) throw new ConfigError(`Invalid configuration: ${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set but S3_BUCKET is not: set the bucket to keep photos in S3, or unset ${stray.length > 1 ? 'them' : 'it'}`)
+    return undefined
+  }
+  let endpoint: string | undefined
+  if (raw.S3_ENDPOINT !== undefined) {
+    const url = URL.canParse(raw.S3_ENDPOINT) ? new URL(raw.S3_ENDPOINT) : undefined
+    if (!url || url.href !== `${url.origin}/`) throw new ConfigError(`Invalid configuration: S3_ENDPOINT must be ${EXPECTED.S3_ENDPOINT}`)
+    endpoint = url.origin
+  }
+  const prefix = raw.S3_PREFIX === undefined || raw.S3_PREFIX === '' || raw.S3_PREFIX.endsWith('/') ? raw.S3_PREFIX ?? '' : `${raw.S3_PREFIX}/`
+  const region = raw.S3_REGION ?? env.AWS_REGION?.trim() ?? env.AWS_DEFAULT_REGION?.trim() ?? 'us-east-1'
+  return { bucket: raw.S3_BUCKET, prefix, endpoint, region: region || 'us-east-1', forcePathStyle: raw.S3_FORCE_PATH_STYLE }
 }
 
 /**

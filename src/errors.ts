@@ -31,6 +31,8 @@ export const RangeNotSatisfiable = createError<[string]>('CMS_RANGE_NOT_SATISFIA
 export const TooManyRequests = createError<[string]>('CMS_TOO_MANY_REQUESTS', '%s', 429)
 /** Busy right now, not broken: said to the client with Retry-After, not logged as a failure. */
 export const ServiceUnavailable = createError<[string]>('CMS_BUSY', '%s', 503)
+/** A service the API stands on (photo storage in S3) failed to answer: said with Retry-After, logged as an error. */
+export const DependencyUnavailable = createError<[string]>('CMS_UNAVAILABLE', '%s', 503)
 /** The client went away before its answer was ready (nginx's 499): nobody reads it, the log says so. */
 export const ClientClosed = createError<[string]>('CMS_CLIENT_CLOSED', '%s', 499)
 export const PreconditionFailed = createError<[string]>('CMS_PRECONDITION_FAILED', '%s', 412)

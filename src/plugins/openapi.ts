@@ -80,6 +80,8 @@ function documentConventions (route: RouteOptions) {
     headers['if-none-match'] = Type.Optional(Type.String({ description: 'ETags, or `*`: the write happens only if none of them is current (412 otherwise); `*` stands for any, so it fails wherever the resource exists' }))
     add(412)
   }
+  // a write waits for the database's write lock (another process's write) for 5 s at most, and photo writes for S3
+  if (methods.some((m) => m !== 'GET' && m !== 'HEAD')) add(503)
   add(429)
   if (Object.keys(headers).length) {
     schema.headers = Type.Object({ ...(schema.headers?.properties ?? {}), ...headers })

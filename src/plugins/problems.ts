@@ -126,6 +126,7 @@ export default fp(async (app) => {
       return sendProblem(request, reply, status, detail, { code, ...(error.errors ? { errors: error.errors } : {}) })
     }
     request.log.error({ err: error }, 'request failed')
+    if (error.code === 'CMS_UNAVAILABLE') return sendProblem(request, reply, 503, error.message, { code: error.code })
     return sendProblem(request, reply, 500, 'An unexpected error occurred; quote the request id when reporting it', { code: 'CMS_INTERNAL' })
   })
 

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import { openStore, type Store } from '../db/index.js'
 import { filesystemStorage } from '../storage/filesystem.js'
+import { s3Storage } from '../storage/s3.js'
 import type { Storage } from '../storage/index.js'
 import { sectionsService, type SectionsService } from '../services/sections.js'
 import { bylinesService, type BylinesService } from '../services/bylines.js'
@@ -35,7 +36,7 @@ export interface ServicesOptions {
 /** Opens the database and photo storage, and wires the newsroom services on top of them. */
 export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
   const store = openStore(config.databaseFile, { onQuery })
-  const storage = filesystemStorage(config.photoDir)
+  const storage = config.s3 ? await s3Storage(config.s3) : filesystemStorage(config.photoDir)
   const sections = sectionsService(store)
   const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL, maxPixels: config.IMAGE_MAX_PIXELS, widths: config.renditionWidths, aspects: config.renditionAspects })
   const articles = articlesService(store, photos, sections)

@@ -120,7 +120,7 @@ const problemDescriptions: Record<number, string> = {
   412: 'If-Match does not match the current ETag: someone changed it since you read it',
   422: 'Well-formed, but refers to something that does not exist or breaks a rule',
   429: 'Too many requests: wait for the seconds in `Retry-After`',
-  503: 'Not ready, or too busy right now: retry after the seconds in `Retry-After`'
+  503: 'Not ready, too busy right now (another process holds the database\'s write lock), or photo storage did not answer: retry after the seconds in `Retry-After`'
 }
 
 /** Declares the problem responses a route can send, plus the 500 every route can send. */
