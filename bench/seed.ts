@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { openStore } from '../src/db/index.js'
-import { foldedForMatching } from '../src/db/sqlite/client.js'
+import { sortKeyOf } from '../src/db/sqlite/client.js'
 
 export interface SeedOptions { articles: number, sections: number, bylines: number, photos: number }
 
@@ -80,7 +80,7 @@ export async function seed (file: string, o: SeedOptions) {
     for (let i = 0; i < o.sections; i++) {
       const id = randomUUID()
       const parent = i < 5 ? null : sectionIds[i % 5]!
-      insertSection.run(id, `section-${i}`, `Section ${i}`, foldedForMatching(`Section ${i}`), parent, i, now, now)
+      insertSection.run(id, `section-${i}`, `Section ${i}`, sortKeyOf(`Section ${i}`), parent, i, now, now)
       sectionIds.push(id)
     }
   })()
@@ -92,7 +92,7 @@ export async function seed (file: string, o: SeedOptions) {
     for (let i = 0; i < o.bylines; i++) {
       const id = randomUUID()
       const name = `${pick(['Li', 'Wang', 'Zhang', 'Liu', 'Chen', 'Yang', 'Anna', 'Ivan', 'Maria', 'Olga'])} ${pick(['Wei', 'Na', 'Jing', 'Petrov', 'Smirnova', 'Hong', 'Min', 'Lei'])} ${i}`
-      insertByline.run(id, `byline-${i}`, name, foldedForMatching(name), now, now)
+      insertByline.run(id, `byline-${i}`, name, sortKeyOf(name), now, now)
       bylineIds.push(id)
       bylineNames.push(name)
     }

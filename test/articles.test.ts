@@ -373,7 +373,10 @@ t.test('create: references to unknown ids are a 422 naming each path, and create
   const dupByline = await req(app, {
     method: 'POST', url: '/v1/articles', payload: { headline: 'Dup', bylines: [{ bylineId: byline.id }, { bylineId: byline.id, role: 'author' }] }
   })
-  t.same(paths(problem(t, dupByline, 422)), ['/bylines/1'])
+  const dup = problem(t, dupByline, 422)
+  t.same(paths(dup), ['/bylines/1'])
+  t.equal(dup.detail, 'The article lists a byline twice in one role', 'the detail says what is wrong (it spoke of things that do not exist)')
+  t.equal(body.detail, 'The article refers to things that do not exist')
 
   // the same photo used as lead and twice in the body is fine
   const ok = await create(app, '/v1/articles', {
@@ -428,6 +431,16 @@ t.test('a changed slug: the old URL redirects to the story, and no other article
   const scheduled = await create(app, '/v1/articles', { headline: 'Embargoed', slug: 'embargoed', status: 'published', publishedAt: new Date(Date.now() + 3_600_000).toISOString() })
   await req(app, { method: 'PATCH', url: `/v1/articles/${scheduled.id}`, payload: { slug: 'embargoed-2' } })
   t.equal((await create(app, '/v1/articles', { headline: 'Other', slug: 'embargoed' })).slug, 'embargoed', 'nor a scheduled story\'s, not yet out')
+  // a draft dated to an earlier print edition was never out either (its date in the past made it look so)
+  const imported = await create(app, '/v1/articles', { headline: 'Import', slug: 'typo-slug', publishedAt: '2014-07-02T00:00:00Z' })
+  t.equal(imported.status, 'draft')
+  await req(app, { method: 'PATCH', url: `/v1/articles/${imported.id}`, payload: { slug: 'right-slug' } })
+  t.equal((await create(app, '/v1/articles', { headline: 'Other', slug: 'typo-slug' })).slug, 'typo-slug', 'a dated draft\'s changed slug is free at once')
+  // but a story taken down to be corrected was out with its slug: that one is kept
+  const corrected = await create(app, '/v1/articles', { headline: 'Out once', slug: 'out-once', status: 'published', publishedAt: '2014-07-03T00:00:00Z' })
+  await req(app, { method: 'POST', url: `/v1/articles/${corrected.id}/unpublish` })
+  await req(app, { method: 'PATCH', url: `/v1/articles/${corrected.id}`, payload: { slug: 'out-once-corrected' } })
+  problem(t, await req(app, { method: 'POST', url: '/v1/articles', payload: { headline: 'Other', slug: 'out-once' } }), 409, 'an unpublished story\'s slug, once out, stays its own')
 })
 
 t.test('read by id and by slug; unknown ones are problem 404s', async (t) => {

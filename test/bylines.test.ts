@@ -5,6 +5,7 @@ import type { InjectOptions } from 'fastify'
 import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY, forgetMigrationsFrom } from './helper.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { foldedForMatching } from '../src/db/sqlite/client.js'
 
 
 const GHOST = '00000000-0000-0000-0000-000000000000'
@@ -180,6 +181,48 @@ t.test('bylines are listed as a reader looks a name up: ignoring case and diacri
   const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: dataDir }) })
   t.teardown(() => upgraded.close())
   t.same(names(ok(t, await upgraded.inject({ url: '/v1/bylines?limit=100' }))).slice(2, 6), ['Æsir', 'Alpha', 'ALPHA', 'Ángel Zola'], 'the upgraded list')
+})
+
+t.test('long names in any script page through: the sort key is held to 100 characters, and the upgrade holds old ones to it', async (t) => {
+  const { app, dataDir } = await build(t)
+  // 200 characters each, spread out by NFKD: four-byte characters, Korean syllables (2-3 jamo each), a ligature of 18
+  const long = ['𠀀'.repeat(199) + 'A', '𠀀'.repeat(199) + 'B', '한국어'.repeat(66) + '가', '\uFDFA'.repeat(200), 'Short']
+  for (const name of long) await create(app, '/v1/bylines', { name })
+  const walk = async (a: typeof app, first: string) => {
+    const seen: string[] = []
+    for (let url: string | null = first; url;) {
+      const res: { statusCode: number, json: () => any } = await a.inject({ url })
+      t.equal(res.statusCode, 200, `a page the server linked to is served (${url.length} characters)`)
+      const page: { data: { name: string }[], next: string | null } = res.json()
+      seen.push(...names(page))
+      if (page.next) t.ok(page.next.length <= 1000, `a cursor of ${page.next.length} characters, within what the API takes`)
+      url = page.next ? `${first}&cursor=${encodeURIComponent(page.next)}` : null
+    }
+    return seen
+  }
+  const paged = await walk(app, '/v1/bylines?limit=1')
+  t.same([...paged].sort(), [...long].sort(), 'every byline once, one page each (a 400 at the first long name before)')
+  t.same(paged, names(ok(t, await app.inject({ url: '/v1/bylines?limit=100' }))), 'in the order of one page')
+
+  // sections too: siblings under one parent
+  const parent = await create(app, '/v1/sections', { name: 'Parent' })
+  for (const name of long) await create(app, '/v1/sections', { name, parentId: parent.id })
+  t.same((await walk(app, `/v1/sections?parent=${parent.id}&limit=1`)).sort(), [...long].sort(), 'subsections with long names page through')
+
+  // a database from before the bound (migration 0021 not yet applied): its full-length keys are cut on upgrade
+  await app.close()
+  const db = new Database(path.join(dataDir, 'cms.sqlite'))
+  db.function('fold', (text: unknown) => typeof text === 'string' ? foldedForMatching(text) : text)
+  db.exec('update bylines set sort_name = fold(name); update sections set sort_name = fold(name)')
+  t.ok((db.prepare('select max(length(sort_name)) as n from bylines').get() as { n: number }).n > 1000, 'old keys as long as the folded names')
+  forgetMigrationsFrom(db, '0021_')
+  db.close()
+  const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: dataDir }) })
+  t.teardown(() => upgraded.close())
+  const check = new Database(path.join(dataDir, 'cms.sqlite'), { readonly: true })
+  t.same(check.prepare('select max(length(sort_name)) as b, (select max(length(sort_name)) from sections) as s from bylines').get(), { b: 100, s: 100 }, 'held to 100 characters')
+  check.close()
+  t.same((await walk(upgraded, '/v1/bylines?limit=1')).sort(), [...long].sort(), 'the upgraded list pages through')
 })
 
 t.test('pagination follows next and Link, stable while bylines are added', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build, create, problem, ok, ISO, SLUG, bodyField, ago, DAY } from './helper.js'
+import { chooseSlug } from '../src/services/slugs.js'
 
 
 
@@ -38,6 +39,50 @@ t.test('create generates slugs, answers 201 with Location and the full section',
   t.equal(dup.slug, 'harbin-today-2', 'a taken generated slug gets -2')
   const dup3 = ok(t, await app.inject({ method: 'POST', url: '/v1/sections', payload: { name: 'HARBIN TODAY' } }), 201)
   t.equal(dup3.slug, 'harbin-today-3')
+})
+
+t.test('a generated slug never runs out: a name used every day gets the next number, in a few lookups', async (t) => {
+  const { app } = await build(t)
+  const slugs: string[] = []
+  for (let i = 0; i < 30; i++) slugs.push((await create(app, '/v1/sections', { name: 'Briefing' })).slug)
+  t.same(slugs, ['briefing', ...Array.from({ length: 29 }, (_, i) => `briefing-${i + 2}`)], 'numbered in turn, past ten as before it')
+  const fifth = ok(t, await app.inject({ url: '/v1/sections/slug/briefing-5' }))
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/sections/${fifth.id}` })).statusCode, 204)
+  t.equal((await create(app, '/v1/sections', { name: 'Briefing' })).slug, 'briefing-5', 'a number freed among the first ten is taken again')
+
+  // the thousandth story of a name, and the millionth: the lookups grow with the number's digits, not the number
+  const count = async (n: number, gaps: number[] = []) => {
+    const asked: string[] = []
+    const taken = new Set(['morning', ...Array.from({ length: n - 1 }, (_, i) => `morning-${i + 2}`)].filter((s) => !gaps.some((g) => s === `morning-${g}`)))
+    const slug = await chooseSlug(undefined, 'Morning', async (s) => { asked.push(s); return taken.has(s) }, 'article')
+    t.notOk(taken.has(slug), `${n} taken: ${slug} is free`)
+    return { slug, asked: asked.length }
+  }
+  t.match(await count(999), { slug: 'morning-1000' })
+  t.ok((await count(999)).asked <= 30, 'the thousandth in 30 lookups at most (it was 1,000, and the next a 409)')
+  t.match(await count(1_000_000), { slug: 'morning-1000001' })
+  t.ok((await count(1_000_000)).asked <= 60)
+  t.match(await count(500, [321]), { slug: /^morning-(321|501)$/ }, 'with a gap, a free number')
+})
+
+t.test('no slug may pass for an id, nor a section\'s for the top level (`?parent=root`)', async (t) => {
+  const { app } = await build(t)
+  const one = await create(app, '/v1/sections', { name: 'One' })
+  for (const [url, title] of [['/v1/sections', 'name'], ['/v1/bylines', 'name'], ['/v1/articles', 'headline']] as const) {
+    const res = problem(t, await app.inject({ method: 'POST', url, payload: { [title]: 'Two', slug: one.id } }), 400, `${url}: another's id as a slug`)
+    t.same(res.errors, [{ path: '/slug', message: 'Is shaped like an id, which lookups by id or slug would take it for' }])
+  }
+  const root = problem(t, await app.inject({ method: 'POST', url: '/v1/sections', payload: { name: 'Root', slug: 'root' } }), 400)
+  t.match(root.errors, [{ path: '/slug', message: /^Is reserved: `\?parent=root` lists the top-level sections/ }])
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/sections/${one.id}`, payload: { slug: 'root' } }), 400, 'nor by a PATCH')
+  const named = await create(app, '/v1/sections', { name: 'Root' })
+  t.equal(named.slug, 'root-2', 'a section named Root gets a slug that is not reserved')
+  const child = await create(app, '/v1/sections', { name: 'Child', parentId: named.id })
+  t.same(names(ok(t, await app.inject({ url: '/v1/sections?parent=root' }))).sort(), ['One', 'Root'], '?parent=root is the top level')
+  t.same(names(ok(t, await app.inject({ url: `/v1/sections?parent=${named.slug}` }))), [child.name], 'and the section named Root is reached by its slug')
+  t.equal((await create(app, '/v1/bylines', { name: 'Root' })).slug, 'root', 'a byline may be called Root')
+  const idLike = await create(app, '/v1/bylines', { name: one.id })
+  t.equal(idLike.slug, `${one.id}-2`, 'a name that is an id gets a slug that is not')
 })
 
 t.test('explicit slugs are kept and must be unique', async (t) => {
@@ -278,6 +323,24 @@ t.test('a section cannot move under itself or a descendant, nor under an unknown
   t.equal(ok(t, await app.inject({ url: `/v1/sections/${b.id}` })).path, 'c/a/b')
 })
 
+t.test('sections nest ten levels deep at most, a moved section\'s subsections counted', async (t) => {
+  const { app } = await build(t)
+  const chain: any[] = []
+  for (let i = 1; i <= 10; i++) chain.push(await create(app, '/v1/sections', { name: `Level ${i}`, parentId: chain.at(-1)?.id }))
+  t.equal(chain.at(-1).breadcrumb.length, 10)
+  const deeper = problem(t, await app.inject({ method: 'POST', url: '/v1/sections', payload: { name: 'Level 11', parentId: chain.at(-1).id } }), 422)
+  t.same(deeper.errors, [{ path: '/parentId', message: 'Would nest 11 levels deep, more than 10' }])
+  // a branch three deep fits under level 7, not under level 8
+  const top = await create(app, '/v1/sections', { name: 'Branch' })
+  const mid = await create(app, '/v1/sections', { name: 'Twig', parentId: top.id })
+  await create(app, '/v1/sections', { name: 'Leaf', parentId: mid.id })
+  problem(t, await app.inject({ method: 'PATCH', url: `/v1/sections/${top.id}`, payload: { parentId: chain[7].id } }), 422, 'under level 8: its leaf at 11')
+  t.equal(ok(t, await app.inject({ url: `/v1/sections/${top.id}` })).parentId, null, 'the refused move changed nothing')
+  const moved = ok(t, await app.inject({ method: 'PATCH', url: `/v1/sections/${top.id}`, payload: { parentId: chain[6].id } }))
+  t.equal(moved.breadcrumb.length, 8, 'under level 7: its leaf at 10')
+  t.equal(ok(t, await app.inject({ method: 'PATCH', url: `/v1/sections/${top.id}`, payload: { name: 'Branch, renamed' } })).name, 'Branch, renamed', 'other edits of a section at the bottom are untouched')
+})
+
 t.test('DELETE answers 204, then the section is gone', async (t) => {
   const { app } = await build(t)
   const s = await create(app, '/v1/sections', { name: 'Gone' })
@@ -416,6 +479,19 @@ t.test('C1 control characters are refused in one-line names', async (t) => {
   for (const name of ['a\u0085b', 'a\u009b31mb']) {
     const body = problem(t, await app.inject({ method: 'POST', url: '/v1/sections', payload: { name } }), 400)
     t.match(body.errors, [{ path: bodyField('/name') }])
+  }
+})
+
+t.test('a one-line name forces no direction on what follows it: the overrides U+202D and U+202E are refused, marks and isolates kept', async (t) => {
+  const { app } = await build(t)
+  for (const name of ['\u202eevil', 'Harbin \u202dToday', 'a\u202eb\u202c']) {
+    for (const [url, payload] of [['/v1/sections', { name }], ['/v1/bylines', { name }], ['/v1/articles', { headline: name }]] as const) {
+      const body = problem(t, await app.inject({ method: 'POST', url, payload }), 400, `${url} ${JSON.stringify(payload)}`)
+      t.match(body.errors, [{ path: /^\/(name|headline)$/, message: /direction overrides/ }], 'the rule in words')
+    }
+  }
+  for (const name of ['עברית\u200f (Hebrew)', 'Li \u2067عربي\u2069 Wei', '\u202bعربي\u202c']) {
+    t.equal(ok(t, await app.inject({ method: 'POST', url: '/v1/sections', payload: { name } }), 201).name, name, 'direction marks, isolates and embeddings are kept')
   }
 })
 

@@ -22,11 +22,12 @@ export const TimestampParam = (description: string) => Type.String({ format: 'da
 export const HttpUrl = Type.String({ format: 'uri', pattern: HTTP_URL, maxLength: 2000, description: 'An absolute http or https URL' })
 
 /**
- * The characters a line of text may not hold: every control character, and the line and paragraph separators (U+2028,
- * U+2029), which break a line as a newline does. And those multi-line text may not: the control characters but tab and
- * newlines.
+ * The characters a line of text may not hold: every control character, the line and paragraph separators (U+2028,
+ * U+2029), which break a line as a newline does, and the direction overrides (U+202D, U+202E), which show the rest of
+ * the line in the order they force: a name or a headline shown beside others (a breadcrumb, a front) turned theirs
+ * round too. And those multi-line text may not: the control characters but tab and newlines.
  */
-export const LINE_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029'
+export const LINE_CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202d\\u202e'
 export const TEXT_CONTROLS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f'
 /**
  * UTF-16 units that show nothing by themselves, beside white space: invisible format characters (soft hyphen,
@@ -43,7 +44,7 @@ const LINE = `^(?=[\\s\\S]*[^\\s${INVISIBLE}])[^${LINE_CONTROLS}]*$`
 const TEXT = `^[^${TEXT_CONTROLS}]*$`
 /** What a text pattern asks for, in words: a problem document says this rather than the regular expression. */
 export const PATTERN_MESSAGES: Record<string, string> = {
-  [LINE]: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters or line breaks',
+  [LINE]: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters, line breaks or direction overrides (U+202D, U+202E)',
   [TEXT]: 'Must be text without control characters (newlines and tabs are fine)',
   [SLUG]: 'Must be lower-case letters and digits, words joined by single hyphens (harbin-ice-festival)',
   [HTTP_URL]: 'Must be an absolute http or https URL',

@@ -305,7 +305,11 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       if (seen.has(key)) errors.push({ path: `/bylines/${i}`, message: 'The same byline is listed twice with the same role' })
       seen.add(key)
     })
-    if (errors.length) throw new Unprocessable('The article refers to things that do not exist', errors)
+    if (errors.length) {
+      const what = [errors.some((e) => e.message.startsWith('No ')) && 'refers to things that do not exist',
+        errors.some((e) => e.message.startsWith('The same byline')) && 'lists a byline twice in one role']
+      throw new Unprocessable(`The article ${what.filter(Boolean).join(', and ')}`, errors)
+    }
     return [...new Set(photoIds)]
   }
 
@@ -425,9 +429,11 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     const next: ArticleRow = { ...current }
     if (patch.slug !== undefined && patch.slug !== current.slug) {
       next.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.articles.slugTaken(s, id), 'article')
-      // the old URL is kept when readers may have it: the story has been out (a draft's slug, set by mistake and
-      // changed before it went out, was never shared, and is free for any story)
-      const wasOut = current.publishedAt !== null && current.publishedAt.getTime() <= now.getTime()
+      // the old URL is kept when readers may have it: the story is out with it, or was and has been taken down (a
+      // draft's slug, set by mistake and changed before it went out, was never shared, and is free for any story,
+      // even when the draft carries the date of an earlier print edition)
+      const out = current.status === 'published' && current.publishedAt !== null && current.publishedAt.getTime() <= now.getTime()
+      const wasOut = out || await store.articles.slugLastSeen(id) === current.slug
       await store.articles.slugChanged(id, current.slug, next.slug, now, wasOut)
     }
     if (patch.headline !== undefined) next.headline = patch.headline

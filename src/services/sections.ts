@@ -11,6 +11,9 @@ import { iso } from './time.js'
 
 type Lineage = Pick<SectionRow, 'id' | 'slug' | 'name' | 'parentId'>
 
+/** How deep sections nest (Home › News › World › Asia › China › Heilongjiang › Harbin is 7). */
+export const MAX_DEPTH = 10
+
 /** Builds breadcrumbs (root first) from a set of rows holding every ancestor needed. */
 export function breadcrumbs (rows: Lineage[]) {
   const byId = new Map(rows.map((r) => [r.id, r]))
@@ -58,8 +61,21 @@ export function sectionsService (store: Store) {
     if (!lineage.some((s) => s.id === parentId)) {
       throw new Unprocessable('The parent section does not exist', [{ path: '/parentId', message: `No section ${parentId}` }])
     }
-    if (id && breadcrumbs(lineage)(parentId).some((s) => s.id === id)) {
+    const above = breadcrumbs(lineage)(parentId)
+    if (id && above.some((s) => s.id === id)) {
       throw new Unprocessable('A section cannot be moved under itself or one of its own subsections', [{ path: '/parentId', message: 'Would create a cycle' }])
+    }
+    // every article page and section carries its breadcrumb: a tree without end made each one as long (a 1,500-deep
+    // one, 132 KB per article and 13 MB per list). The section moved brings its own subsections along
+    let below = 1
+    if (id) {
+      const subtree = await store.sections.descendantIds(id)
+      const crumbs = breadcrumbs(await store.sections.withAncestors(subtree))
+      const own = crumbs(id).length
+      for (const s of subtree) below = Math.max(below, crumbs(s).length - own + 1)
+    }
+    if (above.length + below > MAX_DEPTH) {
+      throw new Unprocessable(`Sections nest at most ${MAX_DEPTH} levels deep: this would make ${above.length + below}`, [{ path: '/parentId', message: `Would nest ${above.length + below} levels deep, more than ${MAX_DEPTH}` }])
     }
   }
 
@@ -104,7 +120,7 @@ export function sectionsService (store: Store) {
         const now = new Date()
         const row: SectionRow = {
           id: newId(),
-          slug: await chooseSlug(input.slug, input.name, (s) => store.sections.slugTaken(s), 'section'),
+          slug: await chooseSlug(input.slug, input.name, (s) => store.sections.slugTaken(s), 'section', ['root']),
           name: input.name,
           description: input.description ?? null,
           parentId: input.parentId ?? null,
@@ -125,7 +141,7 @@ export function sectionsService (store: Store) {
         if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
         const fields: Partial<SectionRow> = {}
         if (patch.slug !== undefined && patch.slug !== current.slug) {
-          fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.sections.slugTaken(s, id), 'section')
+          fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.sections.slugTaken(s, id), 'section', ['root'])
         }
         if (patch.name !== undefined) fields.name = patch.name
         if (patch.description !== undefined) fields.description = patch.description

@@ -674,6 +674,11 @@ export function articlesRepository (db: SqliteDb) {
         }
       }).run()
     },
+    /** The slug readers last saw an article under, when they had it and no longer see it (see removed). */
+    async slugLastSeen (articleId: string): Promise<string | undefined> {
+      return db.select({ slug: articleRemovals.slug }).from(articleRemovals)
+        .where(and(eq(articleRemovals.articleId, articleId), eq(articleRemovals.public, true))).get()?.slug
+    },
     /** The article is out again: no longer a removal. */
     async notRemoved (articleId: string) {
       db.delete(articleRemovals).where(eq(articleRemovals.articleId, articleId)).run()

@@ -3,7 +3,7 @@ import { bylines, articleBylines, articles } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
 import { inIds, idList } from '../prepared.js'
 import { after, orderBy, likeContains } from '../keyset.js'
-import { foldedForMatching } from '../sqlite/client.js'
+import { foldedForMatching, sortKeyOf } from '../sqlite/client.js'
 
 /** A row as the service reads and writes it (the sort key is the repository's: see sortName). */
 export type BylineRow = Omit<typeof bylines.$inferSelect, 'sortName'>
@@ -51,10 +51,10 @@ export function bylinesRepository (db: SqliteDb) {
         .where(and(eq(articleBylines.bylineId, id), eq(articles.status, 'published'))).limit(1).get() !== undefined
     },
     async insert (row: Omit<typeof bylines.$inferInsert, 'sortName'>) {
-      db.insert(bylines).values({ ...row, sortName: foldedForMatching(row.name) }).run()
+      db.insert(bylines).values({ ...row, sortName: sortKeyOf(row.name) }).run()
     },
     async update (id: string, fields: Partial<BylineRow>) {
-      db.update(bylines).set(fields.name === undefined ? fields : { ...fields, sortName: foldedForMatching(fields.name) }).where(eq(bylines.id, id)).run()
+      db.update(bylines).set(fields.name === undefined ? fields : { ...fields, sortName: sortKeyOf(fields.name) }).where(eq(bylines.id, id)).run()
     },
     async delete (id: string) {
       db.delete(bylines).where(eq(bylines.id, id)).run()

@@ -1,7 +1,7 @@
 import { eq, and, ne, sql, isNull, type SQL } from 'drizzle-orm'
 import { sections, articles } from '../sqlite/schema.js'
 import type { SqliteDb } from '../sqlite/client.js'
-import { foldedForMatching } from '../sqlite/client.js'
+import { sortKeyOf } from '../sqlite/client.js'
 import { inIds, idList } from '../prepared.js'
 import { after, orderBy } from '../keyset.js'
 
@@ -35,7 +35,7 @@ export function sectionsRepository (db: SqliteDb) {
       const where = exceptId ? and(eq(sections.slug, slug), ne(sections.id, exceptId)) : eq(sections.slug, slug)
       return db.select({ id: sections.id }).from(sections).where(where).get() !== undefined
     },
-    /** Siblings ordered by position, then name ignoring case and diacritics (see foldedForMatching); `parentId: null` lists the top level. */
+    /** Siblings ordered by position, then name ignoring case and diacritics (see sortKeyOf); `parentId: null` lists the top level. */
     async list (options: { parentId?: string | null, after?: SectionKey, limit: number }) {
       const where: SQL[] = []
       if (options.parentId === null) where.push(isNull(sections.parentId))
@@ -71,10 +71,10 @@ export function sectionsRepository (db: SqliteDb) {
       return new Set(prepared.existing.all({ ids: idList(ids) }).map((r) => r.id))
     },
     async insert (row: Omit<typeof sections.$inferInsert, 'sortName'>) {
-      db.insert(sections).values({ ...row, sortName: foldedForMatching(row.name) }).run()
+      db.insert(sections).values({ ...row, sortName: sortKeyOf(row.name) }).run()
     },
     async update (id: string, fields: Partial<SectionRow>) {
-      db.update(sections).set(fields.name === undefined ? fields : { ...fields, sortName: foldedForMatching(fields.name) }).where(eq(sections.id, id)).run()
+      db.update(sections).set(fields.name === undefined ? fields : { ...fields, sortName: sortKeyOf(fields.name) }).where(eq(sections.id, id)).run()
     },
     async delete (id: string) {
       db.delete(sections).where(eq(sections.id, id)).run()

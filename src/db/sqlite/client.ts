@@ -41,6 +41,19 @@ export function foldedForMatching (text: string): string {
 }
 
 /**
+ * How many characters of a folded name lists sort by (sections, bylines): a page's cursor carries the last one's, and
+ * must stay short whatever the script (NFKD makes up to 18 characters of one: a 200-character name gave cursors the
+ * API refused). Names alike in their first 100 characters are ordered by id.
+ */
+export const SORT_KEY_LENGTH = 100
+
+/** A name as lists sort it: folded as a finder matches it, its first SORT_KEY_LENGTH characters (code points, as SQLite's substr counts). */
+export function sortKeyOf (name: string): string {
+  const folded = foldedForMatching(name)
+  return folded.length <= SORT_KEY_LENGTH ? folded : [...folded].slice(0, SORT_KEY_LENGTH).join('')
+}
+
+/**
  * How long a statement waits, inside the call (the event loop with it), for a lock another connection holds: only
  * the rare reads that need one (a WAL being recovered or restarted). Writes wait for the write lock on a timer, up
  * to WRITE_LOCK_WAIT_MS (see writeLock).

@@ -10,7 +10,7 @@ export const sections = sqliteTable('sections', {
   description: text('description'),
   parentId: text('parent_id').references((): AnySQLiteColumn => sections.id, { onDelete: 'restrict' }),
   position: integer('position').notNull().default(0),
-  /** The name as lists sort it: folded as a finder matches it (see foldedForMatching); written by the repository. */
+  /** The name as lists sort it: folded as a finder matches it, its first 100 characters (see sortKeyOf); written by the repository. */
   sortName: text('sort_name').notNull().default(''),
   createdAt: timestamp('created_at').notNull(),
   updatedAt: timestamp('updated_at').notNull()
@@ -51,7 +51,7 @@ export const bylines = sqliteTable('bylines', {
   bio: text('bio'),
   url: text('url'),
   photoId: text('photo_id').references(() => photos.id, { onDelete: 'restrict' }),
-  /** The name as lists sort it: folded as a finder matches it (see foldedForMatching); written by the repository. */
+  /** The name as lists sort it: folded as a finder matches it, its first 100 characters (see sortKeyOf); written by the repository. */
   sortName: text('sort_name').notNull().default(''),
   createdAt: timestamp('created_at').notNull(),
   updatedAt: timestamp('updated_at').notNull()
