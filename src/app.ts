@@ -29,7 +29,7 @@ import bylineRoutes from './routes/v1/bylines.js'
 import photoRoutes from './routes/v1/photos.js'
 import articleRoutes from './routes/v1/articles.js'
 import keyRoutes from './routes/v1/keys.js'
-import { BadRequest, UnsupportedMediaType } from './errors.js'
+import { BadRequest, ServiceUnavailable, UnsupportedMediaType } from './errors.js'
 import { jsonBodies } from './plugins/json-body.js'
 
 /** Shared schemas, registered once: they become the OpenAPI components, named by `$id`. */
@@ -94,7 +94,8 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    return503OnClosing: true,
+    // refused below, as a problem document (Fastify's own is JSON of another shape, without Retry-After)
+    return503OnClosing: false,
     trustProxy: config.TRUST_PROXY,
     // errors raised before routing (a malformed %-escape in the URL) are problem documents too
     // a URL the router cannot read (`/v1/articles/%FF`) is answered before any hook runs: the headers they set are set here
@@ -125,8 +126,15 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
   await app.register(services, { config, onQuery })
   // every route registered from here on is rate-limited and authenticated, unknown ones included
   await app.register(security)
+  // shutting down: a request that comes on a connection kept alive is refused, to be sent again (to another
+  // instance behind the load balancer); Fastify closes the connection after the answer
+  let closing = false
+  app.addHook('preClose', (done) => { closing = true; done() })
   // what no route can read is refused here, after the security headers are set (every answer carries them)
   app.addHook('onRequest', (request, _reply, done) => {
+    if (closing) {
+      return done(Object.assign(new ServiceUnavailable('This instance is shutting down: send the request again'), { headers: { 'retry-after': '1' } }))
+    }
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
       return done(new BadRequest('An HTTP/1.1 request must name the host it is for in a Host header (RFC 9112 3.2)'))
     }

@@ -4,7 +4,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
-import { image } from './helper.js'
+import { connect, type AddressInfo } from 'node:net'
+import Database from 'better-sqlite3'
+import { build, image } from './helper.js'
 
 const root = new URL('..', import.meta.url).pathname
 /** package.json's start script, split: node, its flags, the built server. */
@@ -126,4 +128,38 @@ t.test('a bad configuration stops the server with a clear message', async (t) =>
   t.equal(await notADatabase.exited, 1)
   t.match(notADatabase.stderr(), /^Cannot open the database .*notes\.txt: file is not a database \(SQLITE_NOTADB\); check DATA_DIR or DATABASE_URL\n$/, 'one line, no stack')
   t.equal(fs.readFileSync(notes, 'utf8'), 'not a database\n'.repeat(300), 'the file left as it was')
+})
+
+t.test('shutting down: a request on a connection kept alive is refused with a problem document and Retry-After, the one in flight finishes', async (t) => {
+  const { app, dataDir, keys } = await build(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  // another process's write lock holds the first request in flight while the shutdown begins
+  const other = new Database(path.join(dataDir, 'cms.sqlite'))
+  other.exec('BEGIN IMMEDIATE')
+  const socket = connect(port, '127.0.0.1')
+  let answer = ''
+  socket.on('data', (chunk) => { answer += chunk })
+  const ended = new Promise((resolve) => socket.on('close', resolve))
+  const body = JSON.stringify({ name: 'Written during the shutdown' })
+  socket.write(`POST /v1/sections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.editor}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const closed = app.close()
+  // a second request on the same connection, sent once the shutdown has begun
+  socket.write('GET /v1/sections HTTP/1.1\r\nHost: x\r\n\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  other.exec('ROLLBACK')
+  other.close()
+  await ended
+  await closed
+  const [first, second] = answer.split(/(?=HTTP\/1\.1 )/)
+  t.match(first, /^HTTP\/1\.1 201 /, 'the write in flight is answered')
+  t.match(second, /^HTTP\/1\.1 503 /, 'the next request on the connection is refused')
+  t.match(second, /\r\ncontent-type: application\/problem\+json/i, 'as a problem document (it was Fastify\'s own JSON)')
+  t.match(second, /\r\nretry-after: 1\r\n/i)
+  t.match(second, /\r\nconnection: close\r\n/i, 'and the connection closed')
+  t.match(second, /"detail":"This instance is shutting down: send the request again"/)
+  const check = new Database(path.join(dataDir, 'cms.sqlite'), { readonly: true })
+  t.equal((check.prepare("select count(*) as n from sections where name = 'Written during the shutdown'").get() as { n: number }).n, 1, 'the write in flight was committed')
+  check.close()
 })
