@@ -171,7 +171,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
 /** Where photos go when S3_BUCKET is set; the other S3_ variables are refused without it (a bucket forgotten would keep photos on disk). */
 function s3Of (raw: Static<typeof ConfigSchema>, env: Record<string, string | undefined>): S3StorageOptions | undefined {
   if (raw.S3_BUCKET === undefined) {
-    const stray = (['S3_PREFIX', 'S3_ENDPOINT', 'S3_REGION'] as const).filter((name) => raw[name] !== undefined)
+    const stray = (['S3_PREFIX', 'S3_ENDPOINT', 'S3_REGION', 'S3_FORCE_PATH_STYLE'] as const).filter((name) => env[name] !== undefined && env[name]!.trim() !== '')
     if (stray.length > 0) throw new ConfigError(`Invalid configuration: ${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set but S3_BUCKET is not: set the bucket to keep photos in S3, or unset ${stray.length > 1 ? 'them' : 'it'}`)
     return undefined
   }

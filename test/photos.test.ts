@@ -728,6 +728,23 @@ t.test('a Range of the file answers 206 with those bytes only; a range past the 
   t.equal(head.statusCode, 206, 'HEAD with a range')
   t.equal(head.headers['content-range'], `bytes 0-9/${size}`)
   t.equal(head.rawPayload.length, 0)
+  t.equal(head.headers['content-length'], '10')
+
+  // a HEAD opens the file for its size and reads none of it (from S3, the whole object was fetched and thrown away)
+  const storage = app.storage
+  const get = storage.get.bind(storage)
+  let reads = 0
+  storage.get = async (key) => {
+    const file = await get(key)
+    return file && { ...file, read: (range) => { reads++; return file.read(range) } }
+  }
+  t.teardown(() => { storage.get = get })
+  const bare = await anon({ method: 'HEAD', url: photo.url })
+  t.equal(bare.statusCode, 200)
+  t.equal(bare.headers['content-length'], String(size), 'the size, as a GET would send')
+  t.equal(reads, 0, 'no byte read')
+  await anon({ url: photo.url })
+  t.equal(reads, 1, 'a GET reads')
 })
 
 t.test('PUT /v1/photos/{id}/file replaces the bytes and keeps the record', async (t) => {

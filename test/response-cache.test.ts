@@ -1,7 +1,9 @@
 import t from 'tap'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { build, create } from './helper.js'
+import { connect, type AddressInfo } from 'node:net'
+import sharp from 'sharp'
+import { build, create, upload } from './helper.js'
 
 t.test('anonymous reads are answered from memory until anything they show may have changed', async (t) => {
   const ctx = await build(t)
@@ -96,6 +98,23 @@ t.test('concurrent misses for the same page wait for one answer instead of each 
   // a waiting request whose maker fails or answers something uncacheable makes its own answer
   const missing = await Promise.all(Array.from({ length: 3 }, () => anon({ url: '/v1/articles/slug/nope' })))
   t.same(missing.map((r) => r.statusCode), [404, 404, 404], 'errors are not shared, each request gets its own')
+})
+
+t.test('a photo file streamed to a slow reader does not hold the other readers of that URL', async (t) => {
+  const { app, anon } = await build(t)
+  // a large file: the socket of a reader that reads nothing fills, and the answer stays unfinished
+  const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png({ compressionLevel: 0 }).toBuffer()
+  const photo = (await upload(app, {}, big))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const slow = connect(port, '127.0.0.1')
+  slow.pause()
+  slow.write(`GET ${photo.url} HTTP/1.1\r\nHost: x\r\n\r\n`)
+  t.teardown(() => { slow.destroy() })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const other = await Promise.race([anon({ url: photo.url }), new Promise<null>((resolve) => setTimeout(() => resolve(null), 5_000))])
+  t.ok(other, 'another reader of the same URL is answered while the slow one still reads (it waited for the slow one to finish)')
+  t.equal(other?.rawPayload.length, big.length, 'with the whole file')
 })
 
 t.test('a URL asked for once is not kept: a long tail of one-off reads does not push out the pages everyone reads', async (t) => {

@@ -6,9 +6,11 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { S3Client, ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3'
+import { S3Client, ListObjectsV2Command, HeadObjectCommand, CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
+import { createServer as createHttpServer } from 'node:http'
 import { build, image, multipart, problem, storedFiles } from './helper.js'
-import { loadConfig } from '../src/config.js'
+import { loadConfig, ConfigError } from '../src/config.js'
 import { filesystemStorage } from '../src/storage/filesystem.js'
 import { s3Storage } from '../src/storage/s3.js'
 import type { Storage } from '../src/storage/index.js'
@@ -122,11 +124,48 @@ t.test('the S3 driver keeps the contract, under its prefix, listing a page at a 
   t.equal(head.ContentType, 'image/jpeg', 'objects carry their image type, for anyone reading the bucket directly')
 })
 
-t.test('a bucket that is not there is a 503 to the request, not a 500, and the readiness check fails', async (t) => {
+t.test('a bucket that is not there stops the start with one line; one gone later is a 503, not a 500 nor a missing photo', async (t) => {
   const s3 = await s3Server(t)
-  const storage = await s3Storage({ bucket: 'nope', prefix: '', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, client: { credentials: CREDENTIALS, maxAttempts: 1 } })
-  await t.rejects(storage.put(original(1), Buffer.from('x')), { statusCode: 503, code: 'CMS_UNAVAILABLE' }, 'a missing bucket')
+  const options = { prefix: '', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, client: { credentials: CREDENTIALS, maxAttempts: 1 } }
+  await t.rejects(s3Storage({ ...options, bucket: 'nope' }), new ConfigError(`Invalid configuration: S3_BUCKET: the bucket nope at ${s3.endpoint} does not exist`),
+    'a typo in S3_BUCKET: every photo read would have been a 404 (a HEAD cannot tell a missing bucket from a missing object)')
+  await s3.client.send(new CreateBucketCommand({ Bucket: 'gone' }))
+  const storage = await s3Storage({ ...options, bucket: 'gone' })
+  await s3.client.send(new DeleteBucketCommand({ Bucket: 'gone' }))
+  await t.rejects(storage.put(original(1), Buffer.from('x')), { statusCode: 503, code: 'CMS_UNAVAILABLE' }, 'a write into a bucket gone: 503 (a 404 on a write was a 500)')
+  await t.rejects(storage.deletePrefix(`r/${sha('original 1')}/`), { statusCode: 503, code: 'CMS_UNAVAILABLE' }, 'a listing too')
   await t.rejects(storage.check(), { statusCode: 503, code: 'CMS_UNAVAILABLE' }, 'the readiness check')
+})
+
+t.test('a 404 is an answer about the object for a read only: for a write, the storage is not as it should be (503)', async (t) => {
+  // a service that has the bucket, and answers every other request with a bodiless 404
+  const odd = createHttpServer((req, res) => { res.statusCode = req.method === 'HEAD' && /^\/photos\/?(\?|$)/.test(req.url!) ? 200 : 404; res.end() })
+  await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { odd.close(); odd.closeAllConnections() })
+  const storage = await s3Storage({ bucket: 'photos', prefix: '', endpoint: `http://127.0.0.1:${(odd.address() as AddressInfo).port}`, region: 'us-east-1', forcePathStyle: true, client: { credentials: CREDENTIALS, maxAttempts: 1 } })
+  t.equal(await storage.exists(original(1)), false, 'a HEAD\'s 404: no such object')
+  t.equal(await storage.get(original(1)), undefined)
+  await t.rejects(storage.put(original(1), Buffer.from('x')), { statusCode: 503, code: 'CMS_UNAVAILABLE' }, 'a PUT\'s 404 (it was passed on as a missing object: a 500)')
+  await t.rejects(storage.delete(original(1)), { statusCode: 503, code: 'CMS_UNAVAILABLE' })
+})
+
+t.test('an S3 that stops answering fails the request with a 503 once the timeout passes, rather than holding it', async (t) => {
+  // accepts connections, reads the requests, never answers
+  const silent = createServer((socket) => { socket.on('data', () => {}) })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { silent.close(); silent.unref() })
+  const sockets: Socket[] = []
+  silent.on('connection', (socket) => sockets.push(socket))
+  t.teardown(() => { for (const socket of sockets) socket.destroy() })
+  const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+  const started = Date.now()
+  const storage = await s3Storage({ bucket: 'photos', prefix: '', endpoint, region: 'us-east-1', forcePathStyle: true, timeoutMs: 300, client: { credentials: CREDENTIALS, maxAttempts: 1 } })
+  t.ok(Date.now() - started < 4_000, 'the start goes on without the bucket\'s answer')
+  for (const [what, call] of [['a HEAD', async () => { await storage.exists(original(1)) }], ['a write', () => storage.put(original(1), Buffer.from('x'))], ['the readiness check', () => storage.check()]] as const) {
+    const asked = Date.now()
+    await t.rejects(call(), { statusCode: 503, code: 'CMS_UNAVAILABLE' }, what)
+    t.ok(Date.now() - asked < 4_000, `${what} given up after the timeout (${Date.now() - asked} ms; it waited for ever)`)
+  }
 })
 
 t.test('configuration: S3_ variables', async (t) => {
@@ -146,7 +185,8 @@ t.test('configuration: S3_ variables', async (t) => {
     [{ S3_BUCKET: 'b12', S3_ENDPOINT: 'http://minio:9000/bucket' }, /S3_ENDPOINT must be an http or https origin/],
     [{ S3_BUCKET: 'b12', S3_ENDPOINT: 'minio:9000' }, /S3_ENDPOINT must be/],
     [{ S3_BUCKET: 'b12', S3_FORCE_PATH_STYLE: 'yes' }, /S3_FORCE_PATH_STYLE must be true or false/],
-    [{ S3_PREFIX: 'cms', S3_ENDPOINT: 'http://minio:9000' }, /S3_PREFIX, S3_ENDPOINT are set but S3_BUCKET is not/]
+    [{ S3_PREFIX: 'cms', S3_ENDPOINT: 'http://minio:9000' }, /S3_PREFIX, S3_ENDPOINT are set but S3_BUCKET is not/],
+    [{ S3_FORCE_PATH_STYLE: 'true' }, /S3_FORCE_PATH_STYLE is set but S3_BUCKET is not/]
   ]
   for (const [env, message] of refused) t.throws(() => loadConfig({ ...base, ...env }), { message }, JSON.stringify(env))
 })
@@ -199,10 +239,14 @@ t.test('the photo API with its photos in S3: upload, read whole and in part, ren
   t.same((await s3.objects()).filter((k) => !k.endsWith('.ready')), [], 'a deleted photo leaves nothing in the bucket')
 
   // S3 gone: a photo read is a 503 with Retry-After, and the service is not ready
-  const kept = await app.inject({ method: 'POST', url: '/v1/photos', headers: body.headers, payload: body.payload })
+  const kept = (await app.inject({ method: 'POST', url: '/v1/photos', headers: body.headers, payload: body.payload })).json()
+  const other = (await app.inject({ method: 'POST', url: '/v1/photos', headers: { 'content-type': 'image/png' }, payload: await image('png', 50, 40, 31) })).json()
   await s3.close()
-  const down = await app.inject({ url: kept.json().url })
+  const down = await app.inject({ url: kept.url })
   problem(t, down, 503)
   t.equal(down.headers['retry-after'], '5')
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 503)
+  // a delete is made once committed: the bytes left behind are the log's to tell, not a 503 saying to try again
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/photos/${other.id}` })).statusCode, 204, 'deleted while S3 is away (it said 503, having deleted it)')
+  t.equal((await app.inject({ url: `/v1/photos/${other.id}` })).statusCode, 404)
 })

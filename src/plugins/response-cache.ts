@@ -110,9 +110,13 @@ export default fp(async (app) => {
   app.addHook('onRequestAbort', (request, done) => { request.cacheLeader?.(null); done() })
 
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.cacheVersion === null || reply.statusCode !== 200 || (typeof payload !== 'string' && !Buffer.isBuffer(payload))) return done(null, payload)
     const etag = reply.getHeader('etag')
-    if (typeof etag !== 'string') return done(null, payload)
+    if (request.cacheVersion === null || reply.statusCode !== 200 || (typeof payload !== 'string' && !Buffer.isBuffer(payload)) || typeof etag !== 'string') {
+      // not kept: those waiting go their own way now, not once it is all written (a photo's file, streamed to a
+      // slow reader, held every other reader of that URL until it was done)
+      request.cacheLeader?.(null)
+      return done(null, payload)
+    }
     // kept as bytes, outside the JavaScript heap: the collector neither walks them nor sizes the heap by them,
     // and a hit is written to the socket as it is, with no string to encode
     const key = keyOf(request.url)

@@ -38,7 +38,7 @@ export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
   const store = openStore(config.databaseFile, { onQuery })
   const storage = config.s3 ? await s3Storage(config.s3) : filesystemStorage(config.photoDir)
   const sections = sectionsService(store)
-  const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL, maxPixels: config.IMAGE_MAX_PIXELS, widths: config.renditionWidths, aspects: config.renditionAspects })
+  const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL, maxPixels: config.IMAGE_MAX_PIXELS, widths: config.renditionWidths, aspects: config.renditionAspects, log: app.log })
   const articles = articlesService(store, photos, sections)
   app.decorate('config', config)
   app.decorate('store', store)

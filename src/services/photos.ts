@@ -68,6 +68,8 @@ export interface PhotoOptions {
   widths: number[]
   /** The crop shapes (width / height) renditions snap to. */
   aspects: number[]
+  /** Where a clean-up that failed after its change was committed is told (the answer stands: the change is made). */
+  log?: { error: (details: object, message: string) => void }
 }
 
 /** The original a rendition was to be made from is gone: the photo's file was replaced (or the photo deleted). */
@@ -108,9 +110,19 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     return `${base}/v1/photos/${row.id}/file?v=${fileVersion(row)}`
   }
 
-  /** Removes the bytes behind a key once no record uses them. */
+  /**
+   * Removes the bytes behind a key once no record uses them: after the change that let go of them is committed, so a
+   * storage failing now (S3 unreachable) fails nothing the client asked for. The bytes stay, and the log says where.
+   */
   async function collect (storageKey: string) {
-    await withLock(storageKey, () => collectLocked(storageKey))
+    try {
+      await withLock(storageKey, () => collectLocked(storageKey))
+    } catch (err) {
+      const withdrawnTo = (err as { withdrawnTo?: string }).withdrawnTo
+      options.log?.error({ err, storageKey, withdrawnTo }, withdrawnTo
+        ? `a photo's bytes, taken out of ${storageKey} while a record came to use them, could not be put back: they are at ${withdrawnTo}`
+        : 'the bytes no photo uses any more could not be removed from photo storage: they stay there')
+    }
   }
   /**
    * Removes bytes no record uses. Another instance on the same database may commit a record of the same bytes at
@@ -122,7 +134,17 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
     if (await store.photos.storageKeyInUse(storageKey)) return
     const withdrawn = await storage.withdraw(storageKey)
     if (await store.photos.storageKeyInUse(storageKey)) {
-      await withdrawn?.restore()
+      // a record has come to use them meanwhile: they go back, tried again while the storage fails (withdrawn bytes
+      // are never discarded but here); still failing, the error says where they are
+      for (let attempt = 1; withdrawn; attempt++) {
+        try {
+          await withdrawn.restore()
+          break
+        } catch (err) {
+          if (attempt === 5) throw Object.assign(err as Error, { withdrawnTo: withdrawn.where })
+          await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt))
+        }
+      }
       return
     }
     await withdrawn?.discard()

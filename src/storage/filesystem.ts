@@ -64,6 +64,7 @@ export function filesystemStorage (root: string): Storage {
         throw err
       }
       return {
+        where: aside,
         restore: async () => {
           await fsp.mkdir(path.dirname(file), { recursive: true })
           await fsp.rename(aside, file)

@@ -26,6 +26,8 @@ export interface Storage {
 
 /** Bytes taken out of their key (see Storage.withdraw): exactly one of the two is called. */
 export interface Withdrawn {
+  /** Where the bytes are kept meanwhile, for the log when they cannot be put back. */
+  where: string
   /** Puts them back under their key (over the same bytes put there meanwhile). */
   restore (): Promise<void>
   /** Removes them for good. */

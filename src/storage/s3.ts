@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { PassThrough, Readable } from 'node:stream'
 import type { DeleteObjectsCommandOutput, GetObjectCommandOutput, HeadObjectCommandOutput, ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
+import { ConfigError } from '../config.js'
 import { DependencyUnavailable } from '../errors.js'
 import { assertKey, assertPrefix, type Storage } from './index.js'
 
@@ -15,6 +16,8 @@ export interface S3StorageOptions {
   forcePathStyle: boolean
   /** Keys listed (and deleted) per request when a prefix is cleared: S3's own limit, lowered only by tests. */
   pageSize?: number
+  /** How long an answer may take to begin, or stall while it comes (20 s; lowered by tests). */
+  timeoutMs?: number
   /** Anything else the SDK takes (tests give credentials here; otherwise its default chain finds them). */
   client?: Partial<S3ClientConfig>
 }
@@ -33,8 +36,10 @@ export async function s3Storage (options: S3StorageOptions): Promise<Storage> {
     region: options.region,
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
-    // a service that stops answering fails the request that waits on it, rather than holding it forever
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    // a service that stops answering fails the request that waits on it (a 503), rather than holding it forever: 5 s
+    // to connect, 20 s for the answer to begin, 20 s of silence while it comes; each of the SDK's three attempts.
+    // Without throwOnRequestTimeout the SDK only warns when its request timeout passes, and waits on
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: options.timeoutMs ?? 20_000, socketTimeout: options.timeoutMs ?? 20_000, throwOnRequestTimeout: true },
     ...options.client
   })
   // a missing object: NoSuchKey, or a HEAD's bodiless 404 (which a missing bucket also gives: /readyz's write finds that)
@@ -48,11 +53,14 @@ export async function s3Storage (options: S3StorageOptions): Promise<Storage> {
       try {
         return await client.send(command as never, opts) as T
       } catch (err) {
-        if (missing(err) || (err as Error).name === 'AbortError') throw err
+        // a 404 is an answer about the object for a read or a copy; for a write or a listing, the bucket is not there
+        const read = command instanceof sdk.HeadObjectCommand || command instanceof sdk.GetObjectCommand || command instanceof sdk.CopyObjectCommand
+        if ((read && missing(err)) || (err as Error).name === 'AbortError') throw err
         throw Object.assign(new DependencyUnavailable('Photo storage did not answer as it should; retry in a moment'), { cause: err, headers: { 'retry-after': '5' } })
       }
     }
   }
+  await bucketThere(sdk, client, options)
   const objectOf = (key: string) => { assertKey(key); return prefix + key }
   /** Copies one object to another key, server-side (no byte passes through this process). */
   const copy = (from: string, to: string) => s3.send(new sdk.CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: `${bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}` }))
@@ -119,6 +127,7 @@ export async function s3Storage (options: S3StorageOptions): Promise<Storage> {
       }
       await remove(object)
       return {
+        where: `s3://${bucket}/${aside}`,
         restore: async () => { await copy(aside, object); await remove(aside) },
         discard: async () => { await remove(aside) }
       }
@@ -142,6 +151,25 @@ export async function s3Storage (options: S3StorageOptions): Promise<Storage> {
       // written over at each check
       await s3.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: `${prefix}.ready`, Body: '', ContentLength: 0 }))
     }
+  }
+}
+
+/**
+ * The bucket is looked for once, at start: a bucket that is not there (a typo in S3_BUCKET) or that the credentials
+ * may not use stops the start with one line saying so. A read's HEAD cannot tell a missing bucket from a missing
+ * object (both a bodiless 404): every photo would have been a 404. S3 not answering does not stop it: /readyz says
+ * so, and the service recovers when S3 does.
+ */
+async function bucketThere (sdk: typeof import('@aws-sdk/client-s3'), client: S3Client, options: S3StorageOptions) {
+  const where = `${options.bucket} at ${options.endpoint ?? 'AWS S3'}`
+  try {
+    // not waited on for longer than a few seconds: a start is not held up by S3 being away
+    await client.send(new sdk.HeadBucketCommand({ Bucket: options.bucket }), { abortSignal: AbortSignal.timeout(5_000) })
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+    if (status === 404) throw new ConfigError(`Invalid configuration: S3_BUCKET: the bucket ${where} does not exist`)
+    if (status === 403 || status === 401) throw new ConfigError(`Invalid configuration: S3_BUCKET: the bucket ${where} refuses these credentials (${status}); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the role`)
+    if (status === 301 || status === 400) throw new ConfigError(`Invalid configuration: S3_BUCKET: the bucket ${where} answered ${status}: check S3_REGION and S3_ENDPOINT`)
   }
 }
 
