@@ -37,12 +37,12 @@ export async function s3Storage (options: S3StorageOptions): Promise<Storage> {
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
     // a service that stops answering fails the request that waits on it (a 503), rather than holding it forever: 5 s
-    // to connect, 20 s for the answer to begin, 20 s of silence while it comes; each of the SDK's three attempts.
-    // Without throwOnRequestTimeout the SDK only warns when its request timeout passes, and waits on
+    // to connect, 20 s for the answer to begin, 20 s of silence while it comes; each of the SDK's three attempts
+    // (without throwOnRequestTimeout the SDK only warns when its request timeout passes, and waits on)
     requestHandler: { connectionTimeout: 5_000, requestTimeout: options.timeoutMs ?? 20_000, socketTimeout: options.timeoutMs ?? 20_000, throwOnRequestTimeout: true },
     ...options.client
   })
-  // a missing object: NoSuchKey, or a HEAD's bodiless 404 (which a missing bucket also gives: /readyz's write finds that)
+  // a missing object: NoSuchKey, or a HEAD's bodiless 404 (which a missing bucket also gives: see bucketThere)
   const missing = (err: unknown) => ['NoSuchKey', 'NotFound'].includes((err as Error).name)
   /**
    * One request to S3 (the SDK retries those that may succeed on a second try). A missing object is the caller's to
