@@ -124,12 +124,17 @@ async function clearPhotoLocations (): Promise<number> {
     let after: PhotoKey | undefined
     let checked = 0
     let cleared = 0
+    let missing = 0
     for (;;) {
       const rows = await app.store.photos.list({ after, limit: 100 })
       if (rows.length === 0) break
       for (const row of rows) {
         const file = await app.storage.get(row.storageKey)
-        if (!file) continue
+        if (!file) {
+          missing++
+          console.log(`${row.id}: its original (${row.storageKey}) is not in photo storage`)
+          continue
+        }
         const bytes = await buffer(file.read())
         checked++
         // a copy: withoutLocation changes the bytes it is given
@@ -141,7 +146,7 @@ async function clearPhotoLocations (): Promise<number> {
       const last = rows[rows.length - 1]!
       after = [last.createdAt, last.id]
     }
-    console.log(`Done: ${checked} originals checked, ${cleared} had a GPS position, now taken out.`)
+    console.log(`Done: ${checked} originals checked, ${cleared} had a GPS position, now taken out.${missing ? ` ${missing} not in photo storage (listed above).` : ''}`)
   } finally {
     await app.close()
   }
@@ -149,6 +154,9 @@ async function clearPhotoLocations (): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err) => {
-  console.error(err instanceof ConfigError ? err.message : err)
+  // what the API would answer with a 503 (photo storage away, another process's write lock held) is said in one line
+  const unavailable = ['CMS_UNAVAILABLE', 'CMS_BUSY'].includes((err as { code?: string }).code ?? '')
+  const cause = (err as { cause?: Error }).cause
+  console.error(err instanceof ConfigError ? err.message : unavailable ? `${(err as Error).message.replace(/; retry.*$/, '')}${cause ? ` (${cause.name}: ${cause.message})` : ''}: run the command again later` : err)
   process.exitCode = 1
 })

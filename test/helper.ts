@@ -219,8 +219,8 @@ export function forgetMigrationsFrom (db: Database.Database, tag: string) {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Runs the operator's command line (src/cli.ts, from source) on the given data folder. */
-export function cli (dataDir: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir }
+export function cli (dataDir: string, args: string[], extra: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, ...extra }
   delete env.DATABASE_URL
   delete env.CMS_ADMIN_KEY
   return new Promise((resolve) => {

@@ -268,6 +268,13 @@ t.test('photos:clear-location takes the position out of originals stored before 
 
   const again = await cli(dataDir, ['clear-photo-locations'])
   t.match(again.stdout, /Done: 2 originals checked, 0 had a GPS position/, 'a second run finds nothing to do')
+
+  // an original missing from storage is said, not passed over in silence
+  await app.storage.delete(untouched.sha256 + '.png')
+  const gone = await cli(dataDir, ['clear-photo-locations'])
+  t.equal(gone.code, 0)
+  t.match(gone.stdout, new RegExp(`${untouched.id}: its original \\(${untouched.sha256}\\.png\\) is not in photo storage`))
+  t.match(gone.stdout, /Done: 1 originals checked, 0 had a GPS position, now taken out\. 1 not in photo storage \(listed above\)\./)
 })
 
 t.test('refused uploads answer 4xx and leave nothing behind', async (t) => {
