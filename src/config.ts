@@ -135,9 +135,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   }
   if (raw.PUBLIC_URL !== undefined) {
     // an origin alone: a path or a query would be written before every photo's path (`https://x?y/v1/photos/…`)
-    const url = URL.canParse(raw.PUBLIC_URL) ? new URL(raw.PUBLIC_URL) : undefined
-    if (!url || url.href !== `${url.origin}/`) throw new ConfigError(`Invalid configuration: PUBLIC_URL must be ${EXPECTED.PUBLIC_URL}`)
-    raw.PUBLIC_URL = url.origin
+    raw.PUBLIC_URL = originOf('PUBLIC_URL', raw.PUBLIC_URL)
   }
   if (raw.DATABASE_URL?.startsWith('postgres')) {
     throw new ConfigError('Invalid configuration: DATABASE_URL=postgres:// is not supported by this release yet; unset it to use the embedded SQLite database')
@@ -168,6 +166,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects, s3: s3Of(raw, env) }
 }
 
+/** A variable that names an http(s) origin, as the URL parser reads it (scheme, host and port; nothing after). */
+function originOf (name: 'PUBLIC_URL' | 'S3_ENDPOINT', text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined
+  if (!url || url.href !== `${url.origin}/`) throw new ConfigError(`Invalid configuration: ${name} must be ${EXPECTED[name]}`)
+  return url.origin
+}
+
 /** Where photos go when S3_BUCKET is set; the other S3_ variables are refused without it (a bucket forgotten would keep photos on disk). */
 function s3Of (raw: Static<typeof ConfigSchema>, env: Record<string, string | undefined>): S3StorageOptions | undefined {
   if (raw.S3_BUCKET === undefined) {
@@ -175,12 +180,7 @@ function s3Of (raw: Static<typeof ConfigSchema>, env: Record<string, string | un
     if (stray.length > 0) throw new ConfigError(`Invalid configuration: ${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set but S3_BUCKET is not: set the bucket to keep photos in S3, or unset ${stray.length > 1 ? 'them' : 'it'}`)
     return undefined
   }
-  let endpoint: string | undefined
-  if (raw.S3_ENDPOINT !== undefined) {
-    const url = URL.canParse(raw.S3_ENDPOINT) ? new URL(raw.S3_ENDPOINT) : undefined
-    if (!url || url.href !== `${url.origin}/`) throw new ConfigError(`Invalid configuration: S3_ENDPOINT must be ${EXPECTED.S3_ENDPOINT}`)
-    endpoint = url.origin
-  }
+  const endpoint = raw.S3_ENDPOINT === undefined ? undefined : originOf('S3_ENDPOINT', raw.S3_ENDPOINT)
   const prefix = raw.S3_PREFIX === undefined || raw.S3_PREFIX === '' || raw.S3_PREFIX.endsWith('/') ? raw.S3_PREFIX ?? '' : `${raw.S3_PREFIX}/`
   const region = raw.S3_REGION ?? env.AWS_REGION?.trim() ?? env.AWS_DEFAULT_REGION?.trim() ?? 'us-east-1'
   return { bucket: raw.S3_BUCKET, prefix, endpoint, region: region || 'us-east-1', forcePathStyle: raw.S3_FORCE_PATH_STYLE }

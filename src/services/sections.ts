@@ -13,6 +13,8 @@ type Lineage = Pick<SectionRow, 'id' | 'slug' | 'name' | 'parentId'>
 
 /** How deep sections nest (Home › News › World › Asia › China › Heilongjiang › Harbin is 7). */
 export const MAX_DEPTH = 10
+/** Slugs no section may take: `?parent=root` names the top level. */
+const RESERVED = ['root']
 
 /** Builds breadcrumbs (root first) from a set of rows holding every ancestor needed. */
 export function breadcrumbs (rows: Lineage[]) {
@@ -120,7 +122,7 @@ export function sectionsService (store: Store) {
         const now = new Date()
         const row: SectionRow = {
           id: newId(),
-          slug: await chooseSlug(input.slug, input.name, (s) => store.sections.slugTaken(s), 'section', ['root']),
+          slug: await chooseSlug(input.slug, input.name, (s) => store.sections.slugTaken(s), 'section', RESERVED),
           name: input.name,
           description: input.description ?? null,
           parentId: input.parentId ?? null,
@@ -141,7 +143,7 @@ export function sectionsService (store: Store) {
         if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
         const fields: Partial<SectionRow> = {}
         if (patch.slug !== undefined && patch.slug !== current.slug) {
-          fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.sections.slugTaken(s, id), 'section', ['root'])
+          fields.slug = await chooseSlug(patch.slug, patch.slug, (s) => store.sections.slugTaken(s, id), 'section', RESERVED)
         }
         if (patch.name !== undefined) fields.name = patch.name
         if (patch.description !== undefined) fields.description = patch.description
