@@ -85,6 +85,9 @@ function decodable (text: string): boolean {
 }
 
 /** Builds the application: cross-cutting plugins first, then the data layer and services, then routes. */
+/** A %-escaped NUL character, in a path or a query. */
+const NUL_ESCAPE = /%00/
+
 export async function buildApp ({ config, logger = false, onQuery }: AppOptions) {
   const app = Fastify({
     logger,
@@ -148,6 +151,10 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
     const query = request.url.indexOf('?')
     if (query >= 0 && request.url.includes('%', query) && !decodable(request.url.slice(query + 1))) {
       return done(new BadRequest('The query string holds a %-escape that is not UTF-8 text: escape a literal % as %25'))
+    }
+    // no field holds a NUL (they are refused in bodies), and PostgreSQL cannot even compare text holding one
+    if (NUL_ESCAPE.test(request.url)) {
+      return done(new BadRequest('The URL holds a NUL character (%00), which nothing here holds: leave it out'))
     }
     done()
   })

@@ -432,3 +432,16 @@ t.test('a %-escape in the query string that is no UTF-8 text is a 400, as in the
     t.same(res.json().data.map((b: any) => b.name), ['Café 100% Desk'], `${q} finds it`)
   }
 })
+
+t.test('a NUL character (%00) anywhere in the URL is a 400 that names it, on every database (PostgreSQL cannot compare text holding one)', async (t) => {
+  const { app, anon } = await build(t)
+  const story = await create(app, '/v1/articles', { headline: 'Ice festival', tags: ['ice'], status: 'published' })
+  for (const url of ['/v1/articles?tag=ice%00', '/v1/articles/slug/ice-festival%00', '/v1/articles?q=ice%00festival', '/v1/bylines?q=%00', '/v1/sections/slug/%00x', `/v1/articles/${story.id}%00`, '/v1/articles?section=a%00b']) {
+    const res = await anon({ url })
+    t.match(problem(t, res, 400, url), { code: 'CMS_BAD_REQUEST', detail: 'The URL holds a NUL character (%00), which nothing here holds: leave it out' })
+  }
+  const write = await app.inject({ method: 'PATCH', url: `/v1/articles/${story.id}?x=%00`, payload: { headline: 'Changed' } })
+  problem(t, write, 400, 'a write')
+  t.equal((await anon({ url: `/v1/articles/${story.id}` })).json().headline, 'Ice festival', 'which changes nothing')
+  t.equal((await anon({ url: '/v1/articles?tag=ice' })).statusCode, 200, 'the same URLs without it are answered')
+})
