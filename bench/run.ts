@@ -39,7 +39,7 @@ const log = (...args: unknown[]) => console.log(...args)
 const start = Date.now()
 const corpus = await seed(dbFile, { articles: ARTICLES, sections: 50, bylines: 2000, photos: 10_000 })
 const seedSeconds = (Date.now() - start) / 1000
-const store = openStore(dbFile)
+const store = await openStore({ file: dbFile })
 const { secret } = await keysService(store, {}).create({ name: 'bench editor', role: 'editor' })
 store.close()
 const dbBytes = () => ['', '-wal', '-shm'].reduce((n, s) => n + (fs.existsSync(dbFile + s) ? fs.statSync(dbFile + s).size : 0), 0)

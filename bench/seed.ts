@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { openStore } from '../src/db/index.js'
-import { sortKeyOf } from '../src/db/sqlite/client.js'
+import { sortKeyOf } from '../src/db/names.js'
 
 export interface SeedOptions { articles: number, sections: number, bylines: number, photos: number }
 
@@ -61,7 +61,7 @@ function vocabulary (rand: () => number) {
 }
 
 export async function seed (file: string, o: SeedOptions) {
-  openStore(file).close() // create the schema through the real migrations
+  await (await openStore({ file })).close() // create the schema through the real migrations
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = OFF')

@@ -21,7 +21,7 @@ import { ApiKeyCreate } from './schemas/keys.js'
 import { buildApp } from './app.js'
 import { imaging } from './services/images.js'
 import { withoutLocation } from './services/location.js'
-import type { PhotoKey } from './db/repositories/photos.js'
+import type { PhotoKey } from './db/index.js'
 
 const usage = 'usage: npm run key:create -- --name "First admin" [--role admin|editor|writer]\n       npm run search:reindex\n       npm run photos:clear-location'
 
@@ -35,8 +35,8 @@ function configured (env: Record<string, string | undefined> = process.env) {
 /** The configuration of a command that maintains an existing database: a mistyped DATA_DIR is not a new, empty one. */
 function existing (env: Record<string, string | undefined> = process.env) {
   const config = loadConfig(env)
-  if (!fs.existsSync(config.databaseFile)) {
-    throw new ConfigError(`No database at ${config.databaseFile}: set DATA_DIR (or DATABASE_URL) as the server has it`)
+  if ('file' in config.database && !fs.existsSync(config.database.file)) {
+    throw new ConfigError(`No database at ${config.database.file}: set DATA_DIR (or DATABASE_URL) as the server has it`)
   }
   prepareFolders(config)
   return config
@@ -76,20 +76,20 @@ async function main (argv: string[]): Promise<number> {
     console.error(`${wrong.join('\n')}\n${usage}`)
     return 2
   }
-  const store = openStore(configured().databaseFile)
+  const store = await openStore(configured().database, { poolSize: 2 })
   try {
     const key = await keysService(store, {}).create(input)
     console.log(`Created ${key.role} key "${key.name}" (id ${key.id}).`)
     console.log('Its secret is shown this once; store it now. Send it as "Authorization: Bearer <secret>":')
     console.log(key.secret)
   } finally {
-    store.close()
+    await store.close()
   }
   return 0
 }
 
 async function reindexSearch (): Promise<number> {
-  const store = openStore(existing().databaseFile)
+  const store = await openStore(existing().database, { poolSize: 2 })
   try {
     let after = ''
     let done = 0
@@ -110,7 +110,7 @@ async function reindexSearch (): Promise<number> {
     await store.mergeSearchIndex()
     console.log(`Done: ${done} articles reindexed, the index merged.`)
   } finally {
-    store.close()
+    await store.close()
   }
   return 0
 }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import proxyAddr from '@fastify/proxy-addr'
 import { aspectRatio } from './services/images.js'
 import type { S3StorageOptions } from './storage/s3.js'
+import type { DatabaseLocation } from './db/index.js'
 
 /** The service's whole configuration: one schema, validated at start; the type comes from it. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -15,8 +16,9 @@ export const ConfigSchema = Type.Object({
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_URL: Type.Optional(Type.String({
     pattern: '^(file:|postgres(ql)?://)',
-    description: 'file:PATH for SQLite (default file:$DATA_DIR/cms.sqlite); postgres:// is reserved for the PostgreSQL dialect'
+    description: 'file:PATH for SQLite (default file:$DATA_DIR/cms.sqlite), or a postgres:// URL for PostgreSQL (postgres://user:password@host:5432/database)'
   })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Connections each instance keeps to PostgreSQL (ignored on SQLite)' }),
   // a pattern rather than a union of literals: the error then names the levels, once
   LOG_LEVEL: Type.Unsafe<typeof LOG_LEVELS[number]>(Type.String({ pattern: `^(${LOG_LEVELS.join('|')})$`, default: 'info' })),
   PUBLIC_URL: Type.Optional(Type.String({
@@ -72,13 +74,13 @@ export const ConfigSchema = Type.Object({
   S3_FORCE_PATH_STYLE: Type.Boolean({ default: false, description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible services need' })
 })
 
-export type Config = Static<typeof ConfigSchema> & { databaseFile: string, photoDir: string, renditionWidths: number[], renditionAspects: number[], s3?: S3StorageOptions }
+export type Config = Static<typeof ConfigSchema> & { database: DatabaseLocation, photoDir: string, renditionWidths: number[], renditionAspects: number[], s3?: S3StorageOptions }
 
 export class ConfigError extends Error {}
 
 /** What a variable given as a pattern takes, said in words (an integer's range is said from its bounds). */
 const EXPECTED: Partial<Record<keyof Static<typeof ConfigSchema>, string>> = {
-  DATABASE_URL: 'file:PATH (postgres:// is reserved)',
+  DATABASE_URL: 'file:PATH or postgres://user:password@host:port/database',
   LOG_LEVEL: `one of ${LOG_LEVELS.join(', ')}`,
   PUBLIC_URL: 'an http or https origin: scheme, host and port only, no path, query or trailing slash (https://cms.example.com)',
   CMS_ADMIN_KEY: '32 to 512 printable ASCII characters, no spaces',
@@ -137,17 +139,26 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     // an origin alone: a path or a query would be written before every photo's path (`https://x?y/v1/photos/…`)
     raw.PUBLIC_URL = originOf('PUBLIC_URL', raw.PUBLIC_URL)
   }
-  if (raw.DATABASE_URL?.startsWith('postgres')) {
-    throw new ConfigError('Invalid configuration: DATABASE_URL=postgres:// is not supported by this release yet; unset it to use the embedded SQLite database')
-  }
   const dataDir = path.resolve(raw.DATA_DIR)
+  if (raw.DATABASE_URL?.startsWith('postgres')) {
+    // read as the driver reads it: a host to reach, a database named (the password never repeated)
+    const url = URL.canParse(raw.DATABASE_URL) ? new URL(raw.DATABASE_URL) : undefined
+    if (!url || url.hostname === '' || url.pathname.length < 2) {
+      throw new ConfigError('Invalid configuration: DATABASE_URL must be postgres://user:password@host:port/database (a host and a database name)')
+    }
+    return { ...finish(raw, dataDir, env), database: { url: raw.DATABASE_URL } }
+  }
   const named = raw.DATABASE_URL?.slice('file:'.length)
   // a path, as the server opens it: not SQLite's URI forms, which better-sqlite3 would take as a file name
   // (`file::memory:` made a file called `:memory:`; `x.db?mode=ro`, one called so)
   if (named !== undefined && (named === '' || named.startsWith(':') || /[?#]/.test(named))) {
     throw new ConfigError('Invalid configuration: DATABASE_URL must be file:PATH, the path of a database file (not an SQLite URI with options, nor an in-memory database: everything would be lost at exit)')
   }
-  const databaseFile = named !== undefined ? path.resolve(named) : path.join(dataDir, 'cms.sqlite')
+  return { ...finish(raw, dataDir, env), database: { file: named !== undefined ? path.resolve(named) : path.join(dataDir, 'cms.sqlite') } }
+}
+
+/** The rest of the configuration, whatever the database. */
+function finish (raw: Static<typeof ConfigSchema>, dataDir: string, env: Record<string, string | undefined>) {
   const renditionWidths = [...new Set(raw.RENDITION_WIDTHS.split(',').map(Number))].sort((a, b) => a - b)
   const renditionAspects = raw.RENDITION_ASPECTS.split(',').map(aspectRatio)
   if (renditionAspects.some((r) => r < 0.1 || r > 10)) throw new ConfigError('Invalid configuration: RENDITION_ASPECTS must lie between 1:10 and 10:1')
@@ -163,7 +174,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       throw new ConfigError(`Invalid configuration: TRUST_PROXY: ${(err as Error).message}`)
     }
   }
-  return { ...raw, DATA_DIR: dataDir, databaseFile, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects, s3: s3Of(raw, env) }
+  return { ...raw, DATA_DIR: dataDir, photoDir: path.join(dataDir, 'photos'), renditionWidths, renditionAspects, s3: s3Of(raw, env) }
 }
 
 /** A variable that names an http(s) origin, as the URL parser reads it (scheme, host and port; nothing after). */
@@ -192,7 +203,8 @@ function s3Of (raw: Static<typeof ConfigSchema>, env: Record<string, string | un
  * (a file in the way, a read-only or virtual file system). Node's recursive mkdir spun forever under /proc.
  */
 export function prepareFolders (config: Config) {
-  const folders: [string, string][] = [[path.dirname(config.databaseFile), config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR'], [config.photoDir, 'DATA_DIR']]
+  const file = 'file' in config.database ? config.database.file : undefined
+  const folders: [string, string][] = [...file === undefined ? [] : [[path.dirname(file), config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR'] as [string, string]], [config.photoDir, 'DATA_DIR']]
   for (const [folder, variable] of folders) {
     try {
       makeFolder(folder)
@@ -202,8 +214,8 @@ export function prepareFolders (config: Config) {
       throw new ConfigError(`Invalid configuration: ${variable}: cannot use ${folder} (${code ?? message})${code === 'ENOTDIR' || code === 'EEXIST' ? ': a file is in the way' : ''}`)
     }
   }
-  if (fs.statSync(config.databaseFile, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new ConfigError(`Invalid configuration: ${config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR'}: ${config.databaseFile} is a folder, not a database file`)
+  if (file !== undefined && fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`Invalid configuration: ${config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR'}: ${file} is a folder, not a database file`)
   }
 }
 

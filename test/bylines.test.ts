@@ -1,11 +1,12 @@
 import t from 'tap'
 import path from 'node:path'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import type { InjectOptions } from 'fastify'
-import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY, forgetMigrationsFrom } from './helper.js'
+import { build, create, upload, problem, ok, ISO, bodyField, ago, DAY, forgetMigrationsFrom, dialect, around } from './helper.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { foldedForMatching } from '../src/db/sqlite/client.js'
+import { foldedForMatching } from '../src/db/names.js'
 
 
 const GHOST = '00000000-0000-0000-0000-000000000000'
@@ -13,6 +14,7 @@ const GHOST = '00000000-0000-0000-0000-000000000000'
 
 
 const names = (page: { data: { name: string }[] }) => page.data.map((b) => b.name)
+
 const hasError = (body: any, path: string | RegExp) =>
   Array.isArray(body.errors) && body.errors.some((e: any) => typeof path === 'string' ? e.path === path : path.test(e.path))
 
@@ -172,7 +174,9 @@ t.test('bylines are listed as a reader looks a name up: ignoring case and diacri
     t.same(names(ok(t, await app.inject({ url: '/v1/bylines?limit=100' }))).slice(2, 6), ['Æsir', 'Alpha', 'ALPHA', 'Ángel Zola'], 'a rename moves it')
   t.same(names(ok(t, await app.inject({ url: '/v1/bylines?kind=person&limit=100' }))), names(ok(t, await app.inject({ url: '/v1/bylines?limit=100' }))), 'in a kind too')
 
-  // a database from before the sort key (migration 0018 not yet applied): the upgrade fills it
+  // a database from before the sort key (migration 0018 not yet applied): the upgrade fills it (SQLite's upgrade:
+  // PostgreSQL's schema started with the key)
+  if (dialect !== 'sqlite') return
   await app.close()
   const db = new Database(path.join(dataDir, 'cms.sqlite'))
   forgetMigrationsFrom(db, '0018_')
@@ -184,7 +188,7 @@ t.test('bylines are listed as a reader looks a name up: ignoring case and diacri
 })
 
 t.test('long names in any script page through: the sort key is held to 100 characters, and the upgrade holds old ones to it', async (t) => {
-  const { app, dataDir } = await build(t)
+  const { app, dataDir, databaseUrl } = await build(t)
   // 200 characters each, spread out by NFKD: four-byte characters, Korean syllables (2-3 jamo each), a ligature of 18
   const long = ['𠀀'.repeat(199) + 'A', '𠀀'.repeat(199) + 'B', '한국어'.repeat(66) + '가', '\uFDFA'.repeat(200), 'Short']
   for (const name of long) await create(app, '/v1/bylines', { name })
@@ -210,6 +214,18 @@ t.test('long names in any script page through: the sort key is held to 100 chara
   t.same((await walk(app, `/v1/sections?parent=${parent.id}&limit=1`)).sort(), [...long].sort(), 'subsections with long names page through')
 
   // a database from before the bound (migration 0021 not yet applied): its full-length keys are cut on upgrade
+  // (SQLite's upgrade: PostgreSQL's schema started with the bound, which the keys written here are held to)
+  if (dialect !== 'sqlite') {
+    const db = new pg.Client({ connectionString: databaseUrl })
+    await db.connect()
+    try {
+      const { rows } = await db.query('select max(length(sort_name)) as b, (select max(length(sort_name)) from sections) as s from bylines')
+      t.same(rows, [{ b: 100, s: 100 }], 'held to 100 characters')
+    } finally {
+      await db.end()
+    }
+    return
+  }
   await app.close()
   const db = new Database(path.join(dataDir, 'cms.sqlite'))
   db.function('fold', (text: unknown) => typeof text === 'string' ? foldedForMatching(text) : text)
@@ -401,7 +417,8 @@ t.test('hostile input gets a 4xx problem, never a 500, and changes nothing', asy
 })
 
 t.test("a byline's and a tag's lists follow every change of their articles: copies kept by the database, and the upgrade", async (t) => {
-  const { app, anon, dataDir } = await build(t)
+  const ctx = await build(t)
+  const { app, anon, dataDir } = ctx
   const zhang = await create(app, '/v1/bylines', { name: 'Zhang Wei' })
   const other = await create(app, '/v1/bylines', { name: 'Li Na' })
   const article = (headline: string, extra: object = {}) =>
@@ -412,18 +429,18 @@ t.test("a byline's and a tag's lists follow every change of their articles: copi
   const c = await article('Scheduled', { status: 'published', publishedAt: new Date(Date.now() + DAY).toISOString() })
   const d = await article('Archived', { status: 'archived', publishedAt: ago(4) })
 
-  const db = new Database(path.join(dataDir, 'cms.sqlite'))
-  t.teardown(() => db.close())
-  const stale = () => db.prepare(`select 'byline' as kind, l.article_id from article_bylines l join articles a on a.id = l.article_id
-      where l.status is not a.status or l.published_at is not a.published_at
+  const db = await around(t, ctx)
+  const differs = dialect === 'sqlite' ? 'is not' : 'is distinct from'
+  const stale = () => db.all(`select 'byline' as kind, l.article_id from article_bylines l join articles a on a.id = l.article_id
+      where l.status ${differs} a.status or l.published_at ${differs} a.published_at
     union all select 'tag', l.article_id from article_tags l join articles a on a.id = l.article_id
-      where l.status is not a.status or l.published_at is not a.published_at`).all()
+      where l.status ${differs} a.status or l.published_at ${differs} a.published_at`)
   const headlines = async (url: string, reader = anon) => {
     const res = await reader({ url })
     return ok(t, res).data.map((x: any) => x.headline)
   }
   const lists = async (what: string, expected: string[]) => {
-    t.same(stale(), [], `${what}: every credit and tag holds its article's status and publication time`)
+    t.same(await stale(), [], `${what}: every credit and tag holds its article's status and publication time`)
     t.same(await headlines(`/v1/bylines/${zhang.id}/articles`), expected, `${what}: the byline's archive`)
     t.same(await headlines(`/v1/articles?byline=${zhang.id}`), expected, `${what}: the byline filter`)
     t.same(await headlines('/v1/articles?tag=energy'), expected, `${what}: the tag`)
@@ -472,27 +489,31 @@ t.test("a byline's and a tag's lists follow every change of their articles: copi
   }
 
   // another process writing straight to the database (a script, a second instance)
-  db.prepare("update articles set status = 'archived' where id = ?").run(b.id)
+  await db.run("update articles set status = 'archived' where id = ?", b.id)
   // the service reads the database's version once per event-loop turn: the write lands in a later one
   await new Promise((resolve) => setImmediate(resolve))
   await lists('archived by another writer', ['Twice credited'])
   // ...or adding a credit and a tag without the copies (the service writes them with its own): the database fills them
-  db.prepare("insert into article_bylines (article_id, position, byline_id, role) values (?, 9, ?, 'contributor')").run(a.id, other.id)
-  db.prepare("insert into article_tags (article_id, tag) values (?, 'script')").run(a.id)
+  await db.run("insert into article_bylines (article_id, position, byline_id, role) values (?, 9, ?, 'contributor')", a.id, other.id)
+  await db.run("insert into article_tags (article_id, tag) values (?, 'script')", a.id)
   await new Promise((resolve) => setImmediate(resolve))
   await lists('a credit and a tag added by another writer', ['Twice credited'])
   t.same(await headlines(`/v1/bylines/${other.id}/articles`), ['Scheduled', 'Twice credited'], 'the added credit lists its published story')
   t.same(await headlines('/v1/articles?tag=script'), ['Twice credited'], 'the added tag too')
 
-  // a database from before the copies (migrations 0014 and 0015 not yet applied): the upgrade fills them
-  forgetMigrationsFrom(db, '0014_')
-  t.notOk((db.prepare('pragma table_info(article_bylines)').all() as { name: string }[]).some((col) => col.name === 'status'), 'the copies are gone')
-  db.prepare("update articles set status = 'published' where id = ?").run(d.id)
+  // a database from before the copies (migrations 0014 and 0015 not yet applied): the upgrade fills them (SQLite's
+  // upgrade: PostgreSQL's schema started with the copies)
+  if (dialect !== 'sqlite') return
+  const file = new Database(path.join(dataDir, 'cms.sqlite'))
+  t.teardown(() => file.close())
+  forgetMigrationsFrom(file, '0014_')
+  t.notOk((file.prepare('pragma table_info(article_bylines)').all() as { name: string }[]).some((col) => col.name === 'status'), 'the copies are gone')
+  file.prepare("update articles set status = 'published' where id = ?").run(d.id)
   const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: dataDir }) })
   t.teardown(() => upgraded.close())
   await upgraded.ready()
   const read = (opts: InjectOptions) => upgraded.inject(opts)
-  t.same(stale(), [], 'after the upgrade: every credit and tag holds its article\'s status and publication time')
+  t.same(await stale(), [], 'after the upgrade: every credit and tag holds its article\'s status and publication time')
   t.same(await headlines(`/v1/bylines/${zhang.id}/articles`, read), ['Archived', 'Twice credited'], 'the upgraded archive')
   t.same(await headlines('/v1/articles?tag=energy', read), ['Archived', 'Twice credited'], 'the upgraded tag')
 })

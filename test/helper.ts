@@ -6,6 +6,7 @@ import { connect, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import type { InjectOptions } from 'fastify'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -14,9 +15,46 @@ import { reindex } from '../src/services/search.js'
 
 type Tap = { teardown: (fn: () => unknown) => void }
 
+/**
+ * The database the suite runs on: SQLite (the embedded default), or PostgreSQL when TEST_POSTGRES_URL names a server
+ * the tests may create databases on (`npm run test:postgres` starts a throwaway one: scripts/test-postgres.sh).
+ * Each test app gets a database of its own, dropped when the test ends.
+ */
+export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL || undefined
+export const dialect: 'sqlite' | 'postgres' = TEST_POSTGRES_URL ? 'postgres' : 'sqlite'
+/** Options for a test of SQLite's own behaviour (its files, locks, query plans, FTS5): skipped on PostgreSQL. */
+export const sqliteOnly = { skip: dialect === 'postgres' ? 'SQLite only' : false }
+
+/** A new, empty PostgreSQL database on the test server, dropped at teardown (after what uses it has closed); its URL. */
+export async function postgresDatabase (t: Tap): Promise<string> {
+  const server = new URL(TEST_POSTGRES_URL!)
+  const name = `cms_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+  await admin.connect()
+  try {
+    await admin.query(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+  // tap runs teardowns last registered first, one after the other: the apps on it have closed their pools by then
+  t.teardown(async () => {
+    const again = new pg.Client({ connectionString: TEST_POSTGRES_URL })
+    await again.connect()
+    try {
+      await again.query(`drop database if exists ${name} with (force)`)
+    } finally {
+      await again.end()
+    }
+  })
+  server.pathname = `/${name}`
+  return server.href
+}
+
 export interface TestApp {
   app: App
   dataDir: string
+  /** The PostgreSQL database's URL when the suite runs on PostgreSQL (see TEST_POSTGRES_URL). */
+  databaseUrl?: string
   /** SQL statements run since the last `queries.length = 0`. */
   queries: string[]
   /** The same statements with their parameters. */
@@ -34,10 +72,13 @@ export interface TestApp {
  */
 export async function build (t: Tap, env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-test-'))
+  const database = dialect === 'postgres' && !('DATABASE_URL' in env) ? { DATABASE_URL: await postgresDatabase(t) } : {}
+  const databaseUrl = env.DATABASE_URL?.startsWith('postgres') ? env.DATABASE_URL : database.DATABASE_URL
+  if (databaseUrl) databaseOf.set(dataDir, databaseUrl)
   const queries: string[] = []
   const statements: { sql: string, params: unknown[] }[] = []
   const app = await buildApp({
-    config: loadConfig({ DATA_DIR: dataDir, RATE_LIMIT_ANONYMOUS: '100000', RATE_LIMIT_KEY: '100000', ...env }),
+    config: loadConfig({ DATA_DIR: dataDir, RATE_LIMIT_ANONYMOUS: '100000', RATE_LIMIT_KEY: '100000', ...database, ...env }),
     onQuery: (sql, params) => { queries.push(sql); statements.push({ sql, params }) }
   })
   await app.ready()
@@ -58,8 +99,11 @@ export async function build (t: Tap, env: Record<string, string> = {}): Promise<
   }) as App['inject']
   queries.length = 0
   statements.length = 0
-  return { app, dataDir, queries, statements, keys, anon }
+  return { app, dataDir, databaseUrl, queries, statements, keys, anon }
 }
+
+/** The PostgreSQL database of each test app's data folder (see build), for the commands run on it (see cli). */
+const databaseOf = new Map<string, string>()
 
 /** Headers that send the given key. */
 export const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` })
@@ -162,7 +206,7 @@ export async function indexAsBefore0012 (dataDir: string) {
     create trigger article_search_delete after delete on article_search begin
       delete from articles_fts where rowid = old.doc; delete from articles_fts_short where rowid = old.doc; end;`)
   db.close()
-  const store = openStore(file)
+  const store = await openStore({ file })
   try {
     const ids = await store.articles.idsAfter('', 1_000_000)
     await store.transaction(async () => { for (const id of ids) reindex(store, id) })
@@ -198,7 +242,7 @@ const UNDO: Record<string, string> = {
  * a replayed DROP INDEX needs its index there, as UNDO put it back.
  */
 export function forgetMigrationsFrom (db: Database.Database, tag: string) {
-  const folder = new URL('../migrations/', import.meta.url)
+  const folder = new URL('../migrations/sqlite/', import.meta.url)
   const journal = JSON.parse(fs.readFileSync(new URL('meta/_journal.json', folder), 'utf8')) as { entries: { tag: string, when: number }[] }
   const from = journal.entries.find((e) => e.tag.startsWith(tag))!
   const forgotten = journal.entries.filter((e) => e.when >= from.when)
@@ -220,8 +264,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Runs the operator's command line (src/cli.ts, from source) on the given data folder. */
 export function cli (dataDir: string, args: string[], extra: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, ...extra }
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir }
   delete env.DATABASE_URL
+  // on PostgreSQL, the database of the app whose folder this is
+  if (databaseOf.has(dataDir)) env.DATABASE_URL = databaseOf.get(dataDir)
+  Object.assign(env, extra)
   delete env.CMS_ADMIN_KEY
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
@@ -233,16 +280,53 @@ export function cli (dataDir: string, args: string[], extra: Record<string, stri
 
 /**
  * Puts the app on a loopback port and answers a function that writes `request` as it is on a new connection and
- * resolves with all the server wrote back: for what an HTTP client library would not send (no Host, a header twice).
+ * resolves with all the server wrote back, once it closes the connection: for what an HTTP client library would not
+ * send (no Host, a header twice). A request the server accepts must ask for `Connection: close`. The socket is not
+ * half-closed after the request: Node's HTTP server drops a request whose client ended its side before the answer
+ * was ready, which it is not at once when the answer waits for PostgreSQL.
  */
 export async function rawHttp (app: App): Promise<(request: string) => Promise<string>> {
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
   return (request) => new Promise<string>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(request))
+    const socket = connect(port, '127.0.0.1', () => socket.write(request))
     let answer = ''
     socket.on('data', (chunk) => { answer += chunk })
     socket.on('close', () => resolve(answer))
     socket.on('error', reject)
   })
+}
+
+/**
+ * Another writer on the test app's database, around the app (a script, a second instance): SQL with `?` parameters.
+ * On SQLite, a connection to its file; on PostgreSQL, a client of its own, each write its own transaction that also
+ * turns the content version over, as the README asks of writes made around the API. Closed when the test ends.
+ */
+export async function around (t: Tap, ctx: TestApp) {
+  if (dialect === 'sqlite') {
+    const db = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
+    t.teardown(() => db.close())
+    return {
+      all: async (sql: string, ...params: unknown[]) => db.prepare(sql).all(...params),
+      run: async (sql: string, ...params: unknown[]) => { db.prepare(sql).run(...params) }
+    }
+  }
+  const db = new pg.Client({ connectionString: ctx.databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  const numbered = (sql: string) => { let n = 0; return sql.replace(/\?/g, () => `$${++n}`) }
+  return {
+    all: async (sql: string, ...params: unknown[]) => (await db.query(numbered(sql), params)).rows,
+    run: async (sql: string, ...params: unknown[]) => {
+      await db.query('begin')
+      try {
+        await db.query(numbered(sql), params)
+        await db.query('update content_version set number = number + 1')
+        await db.query('commit')
+      } catch (err) {
+        await db.query('rollback')
+        throw err
+      }
+    }
+  }
 }

@@ -4,7 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
 import Database from 'better-sqlite3'
-import { build, bearer, req, problem, paths, ISO, cli, rawHttp, type Response } from './helper.js'
+import pg from 'pg'
+import { build, bearer, req, problem, paths, ISO, cli, dialect, rawHttp, type Response } from './helper.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig, ConfigError } from '../src/config.js'
 import type { App } from '../src/app.js'
@@ -249,12 +250,34 @@ t.test('GET /v1/keys pages with cursors: every key once, newest first', async (t
   problem(t, await req(app, { method: 'GET', url: '/v1/keys?role=admin', headers: admin }), 400, 'unknown query parameter')
 })
 
+/** Every row of every table of the PostgreSQL database (the migrations' journal included), as JSON text; bytes as latin1 text. */
+async function allRowsPostgres (url: string): Promise<string> {
+  const db = new pg.Client({ connectionString: url })
+  await db.connect()
+  try {
+    const tables = (await db.query(`select table_schema as schema, table_name as name from information_schema.tables
+      where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`)).rows as Array<{ schema: string, name: string }>
+    const quote = (name: string) => `"${name.replace(/"/g, '""')}"`
+    const rows = []
+    for (const { schema, name } of tables) rows.push((await db.query(`select * from ${quote(schema)}.${quote(name)}`)).rows)
+    if (!tables.some((table) => table.name === 'api_keys')) throw new Error('no api_keys table among the tables read')
+    return JSON.stringify(rows, (_key, value) => value?.type === 'Buffer' && Array.isArray(value.data) ? Buffer.from(value.data).toString('latin1') : value)
+  } finally {
+    await db.end()
+  }
+}
+
 t.test('the database holds the hash, never the secret', async (t) => {
-  const { app, keys, dataDir } = await build(t)
+  const { app, keys, dataDir, databaseUrl } = await build(t)
   const made = (await req(app, { method: 'POST', url: '/v1/keys', headers: bearer(keys.admin), payload: { name: 'Archive', role: 'writer' } })).json()
-  const file = path.join(dataDir, 'cms.sqlite')
-  t.ok(fs.existsSync(file), 'dataDir/cms.sqlite exists')
-  const rows = allRows(file)
+  let rows: string
+  if (dialect === 'sqlite') {
+    const file = path.join(dataDir, 'cms.sqlite')
+    t.ok(fs.existsSync(file), 'dataDir/cms.sqlite exists')
+    rows = allRows(file)
+  } else {
+    rows = await allRowsPostgres(databaseUrl!)
+  }
   const bytes = storedBytes(dataDir)
   for (const secret of [...Object.values(keys), made.secret]) {
     t.ok(rows.includes(sha256(secret)), 'its sha256 is stored')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { build, create, req, problem, paths, indexAsBefore0012, forgetMigrationsFrom } from './helper.js'
+import { build, create, req, problem, paths, indexAsBefore0012, forgetMigrationsFrom, dialect, around } from './helper.js'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 
@@ -331,51 +331,55 @@ async function revisionsOf (app: App, id: string) {
 }
 
 t.test('what a link shows of its target is copied into the link and kept by the database: every write, any writer, and the upgrade', async (t) => {
-  const { app, dataDir } = await build(t)
+  const ctx = await build(t)
+  const { app, dataDir } = ctx
   const { source, t1, t2, t3 } = await fixture(app)
   await put(app, source.id, [{ articleId: t1.id }, { articleId: t2.id }, { url: 'https://example.org/x', headline: 'Outside' }])
-  const db = new Database(path.join(dataDir, 'cms.sqlite'))
-  t.teardown(() => db.close())
-  const copies = () => db.prepare(`select target_id as id, target_slug as slug, target_headline as headline, target_summary as summary,
-    target_status as status, target_published_at as publishedAt from article_related where article_id = ? order by position`).all(source.id)
-  const targets = () => db.prepare(`select a.id, a.slug, a.headline, a.summary, a.status, a.published_at as publishedAt
-    from article_related r left join articles a on a.id = r.target_id where r.article_id = ? order by r.position`).all(source.id)
-  const inStep = (what: string) => t.same(copies(), targets(), `${what}: each link holds its target's slug, headline, summary, status and publication time`)
-  inStep('links written')
-  t.equal((copies()[0] as any).headline, 'Trade with Russia grows', 'a real copy, not nulls on both sides')
+  const db = await around(t, ctx)
+  const copies = () => db.all(`select target_id as id, target_slug as slug, target_headline as headline, target_summary as summary,
+    target_status as status, target_published_at as "publishedAt" from article_related where article_id = ? order by position`, source.id)
+  const targets = () => db.all(`select a.id, a.slug, a.headline, a.summary, a.status, a.published_at as "publishedAt"
+    from article_related r left join articles a on a.id = r.target_id where r.article_id = ? order by r.position`, source.id)
+  const inStep = async (what: string) => t.same(await copies(), await targets(), `${what}: each link holds its target's slug, headline, summary, status and publication time`)
+  await inStep('links written')
+  t.equal(((await copies())[0] as any).headline, 'Trade with Russia grows', 'a real copy, not nulls on both sides')
 
   const write = async (opts: Parameters<typeof req>[1], status = 200) => {
     const res = await req(app, opts)
     t.equal(res.statusCode, status, `${opts.method} ${opts.url}: ${res.body.slice(0, 200)}`)
   }
   await write({ method: 'PATCH', url: `/v1/articles/${t1.id}`, payload: { headline: 'Trade booms', slug: 'trade-booms', summary: null } })
-  inStep('target edited')
+  await inStep('target edited')
   await write({ method: 'POST', url: `/v1/articles/${t2.id}/publish` })
-  inStep('target published')
+  await inStep('target published')
   await write({ method: 'POST', url: `/v1/articles/${t1.id}/unpublish` })
-  inStep('target unpublished')
+  await inStep('target unpublished')
   await write({ method: 'POST', url: `/v1/articles/${t1.id}/revisions/1/restore` })
-  inStep('target restored to an old revision')
+  await inStep('target restored to an old revision')
   await write({ method: 'POST', url: `/v1/articles/${source.id}/related`, payload: { articleId: t3.id } }, 201)
   await write({ method: 'POST', url: `/v1/articles/${t3.id}/publish`, payload: { publishedAt: '2099-01-01T00:00:00Z' } })
-  inStep('link appended, then its target scheduled')
+  await inStep('link appended, then its target scheduled')
   t.same((await get(app, source.id)).json().data.map((l: any) => l.headline), ['Trade with Russia grows', 'Ice festival record', 'Outside', 'New rail link'], 'the list shows the copies')
 
   // another process writing straight to the database (a script, a second instance)
-  db.prepare('update articles set headline = ? where id = ?').run('Edited elsewhere', t2.id)
-  inStep('target changed by another writer')
+  await db.run('update articles set headline = ? where id = ?', 'Edited elsewhere', t2.id)
+  await inStep('target changed by another writer')
   t.equal((await get(app, source.id)).json().data[1].headline, 'Edited elsewhere')
 
   // a database from before the copies (migration 0010 not yet applied, nor those after it): the upgrade fills them
+  // (SQLite's upgrade: PostgreSQL's schema started with the copies)
+  if (dialect !== 'sqlite') return
   await indexAsBefore0012(dataDir)
-  db.exec(`update article_related set target_slug = null, target_headline = null, target_summary = null, target_status = null, target_published_at = null;
+  const file = new Database(path.join(dataDir, 'cms.sqlite'))
+  t.teardown(() => file.close())
+  file.exec(`update article_related set target_slug = null, target_headline = null, target_summary = null, target_status = null, target_published_at = null;
     drop trigger article_related_target_insert; drop trigger article_related_target_update; drop trigger articles_related_copies`)
-  forgetMigrationsFrom(db, '0010_')
+  forgetMigrationsFrom(file, '0010_')
   const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: dataDir }) })
   t.teardown(() => upgraded.close())
   await upgraded.ready()
-  inStep('after the upgrade')
-  t.equal((copies()[1] as any).headline, 'Edited elsewhere')
-  db.prepare('update articles set summary = ? where id = ?').run('Kept after the upgrade', t2.id)
-  inStep('and kept after it')
+  await inStep('after the upgrade')
+  t.equal(((await copies())[1] as any).headline, 'Edited elsewhere')
+  await db.run('update articles set summary = ? where id = ?', 'Kept after the upgrade', t2.id)
+  await inStep('and kept after it')
 })

@@ -3,7 +3,15 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { connect, type AddressInfo } from 'node:net'
 import sharp from 'sharp'
-import { build, create, upload } from './helper.js'
+import { build, create, upload, dialect } from './helper.js'
+
+/**
+ * Has the app's PostgreSQL pool open `n` connections (readers at once, each reading the database): readers sent at
+ * once then each find one ready, rather than one reader making the answer while the others wait for connections.
+ */
+async function warmPool (anon: (opts: { url: string }) => Promise<unknown>, n: number) {
+  await Promise.all(Array.from({ length: n }, (_, i) => anon({ url: `/v1/sections/slug/no-such-section-${i}` })))
+}
 
 t.test('anonymous reads are answered from memory until anything they show may have changed', async (t) => {
   const ctx = await build(t)
@@ -39,10 +47,18 @@ t.test('anonymous reads are answered from memory until anything they show may ha
   t.equal(afterWrite.json().section.name, 'World', 'a renamed section shows at once')
 
   // a write by another process on the same database file: the next read shows it too
-  await anon({ url })
-  const other = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
-  other.prepare('update articles set headline = ? where id = ?').run('Changed elsewhere', a.id)
-  other.close()
+  t.equal((await anon({ url })).headers['x-cache'], 'hit', 'the new answer is kept')
+  if (dialect === 'sqlite') {
+    const other = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
+    other.prepare('update articles set headline = ? where id = ?').run('Changed elsewhere', a.id)
+    other.close()
+  } else {
+    // on PostgreSQL, another instance on the same database writing through its API (a write made around the API
+    // does not turn the content version over: see the README)
+    const elsewhere = await build(t, { DATABASE_URL: ctx.databaseUrl! })
+    const res = await elsewhere.app.inject({ method: 'PATCH', url, payload: { headline: 'Changed elsewhere' } })
+    t.equal(res.statusCode, 200, `the other instance's write: ${res.body.slice(0, 200)}`)
+  }
   // the database is asked once per turn of the event loop: a request that arrives after the commit (over a
   // socket, that is a later turn) sees it
   await new Promise((resolve) => setImmediate(resolve))
@@ -83,13 +99,18 @@ t.test('concurrent misses for the same page wait for one answer instead of each 
   queries.length = 0
   const alone = await anon({ url })
   const statementsForOne = queries.length
+  // on PostgreSQL, a connection open for each of the readers at once: a reader that waited for one to be made would
+  // find the answer made already (a hit here, where its URL was asked for before: the path handing it is not taken)
+  if (dialect === 'postgres') await warmPool(anon, 8)
   await create(app, '/v1/articles', { headline: 'Story 3', status: 'published' })
 
   queries.length = 0
   const answers = await Promise.all(Array.from({ length: 8 }, () => anon({ url })))
   t.same(answers.map((r) => r.statusCode), Array(8).fill(200))
   t.equal(answers.filter((r) => r.headers['x-cache'] === undefined).length, 1, 'one request made the answer')
-  t.equal(answers.filter((r) => r.headers['x-cache'] === 'shared').length, 7, 'the others were handed it')
+  // (on PostgreSQL a reader reads the content version with queries: one whose queries end after the first reader has
+  // made and kept the page finds it kept, a hit; made once either way)
+  t.equal(answers.filter((r) => r.headers['x-cache'] === 'shared' || (dialect === 'postgres' && r.headers['x-cache'] === 'hit')).length, 7, 'the others were handed it')
   t.equal(new Set(answers.map((r) => r.body)).size, 1, 'all got the same body')
   t.equal(new Set(answers.map((r) => r.headers.etag)).size, 1, 'and the same ETag')
   t.not(answers[0]!.headers.etag, alone.headers.etag, 'the new answer, made after the write')
@@ -152,8 +173,14 @@ t.test('a kept list answers with its Link header, as made', async (t) => {
   t.equal(head.headers.link, made.headers.link, 'so does a HEAD')
   await create(app, '/v1/sections', { name: 'A' })
   await create(app, '/v1/sections', { name: 'B' })
+  // on PostgreSQL, a connection open for each of the readers at once, and the version after the writes worked out
+  // (read after them): a reader that waited for a connection to be made, or for its own look-up of the next
+  // scheduled publication after a write, found the first answer made already, and made its own (the first answer
+  // for a URL is not kept). The readers here test the answer handed over with its Link.
+  if (dialect === 'postgres') await warmPool(anon, 4)
   const fresh = await Promise.all(Array.from({ length: 4 }, () => anon({ url: '/v1/sections?limit=1' })))
-  t.equal(fresh.filter((r) => r.headers['x-cache'] === 'shared').length, 3, 'three were handed the answer')
+  // (or, on PostgreSQL, found it kept: see the test of concurrent misses)
+  t.equal(fresh.filter((r) => r.headers['x-cache'] === 'shared' || (dialect === 'postgres' && r.headers['x-cache'] === 'hit')).length, 3, 'three were handed the answer')
   t.same(fresh.map((r) => r.headers.link), Array(4).fill(fresh[0]!.headers.link), 'each with its Link')
   t.match(fresh[0]!.headers.link, /rel="next"/)
 })

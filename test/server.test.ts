@@ -6,7 +6,8 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { connect, type AddressInfo } from 'node:net'
 import Database from 'better-sqlite3'
-import { build, image } from './helper.js'
+import pg from 'pg'
+import { build, image, dialect } from './helper.js'
 
 const root = new URL('..', import.meta.url).pathname
 /** package.json's start script, split: node, its flags, the built server. */
@@ -131,12 +132,21 @@ t.test('a bad configuration stops the server with a clear message', async (t) =>
 })
 
 t.test('shutting down: a request on a connection kept alive is refused with a problem document and Retry-After, the one in flight finishes', async (t) => {
-  const { app, dataDir, keys } = await build(t)
+  const { app, dataDir, keys, databaseUrl } = await build(t)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
-  // another process's write lock holds the first request in flight while the shutdown begins
-  const other = new Database(path.join(dataDir, 'cms.sqlite'))
-  other.exec('BEGIN IMMEDIATE')
+  // another process's write lock holds the first request in flight while the shutdown begins: on SQLite, the
+  // database's; on PostgreSQL, the lock of the row every write turns over (the content version), taken by another
+  // connection's open transaction
+  const other = dialect === 'sqlite' ? new Database(path.join(dataDir, 'cms.sqlite')) : null
+  const locker = dialect === 'postgres' ? new pg.Client({ connectionString: databaseUrl }) : null
+  if (other) other.exec('BEGIN IMMEDIATE')
+  if (locker) {
+    await locker.connect()
+    t.teardown(() => locker.end())
+    await locker.query('begin')
+    await locker.query('select number from content_version for update')
+  }
   const socket = connect(port, '127.0.0.1')
   let answer = ''
   socket.on('data', (chunk) => { answer += chunk })
@@ -148,8 +158,15 @@ t.test('shutting down: a request on a connection kept alive is refused with a pr
   // a second request on the same connection, sent once the shutdown has begun
   socket.write('GET /v1/sections HTTP/1.1\r\nHost: x\r\n\r\n')
   await new Promise((resolve) => setTimeout(resolve, 100))
-  other.exec('ROLLBACK')
-  other.close()
+  if (other) {
+    other.exec('ROLLBACK')
+    other.close()
+  }
+  if (locker) {
+    const waiting = await locker.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
+    t.equal(waiting.rows[0].n, 1, 'the write in flight waits for the lock')
+    await locker.query('rollback')
+  }
   await ended
   await closed
   const [first, second] = answer.split(/(?=HTTP\/1\.1 )/)
@@ -159,7 +176,12 @@ t.test('shutting down: a request on a connection kept alive is refused with a pr
   t.match(second, /\r\nretry-after: 1\r\n/i)
   t.match(second, /\r\nconnection: close\r\n/i, 'and the connection closed')
   t.match(second, /"detail":"This instance is shutting down: send the request again"/)
-  const check = new Database(path.join(dataDir, 'cms.sqlite'), { readonly: true })
-  t.equal((check.prepare("select count(*) as n from sections where name = 'Written during the shutdown'").get() as { n: number }).n, 1, 'the write in flight was committed')
-  check.close()
+  if (dialect === 'sqlite') {
+    const check = new Database(path.join(dataDir, 'cms.sqlite'), { readonly: true })
+    t.equal((check.prepare("select count(*) as n from sections where name = 'Written during the shutdown'").get() as { n: number }).n, 1, 'the write in flight was committed')
+    check.close()
+  } else {
+    const written = await locker!.query("select count(*)::int as n from sections where name = 'Written during the shutdown'")
+    t.equal(written.rows[0].n, 1, 'the write in flight was committed')
+  }
 })

@@ -2,7 +2,8 @@ import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { build } from './helper.js'
+import pg from 'pg'
+import { build, dialect } from './helper.js'
 import { loadConfig, prepareFolders, ConfigError } from '../src/config.js'
 import { openStore } from '../src/db/index.js'
 
@@ -15,7 +16,32 @@ t.test('health and readiness', async (t) => {
 })
 
 t.test('readiness fails with 503 when the database is gone, and server errors hide their details', async (t) => {
-  const { app, anon } = await build(t)
+  const { app, anon, databaseUrl } = await build(t)
+  if (dialect === 'postgres') {
+    // the database dropped under the running app (from the server's maintenance database): readiness and every
+    // request that needs it are 503s to retry, that say nothing of the database's name, its server or the error
+    const url = new URL(databaseUrl!)
+    const name = url.pathname.slice(1)
+    url.pathname = '/postgres'
+    const admin = new pg.Client({ connectionString: url.href })
+    await admin.connect()
+    try {
+      await admin.query(`drop database ${name} with (force)`)
+    } finally {
+      await admin.end()
+    }
+    const ready = await anon({ url: '/readyz' })
+    t.equal(ready.statusCode, 503, 'readiness')
+    t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
+    for (const [method, path] of [['GET', '/v1/sections'], ['POST', '/v1/sections']] as const) {
+      const res = await app.inject({ method, url: path, headers: { 'x-request-id': 'trace-456' }, ...method === 'POST' ? { payload: { name: 'News' } } : {} })
+      t.equal(res.statusCode, 503, `${method} ${path}: ${res.body}`)
+      t.equal(res.headers['retry-after'], '5', `${method}: Retry-After`)
+      t.equal(res.headers['x-request-id'], 'trace-456')
+      t.match(res.json(), { type: 'about:blank', title: 'Service Unavailable', status: 503, instance: path, code: 'CMS_UNAVAILABLE', requestId: 'trace-456' })
+      t.notMatch(res.body, new RegExp(`${name}|${url.host}|postgres|does not exist|3D000|stack`, 'i'), `${method}: no details`)
+    }
+  }
   app.store.close()
   const ready = await anon({ url: '/readyz' })
   t.equal(ready.statusCode, 503)
@@ -82,12 +108,18 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.notOk(refused?.includes(secret), 'a bad key is never echoed')
   t.equal(loadConfig({ UNKNOWN_VARIABLE: 'x' } as never).PORT, 3000, 'other variables are left alone')
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/)
-  t.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/cms' }), /not supported/)
+  t.same(loadConfig({ DATABASE_URL: 'postgres://cms:secret@db:5432/cms' }).database, { url: 'postgres://cms:secret@db:5432/cms' }, 'postgres:// switches to PostgreSQL')
+  t.same(loadConfig({ DATABASE_URL: 'postgresql://db/cms' }).database, { url: 'postgresql://db/cms' })
+  for (const bad of ['postgres://', 'postgres://db', 'postgres://db/', 'postgres://:5432/cms', 'postgres://cms:p4ss@/cms']) {
+    const message = (() => { try { loadConfig({ DATABASE_URL: bad }) } catch (err) { return (err as Error).message } })()
+    t.match(message, /^Invalid configuration: DATABASE_URL must be postgres:\/\/user:password@host:port\/database \(a host and a database name\)$/, bad)
+    t.notOk(message?.includes('p4ss'), 'the password is never echoed')
+  }
   // a path, as the server opens it: `file::memory:` made a file called `:memory:`, `file:` opened the working folder
   for (const bad of ['file:', 'file::memory:', 'file:cms.sqlite?mode=ro', 'file:cms.sqlite#x']) {
     t.throws(() => loadConfig({ DATABASE_URL: bad }), /^Invalid configuration: DATABASE_URL must be file:PATH, the path of a database file/, bad)
   }
-  t.equal(loadConfig({ DATABASE_URL: 'file:data/my cms.sqlite' }).databaseFile, path.resolve('data/my cms.sqlite'))
+  t.same(loadConfig({ DATABASE_URL: 'file:data/my cms.sqlite' }).database, { file: path.resolve('data/my cms.sqlite') })
   t.throws(() => loadConfig({ PUBLIC_URL: 'cms.example.com' }), /PUBLIC_URL/)
   // an origin alone: a path or a query would be written before every photo's path
   for (const bad of ['https://x?y', 'https://cms.example.com/path', 'https://cms.example.com#a', 'https://user@cms.example.com']) {
@@ -96,7 +128,7 @@ t.test('configuration is validated with a message naming the variable', async (t
   t.equal(loadConfig({ PUBLIC_URL: 'https://CMS.example.com:443' }).PUBLIC_URL, 'https://cms.example.com', 'written as its origin')
   t.equal(loadConfig({ PUBLIC_URL: 'http://localhost:8080' }).PUBLIC_URL, 'http://localhost:8080')
   const config = loadConfig({ DATA_DIR: '/tmp/x', PORT: '8080' })
-  t.match(config, { PORT: 8080, HOST: '0.0.0.0', databaseFile: '/tmp/x/cms.sqlite', photoDir: '/tmp/x/photos' })
+  t.match(config, { PORT: 8080, HOST: '0.0.0.0', database: { file: '/tmp/x/cms.sqlite' }, photoDir: '/tmp/x/photos' })
   // proxies' addresses and ranges, read as Fastify reads them: a bad one stopped the server at its first request
   t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.0/99' }), /Invalid configuration: TRUST_PROXY: invalid range on address: 10\.0\.0\.0\/99/)
   t.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.1,:::' }), /TRUST_PROXY: invalid IP address: :::/)
@@ -125,7 +157,7 @@ t.test('the data folders are made and checked at start: a file in the way or a f
   t.throws(() => prepareFolders(loadConfig({ DATA_DIR: dir })), /^Invalid configuration: DATA_DIR: .*cms\.sqlite is a folder, not a database file$/, 'the database a folder')
   // a file that is not a database: said in one line, no stack (the server and the maintenance commands print it)
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a database\n'.repeat(300))
-  t.throws(() => openStore(path.join(dir, 'notes.txt')), { constructor: ConfigError, message: /^Cannot open the database .*notes\.txt: file is not a database \(SQLITE_NOTADB\); check DATA_DIR or DATABASE_URL$/ })
+  await t.rejects(openStore({ file: path.join(dir, 'notes.txt') }), { constructor: ConfigError, message: /^Cannot open the database .*notes\.txt: file is not a database \(SQLITE_NOTADB\); check DATA_DIR or DATABASE_URL$/ })
   // a virtual file system: Node's recursive mkdir never returned under /proc
   t.throws(() => prepareFolders(loadConfig({ DATA_DIR: '/proc/cms-data' })), /DATA_DIR: cannot use \/proc\/cms-data/)
 })

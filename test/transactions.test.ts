@@ -9,10 +9,10 @@ import { build, create, ok } from './helper.js'
 type Tap = { teardown: (fn: () => unknown) => void }
 
 /** Writes are committed in groups (src/db/sqlite/client.ts): each still stands or falls on its own. */
-function tempStore (t: Tap) {
+async function tempStore (t: Tap) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-tx-'))
   const file = path.join(dir, 'cms.sqlite')
-  const store = openStore(file)
+  const store = await openStore({ file })
   t.teardown(() => { store.close(); fs.rmSync(dir, { recursive: true, force: true }) })
   return { store, file }
 }
@@ -24,7 +24,7 @@ const names = (file: string) => {
 }
 
 t.test('writes queued together commit together, and one that throws is undone alone', async (t) => {
-  const { store, file } = tempStore(t)
+  const { store, file } = await tempStore(t)
   const before = await store.version()
   const results = await Promise.allSettled([
     store.transaction(async () => { await store.sections.insert(section('a')) }),
@@ -40,13 +40,13 @@ t.test('writes queued together commit together, and one that throws is undone al
 })
 
 t.test('a caller hears back only once its write is committed', async (t) => {
-  const { store, file } = tempStore(t)
+  const { store, file } = await tempStore(t)
   await store.transaction(async () => { await store.sections.insert(section('x')) })
   t.same(names(file), ['x'], 'visible to another connection as soon as the promise settles')
 })
 
 t.test('work left for the end of the group runs once per key, for writes that stood', async (t) => {
-  const { store } = tempStore(t)
+  const { store } = await tempStore(t)
   const ran: string[] = []
   await Promise.allSettled([
     store.transaction(async () => { store.afterWrites('k1', async () => { ran.push('k1 from first') }) }),
@@ -59,7 +59,7 @@ t.test('work left for the end of the group runs once per key, for writes that st
 })
 
 t.test('when the work at the end fails, the whole group fails and nothing of it stands', async (t) => {
-  const { store, file } = tempStore(t)
+  const { store, file } = await tempStore(t)
   const results = await Promise.allSettled([
     store.transaction(async () => { await store.sections.insert(section('p')) }),
     store.transaction(async () => {
@@ -97,7 +97,7 @@ t.test('many concurrent article writes over HTTP: invalid ones fail alone, valid
 })
 
 t.test('another process holding the write lock: writes wait for it without stopping the event loop, then a 503', async (t) => {
-  const { store, file } = tempStore(t)
+  const { store, file } = await tempStore(t)
   const other = new Database(file)
   t.teardown(() => { if (other.inTransaction) other.exec('ROLLBACK'); other.close() })
   other.exec('BEGIN IMMEDIATE')
@@ -128,14 +128,14 @@ t.test('instances starting at once on a new database: one applies the migrations
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const file = path.join(dir, 'cms.sqlite')
   const opener = path.join(dir, 'open.mts')
-  fs.writeFileSync(opener, `import { openStore } from ${JSON.stringify(new URL('../src/db/index.js', import.meta.url).pathname)}\nopenStore(${JSON.stringify(file)}).close()\n`)
+  fs.writeFileSync(opener, `import { openStore } from ${JSON.stringify(new URL('../src/db/index.js', import.meta.url).pathname)}\nawait (await openStore({ file: ${JSON.stringify(file)} })).close()\n`)
   const codes = await Promise.all(Array.from({ length: 4 }, () => new Promise<number | null>((resolve) => {
     fork(opener, [], { execArgv: ['--import', 'tsx'], stdio: 'ignore' }).once('exit', resolve)
   })))
   t.same(codes, [0, 0, 0, 0], 'no start failed')
   const db = new Database(file, { readonly: true })
   t.teardown(() => db.close())
-  const journal = JSON.parse(fs.readFileSync(new URL('../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }
+  const journal = JSON.parse(fs.readFileSync(new URL('../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }
   t.equal(db.prepare('select count(*) from __drizzle_migrations').pluck().get(), journal.entries.length, 'each migration applied once')
   t.equal(db.prepare('select count(*) from secrets').pluck().get(), 1, 'one cursor key')
 })

@@ -113,7 +113,9 @@ export const inOurWords = (error: { code?: string, message: string }, request: F
  * say nothing about internals to the client and everything to the log, under the request id.
  */
 export default fp(async (app) => {
-  app.setErrorHandler((error: FastifyError & { errors?: FieldError[], headers?: Record<string, string> }, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError & { errors?: FieldError[], headers?: Record<string, string> }, request, reply) => {
+    // one of ours inside a library's error (the database driver's wrapper around a failed query) is answered as ours
+    const error = thrown.statusCode === undefined && (thrown.cause as FastifyError | undefined)?.statusCode !== undefined ? thrown.cause as typeof thrown : thrown
     if (error.headers) reply.headers(error.headers)
     if (error.validation) {
       const errors = validationErrors(error)

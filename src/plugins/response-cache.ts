@@ -48,16 +48,25 @@ export default fp(async (app) => {
   let seen = new Set<string>()
   let seenChars = 0
   let state = { stored: '', version: '', until: 0 }
+  /** The next publication being looked up for a database version: the requests that need it meanwhile wait for the one look-up. */
+  let looking: { stored: string, version: Promise<string> } | null = null
 
   /** The current content version: the database's, plus the epoch of the next scheduled publication. */
   async function version (now: number) {
     const stored = await store.version()
-    if (stored !== state.stored || now >= state.until) {
-      const next = await store.articles.nextPublication(new Date(now))
-      const until = next ? next.getTime() : Number.POSITIVE_INFINITY
-      state = { stored, version: `${stored}:${until}`, until }
+    if (stored === state.stored && now < state.until) return state.version
+    if (looking?.stored !== stored) {
+      const lookup = {
+        stored,
+        version: store.articles.nextPublication(new Date(now)).then((next) => {
+          const until = next ? next.getTime() : Number.POSITIVE_INFINITY
+          state = { stored, version: `${stored}:${until}`, until }
+          return state.version
+        }).finally(() => { if (looking === lookup) looking = null })
+      }
+      looking = lookup
     }
-    return state.version
+    return looking.version
   }
 
   /**

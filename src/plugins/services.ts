@@ -35,7 +35,7 @@ export interface ServicesOptions {
 
 /** Opens the database and photo storage, and wires the newsroom services on top of them. */
 export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
-  const store = openStore(config.databaseFile, { onQuery })
+  const store = await openStore(config.database, { onQuery, poolSize: config.DATABASE_POOL_SIZE })
   const storage = config.s3 ? await s3Storage(config.s3) : filesystemStorage(config.photoDir)
   const sections = sectionsService(store)
   const photos = photosService(store, storage, { publicUrl: config.PUBLIC_URL, maxPixels: config.IMAGE_MAX_PIXELS, widths: config.renditionWidths, aspects: config.renditionAspects, log: app.log })
@@ -61,6 +61,6 @@ export default fp<ServicesOptions>(async (app, { config, onQuery }) => {
   app.addHook('onClose', async () => {
     clearInterval(upkeep)
     clearInterval(goingLive)
-    store.close()
+    await store.close()
   })
 }, { name: 'services' })

@@ -1,6 +1,5 @@
 import { newId } from './ids.js'
-import type { Store } from '../db/index.js'
-import type { ArticleRow, ArticleKey, ArticleSort, ArticleBylineLink, RelatedInsert } from '../db/repositories/articles.js'
+import type { Store, ArticleRow, ArticleKey, ArticleSort, ArticleBylineLink, RelatedInsert } from '../db/index.js'
 import type {
   Article, ArticleCreate, ArticlePatch, ArticleStatus, Block, BlockInput, RelatedLink, RelatedLinkInput,
   PublishInput, Revision, RevisionAction, RevisionContent
@@ -611,7 +610,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
      * marks them, the others find none.
      */
     async markGoneLive () {
-      if (store.articles.goneLive(new Date()).length === 0) return 0
+      if ((await store.articles.goneLive(new Date())).length === 0) return 0
       // the time taken once the write lock is held: taken before a wait for it (another process writing), it would
       // fall seconds before the commit, and a copy following the changes since its last answer would miss them
       return store.transaction(async () => store.articles.settleGoneLive(new Date()))

@@ -1,6 +1,5 @@
 import { newId } from './ids.js'
-import type { Store } from '../db/index.js'
-import type { BylineRow } from '../db/repositories/bylines.js'
+import type { Store, BylineRow } from '../db/index.js'
 import type { Byline, BylineCreate, BylinePatch, BylineKind } from '../schemas/bylines.js'
 import { NotFound, Conflict, Unprocessable, Forbidden } from '../errors.js'
 import { chooseSlug } from './slugs.js'

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { newId } from './ids.js'
-import type { Store } from '../db/index.js'
-import type { KeyRow } from '../db/repositories/keys.js'
+import type { Store, KeyRow } from '../db/index.js'
 import type { ApiKey, ApiKeyCreate, ApiKeyCreated, Role } from '../schemas/keys.js'
 import { NotFound } from '../errors.js'
 import { assertMatch, type Conditions } from './etag.js'

@@ -1,5 +1,4 @@
-import type { Store } from '../db/index.js'
-import type { ArticleRow, SearchDocument } from '../db/repositories/articles.js'
+import type { Store, ArticleRow, SearchDocument } from '../db/index.js'
 import type { BlockInput } from '../schemas/articles.js'
 import { invalid } from '../errors.js'
 import { unescaped } from './sanitize.js'

@@ -1,6 +1,5 @@
 import { newId } from './ids.js'
-import type { Store } from '../db/index.js'
-import type { SectionRow } from '../db/repositories/sections.js'
+import type { Store, SectionRow } from '../db/index.js'
 import type { Section, SectionCreate, SectionPatch, SectionRef } from '../schemas/sections.js'
 import { NotFound, Conflict, Unprocessable } from '../errors.js'
 import { chooseSlug } from './slugs.js'

@@ -1,4 +1,4 @@
-import type { SearchDocument } from '../db/repositories/articles.js'
+import type { SearchDocument } from '../db/index.js'
 
 /**
  * Snippets of search hits, made from the article's indexed text (documentOf) rather than by FTS5's snippet(),

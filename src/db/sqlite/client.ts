@@ -4,54 +4,14 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import { sql } from 'drizzle-orm'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as schema from './schema.js'
 import { ServiceUnavailable } from '../../errors.js'
 import { ConfigError } from '../../config.js'
+import { migrationsFolder } from '../migrations.js'
+import { foldedForMatching } from '../names.js'
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>
 
-/**
- * The migrations folder: the first `migrations/` up from this module, wherever it runs from (src/ under tsx,
- * dist/'s modules, or the server bundled into one file: see scripts/bundle.mjs).
- */
-const migrationsFolder = (() => {
-  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'migrations')
-    if (fs.existsSync(path.join(candidate, 'meta', '_journal.json'))) return candidate
-    if (path.dirname(dir) === dir) throw new Error('No migrations folder (migrations/meta/_journal.json) above ' + fileURLToPath(import.meta.url))
-  }
-})()
-
-/** Latin letters whose stroke or ligature is no combining mark, as readers type them without it. */
-const PLAIN_LATIN: Record<string, string> = { ø: 'o', ł: 'l', đ: 'd', ħ: 'h', ı: 'i', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th' }
-
-/** Typographic apostrophes and hyphens, as keyboards type them: O’Brien is O'Brien, Jean‐Pierre is Jean-Pierre. */
-const TYPED: Record<string, string> = { '\u2018': "'", '\u2019': "'", '\u02bc': "'", '\u2032': "'", '\u2010': '-', '\u2011': '-' }
-
-/**
- * Text as a finder matches it: lower case, without diacritics in any script (José, Müller, Ελλάδα, Øystein are found
- * as jose, muller, ελλαδα, oystein), a final sigma a sigma, compatibility forms as the letters they stand for
- * (the ligature ﬁ as fi, Ǆ as dž, full-width Ａ as a), typographic apostrophes and hyphens as typed ones, and
- * without the invisible format characters a paste brings along (zero-width space, soft hyphen, direction marks).
- */
-export function foldedForMatching (text: string): string {
-  return text.normalize('NFKD').replace(/[\p{M}\p{Cf}]+/gu, '').toLowerCase()
-    .replace(/[øłđħıßæœþς\u2018\u2019\u02bc\u2032\u2010\u2011]/g, (c) => c === 'ς' ? 'σ' : PLAIN_LATIN[c] ?? TYPED[c]!)
-}
-
-/**
- * How many characters of a folded name lists sort by (sections, bylines): a page's cursor carries the last one's, and
- * must stay short whatever the script (NFKD makes up to 18 characters of one: a 200-character name gave cursors the
- * API refused). Names alike in their first 100 characters are ordered by id.
- */
-export const SORT_KEY_LENGTH = 100
-
-/** A name as lists sort it: folded as a finder matches it, its first SORT_KEY_LENGTH characters (code points, as SQLite's substr counts). */
-export function sortKeyOf (name: string): string {
-  const folded = foldedForMatching(name)
-  return folded.length <= SORT_KEY_LENGTH ? folded : [...folded].slice(0, SORT_KEY_LENGTH).join('')
-}
 
 /**
  * How long a statement waits, inside the call (the event loop with it), for a lock another connection holds: only
@@ -119,7 +79,7 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   })
   for (let attempt = 1; ; attempt++) {
     try {
-      migrate(db, { migrationsFolder })
+      migrate(db, { migrationsFolder: migrationsFolder('sqlite') })
       // made by whichever instance opens the database first; the others read the same
       client.prepare("insert or ignore into secrets (name, value) values ('cursor', randomblob(32))").run()
       break

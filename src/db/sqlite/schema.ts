@@ -91,7 +91,7 @@ export const articles = sqliteTable('articles', {
 /**
  * A byline's and a tag's articles, newest first, are a walk over one index: each credit and tag row holds a copy
  * of its article's status and publication time (`status`, `publishedAt`), kept by the database whatever code writes
- * (triggers in migrations/0015): filled when the row is written, rewritten when the article's status or publication
+ * (triggers in migrations/sqlite/0015): filled when the row is written, rewritten when the article's status or publication
  * time changes. Sorting on the article's own columns read every article of the byline or tag for each page: 260 ms
  * for a wire agency's 20,000 stories at 100,000 articles.
  */
@@ -129,7 +129,7 @@ export const articlePhotos = sqliteTable('article_photos', {
 /**
  * An article's related links, in order: to another article (`targetId`) or to a URL; `headline` and `summary`
  * are the editor's overrides. The `target*` columns copy what a link shows of its target article and when readers
- * may see it. The database keeps them (triggers in migrations/0010): filled when a link is written, rewritten
+ * may see it. The database keeps them (triggers in migrations/sqlite/0010): filled when a link is written, rewritten
  * whenever the target's slug, headline, summary, status or publication time is. A list of 20 articles resolves
  * its ~60 links from these rows alone (~45 page reads at 100,000 articles) instead of looking up each target's
  * row, whose status and publication time sit after its body (~160 reads).

@@ -1,7 +1,8 @@
 import { eq, ne, and, or, sql, inArray, isNull, isNotNull, lte, gt, gte, lt, asc, desc, getTableColumns, type SQL, type AnyColumn } from 'drizzle-orm'
-import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, articleFormerSlugs, articleRemovals, bylines } from '../sqlite/schema.js'
-import type { SqliteDb } from '../sqlite/client.js'
-import { after, orderBy } from '../keyset.js'
+import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, articleFormerSlugs, articleRemovals, bylines } from '../schema.js'
+import type { SqliteDb } from '../client.js'
+import { after, orderBy } from '../../keyset.js'
+import { SEARCH_CANDIDATES, pageOf } from '../../ranked.js'
 import { inIds, idList, placeholders, encode } from '../prepared.js'
 
 export type ArticleRow = typeof articles.$inferSelect
@@ -16,9 +17,6 @@ export interface ArticleBylineLink { bylineId: string, role: 'author' | 'contrib
 export interface ArticleLinks { bylines: ArticleBylineLink[], tags: string[], photoIds: string[] }
 export type RemovalRow = typeof articleRemovals.$inferSelect
 export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
-
-/** How many of the newest matches a relevance search ranks (see rankedMatches). */
-export const SEARCH_CANDIDATES = 500
 
 export interface ArticleListOptions {
   /** Only articles readers may see: published, with a publication time not in the future. */
@@ -285,19 +283,6 @@ export function articlesRepository (db: SqliteDb) {
     return hits.length === limit ? hits : undefined
   }
 
-  /**
-   * A page of ranked candidates (lower rank first, ties by id), after the cursor's article. bm25's scores move
-   * whenever the archive does (a word's weight is counted over all the articles), so every score of a search may
-   * have changed since the page before, its order not: the page resumes from where the cursor's article ranks now,
-   * and from the (rank, id) the cursor holds only when that article is no longer among the candidates.
-   */
-  function pageOf (ranked: { id: string, rank: number }[], after: ArticleKey | undefined, limit: number) {
-    const anchor = after && (ranked.find((r) => r.id === after[1]) ?? { rank: after[0] as number, id: after[1] })
-    return ranked
-      .filter((r) => !anchor || r.rank > anchor.rank || (r.rank === anchor.rank && r.id > anchor.id))
-      .sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1))
-      .slice(0, limit)
-  }
 
   /**
    * Relevance for a query with a phrase ("gas deal", or a hyphenated word, which FTS5 reads as one) or a
@@ -630,7 +615,7 @@ export function articlesRepository (db: SqliteDb) {
       }
       // first the stories gone live by then: stamped at or after its time, one would leave the partial index unmarked
       // (the stories linking to it never marked, its removal kept)
-      this.settleGoneLive(at)
+      await this.settleGoneLive(at)
       stamp(showing(), at)
     },
     /**
@@ -640,7 +625,7 @@ export function articlesRepository (db: SqliteDb) {
      * by publication time (its condition is written out as the index has it, which lets SQLite use it). At most 500
      * at a time (a backlog, say of articles imported around the service, is marked 500 a second).
      */
-    goneLive (at: Date) {
+    async goneLive (at: Date) {
       return db.all<{ id: string }>(sql`select article_id as id from article_search indexed by article_search_going_live_idx
         where status = 'published' and changed_at < published_at and published_at <= ${at.getTime()} limit 500`).map((r) => r.id)
     },
@@ -648,8 +633,8 @@ export function articlesRepository (db: SqliteDb) {
      * Marks the articles gone live by `at` (see goneLive) as changed then, with the articles whose related links show
      * them, and takes them off the removals (out again); answers how many. In the caller's transaction.
      */
-    settleGoneLive (at: Date): number {
-      const due = this.goneLive(at)
+    async settleGoneLive (at: Date): Promise<number> {
+      const due = await this.goneLive(at)
       if (due.length === 0) return 0
       const s = articleSearch
       const linking = db.select({ id: articleRelated.articleId }).from(articleRelated).where(inArray(articleRelated.targetId, due))

@@ -1,9 +1,9 @@
 import { eq, and, ne, sql, type SQL } from 'drizzle-orm'
-import { bylines, articleBylines, articles } from '../sqlite/schema.js'
-import type { SqliteDb } from '../sqlite/client.js'
+import { bylines, articleBylines, articles } from '../schema.js'
+import type { SqliteDb } from '../client.js'
 import { inIds, idList } from '../prepared.js'
-import { after, orderBy, likeContains } from '../keyset.js'
-import { foldedForMatching, sortKeyOf } from '../sqlite/client.js'
+import { after, orderBy, likeContains } from '../../keyset.js'
+import { foldedForMatching, sortKeyOf } from '../../names.js'
 
 /** A row as the service reads and writes it (the sort key is the repository's: see sortName). */
 export type BylineRow = Omit<typeof bylines.$inferSelect, 'sortName'>

@@ -1,7 +1,7 @@
 import { eq, and, isNull, sql } from 'drizzle-orm'
-import { apiKeys } from '../sqlite/schema.js'
-import type { SqliteDb } from '../sqlite/client.js'
-import { after, orderBy } from '../keyset.js'
+import { apiKeys } from '../schema.js'
+import type { SqliteDb } from '../client.js'
+import { after, orderBy } from '../../keyset.js'
 
 export type KeyRow = typeof apiKeys.$inferSelect
 export type KeyKey = [Date, string]

@@ -1,8 +1,8 @@
 import { eq, and, or, lte, exists, sql, type SQL } from 'drizzle-orm'
-import { photos, articlePhotos, articles, articleBylines, bylines } from '../sqlite/schema.js'
-import type { SqliteDb } from '../sqlite/client.js'
+import { photos, articlePhotos, articles, articleBylines, bylines } from '../schema.js'
+import type { SqliteDb } from '../client.js'
 import { inIds, idList } from '../prepared.js'
-import { after, orderBy } from '../keyset.js'
+import { after, orderBy } from '../../keyset.js'
 
 export type PhotoRow = typeof photos.$inferSelect
 export type PhotoKey = [Date, string]

@@ -1,9 +1,9 @@
 import { eq, and, ne, sql, isNull, type SQL } from 'drizzle-orm'
-import { sections, articles } from '../sqlite/schema.js'
-import type { SqliteDb } from '../sqlite/client.js'
-import { sortKeyOf } from '../sqlite/client.js'
+import { sections, articles } from '../schema.js'
+import type { SqliteDb } from '../client.js'
+import { sortKeyOf } from '../../names.js'
 import { inIds, idList } from '../prepared.js'
-import { after, orderBy } from '../keyset.js'
+import { after, orderBy } from '../../keyset.js'
 
 /** A row as the service reads and writes it (the sort key is the repository's: see sortName). */
 export type SectionRow = Omit<typeof sections.$inferSelect, 'sortName'>

@@ -1,0 +1,5 @@
+export { sectionsRepository } from './sections.js'
+export { bylinesRepository } from './bylines.js'
+export { photosRepository } from './photos.js'
+export { articlesRepository } from './articles.js'
+export { keysRepository } from './keys.js'
