@@ -179,3 +179,22 @@ t.test('writes take turns across instances: one waits for the other\'s write loc
   const feed = (await ctx.anon({ url: `/v1/articles?changedSince=${released.toISOString()}&limit=10` })).json().data.map((a: any) => a.id)
   t.same(feed, [story.id], 'a reader that followed the changes up to the release does not miss it')
 })
+
+t.test('a write that changes nothing leaves the kept answers kept (the hourly upkeep, a PATCH of nothing)', onPostgres, async (t) => {
+  const ctx = await build(t)
+  const story = await create(ctx.app, '/v1/articles', { headline: 'Kept', status: 'published' })
+  const url = `/v1/articles/${story.id}`
+  await ctx.anon({ url })
+  await ctx.anon({ url })
+  t.equal((await ctx.anon({ url })).headers['x-cache'], 'hit', 'kept')
+  await ctx.app.store.mergeSearchIndex()
+  t.equal((await ctx.anon({ url })).headers['x-cache'], 'hit', 'after the upkeep, still kept')
+  await ctx.app.store.transaction(async () => ctx.app.store.articles.findById(story.id, false, new Date()))
+  t.equal((await ctx.anon({ url })).headers['x-cache'], 'hit', 'after a write that only read, still kept')
+  t.equal((await ctx.app.inject({ method: 'PATCH', url, payload: { headline: 'Kept' } })).statusCode, 200)
+  t.equal((await ctx.anon({ url })).headers['x-cache'], 'hit', 'after a PATCH that changes nothing, still kept')
+  await ctx.app.inject({ method: 'PATCH', url, payload: { headline: 'Changed' } })
+  const after = await ctx.anon({ url })
+  t.equal(after.headers['x-cache'], undefined, 'a write that changed something: made again')
+  t.equal(after.json().headline, 'Changed')
+})

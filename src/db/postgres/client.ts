@@ -115,7 +115,8 @@ export async function openPostgres (url: string, options: OpenOptions & { poolSi
           const write: Write = { tx: tx as unknown as PgDb, deferred: new Map() }
           const result = await writes.run(write, fn)
           for (const key of [...write.deferred.keys()].sort()) await writes.run(write, write.deferred.get(key)!)
-          await tx.update(schema.contentVersion).set({ number: sql`${schema.contentVersion.number} + 1` })
+          // (a write that wrote nothing, which has no transaction id, leaves what readers see as it was)
+          await tx.update(schema.contentVersion).set({ number: sql`${schema.contentVersion.number} + 1` }).where(sql`txid_current_if_assigned() is not null`)
           return result
         }, { isolationLevel: 'serializable' })
       } finally {
