@@ -101,7 +101,7 @@ t.test('PostgreSQL going away: reads and writes are 503s with Retry-After, not 5
   }
   const missing = new URL(server.href)
   missing.pathname = '/no_such_database'
-  t.match(await refused(missing.href), /^Cannot open the database at DATABASE_URL \(.*\): database "no_such_database" does not exist$/)
+  t.match(await refused(missing.href), /^Cannot open the database at DATABASE_URL \(.*\): database "no_such_database" does not exist \(3D000\)$/)
   const nobody = new URL(server.href)
   nobody.port = '1'
   nobody.password = 'hunter2'
@@ -197,4 +197,57 @@ t.test('a write that changes nothing leaves the kept answers kept (the hourly up
   const after = await ctx.anon({ url })
   t.equal(after.headers['x-cache'], undefined, 'a write that changed something: made again')
   t.equal(after.json().headline, 'Changed')
+})
+
+t.test('a write whose connection PostgreSQL ends (a restart, an administrator) is a 503, and the instance goes on', onPostgres, async (t) => {
+  const ctx = await build(t)
+  const holder = new pg.Client({ connectionString: ctx.databaseUrl })
+  await holder.connect()
+  t.teardown(() => holder.end())
+  // the write waits at its last statement for a row another session holds, and its session is ended meanwhile
+  await holder.query('begin')
+  await holder.query('select * from content_version for update')
+  const writing = ctx.app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'Cut off' } })
+  let waiting: { pid: number }[] = []
+  for (let i = 0; i < 100 && waiting.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    waiting = (await holder.query("select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()")).rows
+  }
+  t.equal(waiting.length, 1, 'the write waits on the row')
+  await holder.query('select pg_terminate_backend($1)', [waiting[0]!.pid])
+  const cut = await writing
+  t.equal(cut.statusCode, 503, cut.body.slice(0, 200))
+  t.equal(cut.headers['retry-after'], '5')
+  await holder.query('rollback')
+  t.equal((await ctx.app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'After' } })).statusCode, 201, 'the next write is made')
+  t.same((await ctx.app.inject({ url: '/v1/articles?limit=10' })).json().data.map((a: any) => a.headline), ['After'], 'and the cut one left nothing')
+})
+
+t.test('writes queued behind another instance\'s long write: each waits 5 s from when it was asked, not 5 s more than the one before', onPostgres, async (t) => {
+  const { WRITE_LOCK } = await import('../src/db/postgres/client.js')
+  const ctx = await build(t)
+  const other = new pg.Client({ connectionString: ctx.databaseUrl })
+  await other.connect()
+  t.teardown(() => other.end())
+  await other.query('select pg_advisory_lock($1)', [WRITE_LOCK])
+  const started = Date.now()
+  const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => ctx.app.inject({ method: 'POST', url: '/v1/sections', payload: { name: `Desk ${i}` } }).then((r) => ({ status: r.statusCode, ms: Date.now() - started }))))
+  t.same(answers.map((a) => a.status), [503, 503, 503, 503], 'all refused while the other write goes on')
+  t.ok(answers.every((a) => a.ms < 8000), `all within the wait (${answers.map((a) => a.ms).join(', ')} ms)`)
+  await other.query('select pg_advisory_unlock($1)', [WRITE_LOCK])
+  t.equal((await ctx.app.inject({ method: 'POST', url: '/v1/sections', payload: { name: 'Desk' } })).statusCode, 201, 'then writes are made')
+})
+
+t.test('a database the role may not use stops the start in one line', onPostgres, async (t) => {
+  const url = await postgresDatabase(t)
+  const name = `noright_${process.pid}`
+  await sql(TEST_POSTGRES_URL!, `drop role if exists ${name}`)
+  await sql(TEST_POSTGRES_URL!, `create role ${name} login`)
+  await sql(url, `revoke connect on database ${new URL(url).pathname.slice(1)} from public`)
+  t.teardown(() => sql(TEST_POSTGRES_URL!, `drop role if exists ${name}`))
+  const denied = new URL(url)
+  denied.username = name
+  const err = await openStore({ url: denied.href }).then(() => null, (e: unknown) => e)
+  t.type(err, ConfigError)
+  t.match(String((err as Error).message), /^Cannot open the database at DATABASE_URL \(.*\): permission denied for database .* \(42501\)$/)
 })

@@ -1,6 +1,8 @@
 import t from 'tap'
 import sharp from 'sharp'
 import { build, create, upload, image, multipart, bearer, problem, rawHttp, type Response } from './helper.js'
+import { listScope } from '../src/services/articles.js'
+import { encodeCursor } from '../src/services/cursor.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -444,4 +446,30 @@ t.test('a NUL character (%00) anywhere in the URL is a 400 that names it, on eve
   problem(t, write, 400, 'a write')
   t.equal((await anon({ url: `/v1/articles/${story.id}` })).json().headline, 'Ice festival', 'which changes nothing')
   t.equal((await anon({ url: '/v1/articles?tag=ice' })).statusCode, 200, 'the same URLs without it are answered')
+})
+
+t.test('times outside the years 0001–9999 and forged cursors holding what no database keeps are 400s, never 500s, on every database', async (t) => {
+  const { app, anon } = await build(t)
+  const story = await create(app, '/v1/articles', { headline: 'Dated', status: 'published' })
+  await create(app, '/v1/sections', { name: 'Desk' })
+  for (const url of ['/v1/articles?publishedAfter=0000-01-01T00:00:00Z', '/v1/articles?publishedBefore=0000-12-31T23:59:59Z', '/v1/articles?updatedSince=0000-06-01T00:00:00Z',
+    '/v1/articles?changedSince=0000-01-01T00:00:00Z', '/v1/articles/removed?since=0000-01-01T00:00:00Z', '/v1/articles?publishedAfter=9999-12-31T23:59:59-01:00']) {
+    problem(t, await anon({ url }), 400, url)
+  }
+  t.equal((await anon({ url: '/v1/articles?publishedAfter=0001-01-01T00:00:00Z&publishedBefore=9999-12-31T23:59:59.999Z' })).json().data.length, 1, 'the first and last moments are taken')
+  for (const [method, url, payload] of [['POST', '/v1/articles', { headline: 'Year zero', publishedAt: '0000-01-01T00:00:00Z' }],
+    ['PATCH', `/v1/articles/${story.id}`, { publishedAt: '0000-01-01T00:00:00Z' }], ['PATCH', `/v1/articles/${story.id}`, { updatedAt: '0000-01-01T00:00:00Z' }],
+    ['POST', `/v1/articles/${story.id}/publish`, { publishedAt: '0000-01-01T00:00:00Z' }]] as const) {
+    problem(t, await app.inject({ method, url, payload }), 400, `${method} ${url} ${JSON.stringify(payload)}`)
+  }
+  t.equal((await anon({ url: `/v1/articles/${story.id}` })).json().publishedAt, story.publishedAt, 'nothing changed')
+  // cursors made as the server makes them (their checksum is no secret), holding values past what either database keeps
+  const scope = listScope('-publishedAt', {})
+  for (const [what, values] of [['year 0', [-62167219200000, story.id]], ['year 10000', [253402300800000, story.id]], ['the last time JavaScript has', [8.64e15, story.id]],
+    ['a NUL in the id', [Date.now(), 'a\u0000b']]] as const) {
+    problem(t, await anon({ url: `/v1/articles?cursor=${encodeCursor(scope, [...values])}` }), 400, `an article cursor with ${what}`)
+  }
+  const sections = (await anon({ url: '/v1/sections?limit=1' })).json()
+  t.ok(sections.data.length === 1)
+  problem(t, await anon({ url: `/v1/sections?cursor=${encodeCursor('sections:', [2 ** 53 - 1, 'desk', sections.data[0].id])}` }), 400, 'a section cursor past a 32-bit position')
 })

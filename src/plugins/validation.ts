@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Ajv, type Options } from 'ajv'
 import addFormatsModule from 'ajv-formats'
+import { FIRST_TIME, LAST_TIME } from '../schemas/common.js'
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 import { bytesOf } from '../services/etag.js'
 
@@ -60,7 +61,8 @@ function withFormats (ajv: Ajv): Ajv {
   // such as 256.256.256.256, which WHATWG URL parsing (every frontend's) refuses
   const rfc3986 = ajv.formats.uri as RegExp | ((s: string) => boolean)
   const uri = typeof rfc3986 === 'function' ? rfc3986 : (s: string) => rfc3986.test(s)
-  return ajv.addFormat('date-time', { ...rfc3339, validate: (s: string) => rfc3339.validate(s) && !Number.isNaN(Date.parse(s)) })
+  const inYears = (t: number) => t >= FIRST_TIME && t <= LAST_TIME
+  return ajv.addFormat('date-time', { ...rfc3339, validate: (s: string) => rfc3339.validate(s) && inYears(Date.parse(s)) })
     .addFormat('uri', (s: string) => uri(s) && URL.canParse(s))
 }
 

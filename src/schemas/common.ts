@@ -15,9 +15,12 @@ export const Slug = Type.String({
   pattern: SLUG,
   description: 'Lower-case letters, digits and single hyphens; generated from the name or headline when absent'
 })
-export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time, answered in UTC (a leap second, :60, is refused)' })
+/** The times the API takes and keeps: the years 0001 to 9999 (RFC 3339's four digits, as PostgreSQL is handed them). */
+export const FIRST_TIME = Date.parse('0001-01-01T00:00:00Z')
+export const LAST_TIME = Date.parse('9999-12-31T23:59:59.999Z')
+export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 date-time in the years 0001 to 9999, answered in UTC (a leap second, :60, is refused)' })
 /** A date-time query parameter, said what it is for. */
-export const TimestampParam = (description: string) => Type.String({ format: 'date-time', description: `${description} (an RFC 3339 date-time)` })
+export const TimestampParam = (description: string) => Type.String({ format: 'date-time', description: `${description} (an RFC 3339 date-time, years 0001 to 9999)` })
 /** An absolute http(s) URL; the scheme in any case, as RFC 3986 allows (`HTTPS://`). */
 export const HttpUrl = Type.String({ format: 'uri', pattern: HTTP_URL, maxLength: 2000, description: 'An absolute http or https URL' })
 

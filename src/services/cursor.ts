@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto'
 import { invalid as invalidField } from '../errors.js'
+import { FIRST_TIME, LAST_TIME } from '../schemas/common.js'
 
 type Kind = 'string' | 'number' | 'float' | 'date' | 'date?'
 type Value<K extends Kind> = K extends 'string' ? string : K extends 'number' | 'float' ? number : K extends 'date' ? Date : Date | null
@@ -84,11 +85,11 @@ export function decodeCursor<const K extends readonly Kind[]> (scope: string, cu
   if (!Array.isArray(raw) || raw.length !== kinds.length) throw invalid()
   return kinds.map((kind, i) => {
     const v = raw[i]
-    if (kind === 'string' && typeof v === 'string' && v.length <= 500) return v
-    if (kind === 'number' && Number.isSafeInteger(v)) return v
+    // what either database can compare: text without a NUL, a 32-bit whole number, a time in the years 0001–9999
+    if (kind === 'string' && typeof v === 'string' && v.length <= 500 && !v.includes('\u0000')) return v
+    if (kind === 'number' && Number.isSafeInteger(v) && Math.abs(v as number) <= 2 ** 31 - 1) return v
     if (kind === 'float' && typeof v === 'number' && Number.isFinite(v)) return v
-    // a time JavaScript can represent (±8.64e15 ms), not any integer
-    if ((kind === 'date' || kind === 'date?') && Number.isSafeInteger(v) && Math.abs(v as number) <= 8.64e15) return new Date(v as number)
+    if ((kind === 'date' || kind === 'date?') && Number.isSafeInteger(v) && (v as number) >= FIRST_TIME && (v as number) <= LAST_TIME) return new Date(v as number)
     if (kind === 'date?' && v === null) return null
     throw invalid()
   }) as Values<K>

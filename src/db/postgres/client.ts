@@ -85,11 +85,10 @@ export async function openPostgres (url: string, options: OpenOptions & { poolSi
     }
   } catch (err) {
     await pool.end()
-    if (network(err) || UNAVAILABLE.test(sqlState(err)) || /^28|^3D/.test(sqlState(err))) {
-      // refused, unknown host, bad password (28xxx), no such database (3D000): said as configuration, not as a stack
-      throw new ConfigError(`Cannot open the database at DATABASE_URL (${new URL(url).host}): ${(err as Error).message}`)
-    }
-    throw err
+    // refused, unknown host, a bad password, no such database, no right to it, no TLS where asked for, a migration
+    // PostgreSQL refused: said as configuration, in one line, not as a stack
+    const said = (err as Error).message ?? String(err)
+    throw new ConfigError(`Cannot open the database at DATABASE_URL (${new URL(url).host}): ${said}${/^[0-9A-Z]{5}$/.test(sqlState(err)) ? ` (${sqlState(err)})` : ''}`)
   }
   const cursorKey = (await db.select({ value: schema.secrets.value }).from(schema.secrets).where(sql`${schema.secrets.name} = 'cursor'`))[0]!.value
 
@@ -105,11 +104,31 @@ export async function openPostgres (url: string, options: OpenOptions & { poolSi
    * One try at a write, on a connection of its own holding the database's write lock (an advisory lock every
    * instance's writes take, before their transaction begins, so that its snapshot holds every write before it).
    */
-  async function attempt<T> (fn: () => Promise<T>): Promise<T> {
+  async function attempt<T> (fn: () => Promise<T>, deadline: number): Promise<T> {
     const client = await pool.connect().catch(unavailable)
     let failed: unknown
+    // the connection failing between two statements (PostgreSQL restarting, the session ended by an administrator) is
+    // said by the statement that follows; without a listener of its own while checked out, it would end the process
+    const dropped = (err: Error) => { failed ??= err }
+    client.on('error', dropped)
     try {
-      await client.query('select pg_advisory_lock($1)', [WRITE_LOCK])
+      // the wait for the lock counts from when the write was asked for: writes queued behind one that waited are not
+      // each given the whole wait again
+      const wait = deadline - Date.now()
+      if (wait < WRITE_LOCK_WAIT_MS - 50) {
+        const got = await client.query<{ got: boolean }>('select pg_try_advisory_lock($1) as got', [WRITE_LOCK])
+        if (!got.rows[0]!.got) {
+          if (wait <= 0) throw Object.assign(new Error('the write lock was not had in time'), { code: LOCK_NOT_AVAILABLE })
+          await client.query(`set lock_timeout = ${Math.ceil(wait)}`)
+          try {
+            await client.query('select pg_advisory_lock($1)', [WRITE_LOCK])
+          } finally {
+            await client.query(`set lock_timeout = ${WRITE_LOCK_WAIT_MS}`)
+          }
+        }
+      } else {
+        await client.query('select pg_advisory_lock($1)', [WRITE_LOCK])
+      }
       try {
         return await drizzle(client, { logger }).transaction(async (tx) => {
           const write: Write = { tx: tx as unknown as PgDb, deferred: new Map() }
@@ -128,15 +147,16 @@ export async function openPostgres (url: string, options: OpenOptions & { poolSi
       throw err
     } finally {
       // a connection that failed is closed (its session's lock with it), not handed out again
+      client.off('error', dropped)
       client.release(failed !== undefined && (network(failed) || UNAVAILABLE.test(sqlState(failed))) ? failed as Error : undefined)
     }
   }
 
   /** A write tried until it is not in the way of another one (which writes outside the lock may be: SQL of someone else's). */
-  async function write<T> (fn: () => Promise<T>): Promise<T> {
+  async function write<T> (fn: () => Promise<T>, deadline: number): Promise<T> {
     for (let tries = 1; ; tries++) {
       try {
-        return await attempt(fn)
+        return await attempt(fn, deadline)
       } catch (err) {
         if (RETRIED.has(sqlState(err)) && tries < WRITE_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** tries, 200)))
@@ -165,7 +185,8 @@ export async function openPostgres (url: string, options: OpenOptions & { poolSi
      */
     async transaction<T> (fn: () => Promise<T>): Promise<T> {
       if (writes.getStore()) return fn()
-      const done = queue.then(() => write(fn))
+      const deadline = Date.now() + WRITE_LOCK_WAIT_MS
+      const done = queue.then(() => write(fn, deadline))
       queue = done.catch(() => {})
       return done
     },
