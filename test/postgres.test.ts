@@ -3,7 +3,7 @@
  * PostgreSQL runs at once and retries, and a database server that can go away. Runs when the suite runs on
  * PostgreSQL (TEST_POSTGRES_URL; see test/helper.ts); the rest of the suite runs on it too.
  */
-import t from 'tap'
+import t, { type Test as Tap } from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -11,9 +11,18 @@ import net from 'node:net'
 import pg from 'pg'
 import { build, create, dialect, postgresDatabase, TEST_POSTGRES_URL } from './helper.js'
 import { openStore } from '../src/db/index.js'
+import { WRITE_LOCK } from '../src/db/postgres/client.js'
 import { ConfigError } from '../src/config.js'
 
 const onPostgres = { skip: dialect === 'postgres' ? false : 'PostgreSQL only: set TEST_POSTGRES_URL (npm run test:postgres)' }
+
+/** A session of its own on a database (another instance, an administrator), closed when the test ends. */
+async function session (t: Tap, url: string) {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  return client
+}
 
 /** Runs SQL on a database of the test server as its owner (outside the app). */
 async function sql (url: string, text: string, values: unknown[] = []) {
@@ -151,12 +160,9 @@ t.test('an article of more different words than a tsvector holds (1 MiB) is stor
 })
 
 t.test('writes take turns across instances: one waits for the other\'s write lock, after 5 s a 503; the change feed stamps in commit order', onPostgres, async (t) => {
-  const { WRITE_LOCK } = await import('../src/db/postgres/client.js')
   const ctx = await build(t)
   // another instance's write in progress: a session holding the write lock
-  const other = new pg.Client({ connectionString: ctx.databaseUrl })
-  await other.connect()
-  t.teardown(() => other.end())
+  const other = await session(t, ctx.databaseUrl!)
   await other.query('select pg_advisory_lock($1)', [WRITE_LOCK])
   const started = Date.now()
   const refused = await ctx.app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'Waits' } })
@@ -201,9 +207,7 @@ t.test('a write that changes nothing leaves the kept answers kept (the hourly up
 
 t.test('a write whose connection PostgreSQL ends (a restart, an administrator) is a 503, and the instance goes on', onPostgres, async (t) => {
   const ctx = await build(t)
-  const holder = new pg.Client({ connectionString: ctx.databaseUrl })
-  await holder.connect()
-  t.teardown(() => holder.end())
+  const holder = await session(t, ctx.databaseUrl!)
   // the write waits at its last statement for a row another session holds, and its session is ended meanwhile
   await holder.query('begin')
   await holder.query('select * from content_version for update')
@@ -224,11 +228,8 @@ t.test('a write whose connection PostgreSQL ends (a restart, an administrator) i
 })
 
 t.test('writes queued behind another instance\'s long write: each waits 5 s from when it was asked, not 5 s more than the one before', onPostgres, async (t) => {
-  const { WRITE_LOCK } = await import('../src/db/postgres/client.js')
   const ctx = await build(t)
-  const other = new pg.Client({ connectionString: ctx.databaseUrl })
-  await other.connect()
-  t.teardown(() => other.end())
+  const other = await session(t, ctx.databaseUrl!)
   await other.query('select pg_advisory_lock($1)', [WRITE_LOCK])
   const started = Date.now()
   const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => ctx.app.inject({ method: 'POST', url: '/v1/sections', payload: { name: `Desk ${i}` } }).then((r) => ({ status: r.statusCode, ms: Date.now() - started }))))
