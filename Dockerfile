@@ -27,5 +27,7 @@ EXPOSE 3000
 # loopback when it listens on all of them
 HEALTHCHECK --interval=15s --timeout=3s --start-period=120s --retries=3 \
   CMD ["node", "-e", "const h = process.env.HOST; const host = !h || h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h; fetch(`http://${host}:${process.env.PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# package.json's start script (node flags included; a test holds them equal), run by node itself so SIGTERM reaches it
+# package.json's start script (its environment and node flags included; a test holds them equal), run by node itself
+# so SIGTERM reaches it
+ENV MALLOC_MMAP_THRESHOLD_=131072
 CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/server.js"]

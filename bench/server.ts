@@ -1,18 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
+import { startCommand } from '../scripts/start-command.js'
 
 const root = new URL('..', import.meta.url).pathname
 
 /**
- * Starts the built server exactly as `npm start` does — the same node flags, read from package.json's start
- * script — with `env` added to this process's environment, and resolves once /readyz answers 200, with the
+ * Starts the built server exactly as `npm start` does — the same environment and node flags, read from
+ * package.json's start script — with `env` added to this process's environment, and resolves once /readyz answers 200, with the
  * time that took from process start.
  */
 export async function startServer (env: Record<string, string>): Promise<{ server: ChildProcess, readyMs: number }> {
-  const [node, ...args] = (JSON.parse(fs.readFileSync(root + 'package.json', 'utf8')).scripts.start as string).split(/\s+/)
-  if (node !== 'node') throw new Error('package.json\'s start script is expected to run node')
+  const { env: assigned, program, args } = startCommand(root)
+  if (program !== 'node') throw new Error('package.json\'s start script is expected to run node')
   const start = performance.now()
-  const server = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
+  const server = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...assigned, ...env },
+    stdio: ['ignore', 'inherit', 'inherit']
+  })
   const exited = new Promise((resolve) => server.once('exit', resolve))
   for (;;) {
     try { if ((await fetch(`http://127.0.0.1:${env.PORT}/readyz`)).ok) break } catch {}

@@ -67,6 +67,39 @@ t.test('anonymous reads are answered from memory until anything they show may ha
   t.equal(afterOther.json().headline, 'Changed elsewhere', 'a commit by another connection invalidates the cache')
 })
 
+t.test('answers made before a write are let go once it is known, not held until others push them out', async (t) => {
+  const ctx = await build(t)
+  const { app, anon } = ctx
+  const stories: { id: string }[] = []
+  for (let i = 0; i < 3; i++) stories.push(await create(app, '/v1/articles', { headline: `Story ${i}`, status: 'published' }))
+  const keep = async () => { for (const { id } of stories) for (let i = 0; i < 2; i++) await anon({ url: `/v1/articles/${id}` }) }
+  await keep()
+  t.equal(app.responseCache.entries, 3, 'three answers kept')
+  t.ok(app.responseCache.bytes > 0)
+  await app.inject({ method: 'PATCH', url: `/v1/articles/${stories[2]!.id}`, payload: { headline: 'Changed' } })
+  // once answered (on PostgreSQL the version is then read with a query of its own)
+  for (let i = 0; i < 100 && app.responseCache.entries > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(app.responseCache.entries, 0, 'a write of this instance lets every kept answer go once answered')
+  t.equal(app.responseCache.bytes, 0)
+  await anon({ url: `/v1/articles/${stories[0]!.id}` })
+  t.equal(app.responseCache.entries, 1, 'a URL whose answer was kept before is kept again at its first read')
+
+  await keep()
+  t.equal(app.responseCache.entries, 3)
+  if (dialect === 'sqlite') {
+    const other = new Database(path.join(ctx.dataDir, 'cms.sqlite'))
+    other.prepare('update articles set headline = ? where id = ?').run('Changed elsewhere', stories[2]!.id)
+    other.close()
+  } else {
+    const elsewhere = await build(t, { DATABASE_URL: ctx.databaseUrl! })
+    await elsewhere.app.inject({ method: 'PATCH', url: `/v1/articles/${stories[2]!.id}`, payload: { headline: 'Changed elsewhere' } })
+  }
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(app.responseCache.entries, 3, 'another process\'s write is not known here yet')
+  await anon({ url: '/v1/sections' })
+  t.equal(app.responseCache.entries, 0, 'the first read after it lets them go')
+})
+
 t.test('a scheduled article appears on time even though nothing was written', async (t) => {
   const { app, anon } = await build(t)
   await create(app, '/v1/articles', { headline: 'Already out', status: 'published' })

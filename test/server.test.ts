@@ -8,17 +8,21 @@ import { connect, type AddressInfo } from 'node:net'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { build, image, dialect } from './helper.js'
+import { startCommand } from '../scripts/start-command.js'
 
 const root = new URL('..', import.meta.url).pathname
-/** package.json's start script, split: node, its flags, the built server. */
-const startScript = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start as string).split(/\s+/)
-const nodeFlags = startScript.slice(1, -1)
+const npmStart = startCommand(root)
+const nodeFlags = npmStart.args.slice(0, -1)
 
-t.test('the container runs the server as npm start does, node flags included', async (t) => {
-  t.strictSame(startScript.slice(0, 1).concat(startScript.slice(-1)), ['node', 'dist/server.js'])
-  const cmd = /^CMD (\[.*\])$/m.exec(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'))
+t.test('the container runs the server as npm start does, environment and node flags included', async (t) => {
+  t.strictSame([npmStart.program, npmStart.args.at(-1)], ['node', 'dist/server.js'])
+  const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8')
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)
   t.ok(cmd, 'the Dockerfile has an exec-form CMD')
-  t.strictSame(JSON.parse(cmd![1]!), startScript)
+  t.strictSame(JSON.parse(cmd![1]!), [npmStart.program, ...npmStart.args])
+  t.equal(npmStart.env.MALLOC_MMAP_THRESHOLD_, '131072', 'memory of 128 KiB or more goes back to the system when let go')
+  const set = [...dockerfile.matchAll(/^ENV ([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]])
+  t.strictSame(Object.fromEntries(set), npmStart.env, 'and the container sets the same')
 })
 
 /**
@@ -34,7 +38,7 @@ async function start (env: Record<string, string>) {
   await built
   const child = spawn(process.execPath, [...nodeFlags, bundled], {
     cwd: root,
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, ...npmStart.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const logs: any[] = []
