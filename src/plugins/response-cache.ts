@@ -52,9 +52,9 @@ export default fp(async (app) => {
    */
   let live = ''
   /**
-   * URLs answered once and not kept. An answer is kept the second time its URL is asked for (or at once when
-   * an answer for it was kept before the last write): a URL asked for once — a long tail of searches, a crawler walking cursors —
-   * would otherwise push out the front pages everyone reads. Forgotten all at once when they fill 1 MiB.
+   * URLs answered once and not kept. An answer is kept the second time its URL is asked for (or at once when an
+   * answer for it was kept before the version turned): a URL asked for once — a long tail of searches, a crawler
+   * walking cursors — would otherwise push out the front pages everyone reads. Forgotten all at once at 1 MiB.
    */
   let seen = new Set<string>()
   let seenChars = 0
@@ -143,12 +143,13 @@ export default fp(async (app) => {
     request.cacheVersion = current
   })
 
-  // whatever became of the request (an error, a 404, a client gone), those waiting on it are let go
-  app.addHook('onResponse', (request, _reply, done) => { request.cacheLeader?.(null); done() })
-  // a write of this process: what it made dead is let go now, not at the next anonymous read (another process's
-  // writes are seen then, as are this one's if the database cannot be asked now)
-  app.addHook('onResponse', async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD' && entries.size > 0) await moveOn().catch(() => {})
+  app.addHook('onResponse', (request, _reply, done) => {
+    // whatever became of the request (an error, a 404, a client gone), those waiting on it are let go
+    request.cacheLeader?.(null)
+    // a write of this process: the answers it made dead are let go now, not at the next anonymous read (another
+    // process's writes are seen then, as are this one's if the database cannot be asked now)
+    if (request.method !== 'GET' && request.method !== 'HEAD' && entries.size > 0) moveOn().catch(() => {})
+    done()
   })
   app.addHook('onRequestAbort', (request, done) => { request.cacheLeader?.(null); done() })
 
