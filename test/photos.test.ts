@@ -9,6 +9,7 @@ import pg from 'pg'
 import { build, image, multipart, upload, create, problem, paths, storedFiles, cli, dialect } from './helper.js'
 import type { App } from '../src/app.js'
 import os from 'node:os'
+import zlib from 'node:zlib'
 import { openStore } from '../src/db/index.js'
 import { filesystemStorage } from '../src/storage/filesystem.js'
 import type { Storage } from '../src/storage/index.js'
@@ -234,6 +235,56 @@ t.test('the GPS position is taken out of every original before it is stored; pix
   const refused = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { filename: 'd.jpg', data: damaged }) })
   t.equal(refused.statusCode, 201, refused.body)
   t.notOk((await anon({ url: refused.json().url })).rawPayload.includes(latitude), 'a damaged EXIF block does not keep its position')
+})
+
+t.test('a position kept where libvips does not look is taken out too: EXIF in a PNG raw profile, XMP in a GIF', async (t) => {
+  const { app, anon } = await build(t)
+  const pixels = (b: Buffer) => sharp(b, { failOn: 'warning' }).raw().toBuffer()
+  const store = async (filename: string, data: Buffer) => {
+    const res = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({}, { filename, data }) })
+    t.equal(res.statusCode, 201, res.body)
+    return (await anon({ url: res.json().url })).rawPayload
+  }
+
+  // a JPEG's EXIF as ImageMagick and exiftool keep it in a PNG: its APP1 bytes in hex, in a text chunk
+  const jpeg = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } }).jpeg().withExif({ IFD0: { Make: 'Canon' }, IFD3: GPS }).toBuffer()
+  const app1 = jpeg.subarray(jpeg.indexOf('Exif\0\0'), jpeg.indexOf('Exif\0\0') - 2 + jpeg.readUInt16BE(jpeg.indexOf('Exif\0\0') - 2))
+  t.ok(app1.includes(LATITUDE), 'the profile holds the position')
+  const rawProfile = (name: string, bytes: Buffer) => `\n${name}\n${String(bytes.length).padStart(8)}\n${bytes.toString('hex').replace(/.{1,72}/g, '$&\n')}`
+  const png = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } }).png().toBuffer()
+  const withText = (type: 'tEXt' | 'zTXt', keyword: string, text: string) => {
+    const data = Buffer.concat([Buffer.from(keyword + '\0', 'latin1'), type === 'zTXt' ? Buffer.concat([Buffer.from([0]), zlib.deflateSync(Buffer.from(text, 'latin1'))]) : Buffer.from(text, 'latin1')])
+    const head = Buffer.alloc(8)
+    head.writeUInt32BE(data.length)
+    head.write(type, 4, 'latin1')
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), data])))
+    const iend = png.length - 12
+    return Buffer.concat([png.subarray(0, iend), head, data, crc, png.subarray(iend)])
+  }
+  for (const type of ['tEXt', 'zTXt'] as const) {
+    const located = withText(type, 'Raw profile type exif', rawProfile('exif', app1))
+    const stored = await store('p.png', located)
+    t.ok(stored.equals(png), `${type}: the raw profile is left out, the rest stored as it came`)
+    t.ok((await pixels(stored)).equals(await pixels(located)), `${type}: the same pixels`)
+  }
+  const other = withText('tEXt', 'Raw profile type exif', rawProfile('exif', Buffer.from('Exif\0\0II*\0\x08\0\0\0\0\0', 'latin1')))
+  t.ok((await store('q.png', other)).equals(other), 'a raw profile without a position stays')
+  const named = withText('tEXt', 'exif:GPSLatitude', '45/1, 45/1, 17/1')
+  t.ok((await store('r.png', named)).equals(png), 'a text property named after a position is left out')
+
+  // XMP in a GIF: an application extension before the trailer, the packet written as it is and ended by the
+  // 258 bytes (1, 255, 254 … 0, 0) that make any packet readable as sub-blocks
+  const gif = await sharp({ create: { width: 40, height: 20, channels: 3, background: '#36a' } }).gif().toBuffer()
+  const packet = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description ' +
+    'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="45,45.28N" exif:GPSLongitude="126,38.48E" dc:title="Ice"/></rdf:RDF></x:xmpmeta>'
+  const xmp = Buffer.concat([Buffer.from([0x21, 0xff, 0x0b]), Buffer.from('XMP DataXMP' + packet, 'latin1'), Buffer.from([1, ...Array.from({ length: 256 }, (_, i) => 255 - i), 0])])
+  const located = Buffer.concat([gif.subarray(0, gif.length - 1), xmp, gif.subarray(gif.length - 1)])
+  const stored = await store('p.gif', located)
+  t.notOk(stored.includes('45,45.28N') || stored.includes('126,38.48E'), 'the XMP position is gone')
+  t.ok(stored.includes('dc:title="Ice"'), 'the rest of the packet stays')
+  t.equal(stored.length, located.length, 'changed in place')
+  t.ok((await pixels(stored)).equals(await pixels(located)), 'the same pixels, read without a warning')
 })
 
 t.test('photos:clear-location takes the position out of originals stored before uploads lost theirs', async (t) => {

@@ -7,9 +7,12 @@ import { BadRequest } from '../errors.js'
  * The pixels are untouched (no re-encoding), and the rest of the metadata stays (orientation, camera, copyright):
  * - EXIF (JPEG APP1, PNG eXIf, WebP EXIF, AVIF Exif item): the GPS directory is emptied, its entries and their
  *   values overwritten with zeros, in place. An EXIF block too damaged to walk is zeroed whole;
- * - XMP: the value of every `…:GPS…` property (exif:GPSLatitude, Iptc4xmpExt:GPSLongitude…) becomes spaces, in
- *   place, so the packet keeps its length and stays XML; in a PNG, whose XMP is often compressed, the XMP chunk
- *   holding one is left out.
+ * - XMP (JPEG, WebP, AVIF, a GIF's application extension): the value of every `…:GPS…` property
+ *   (exif:GPSLatitude, Iptc4xmpExt:GPSLongitude…) becomes spaces, in place, so the packet keeps its length and
+ *   stays XML;
+ * - a PNG's text chunks, often compressed, are left out when they hold a position: XMP, a raw profile (EXIF or XMP
+ *   as hex, as ImageMagick and exiftool keep a JPEG's metadata in a PNG; libvips does not read them) or a text
+ *   property named after one (`exif:GPSLatitude`).
  * Place names an editor typed (IPTC city, sublocation) are captions, not coordinates, and stay.
  * A position found where it cannot be taken out (EXIF that libvips read from a PNG text chunk) refuses the upload
  * rather than publish it.
@@ -27,11 +30,12 @@ export function withoutLocation (data: Buffer, found: { exif?: Buffer, xmp?: Buf
           data.writeUInt32BE(zlib.crc32(data.subarray(chunk.start - 4, chunk.end)), chunk.end)
           cleared = true
         }
-      } else if (XMP_TEXT_CHUNKS.has(chunk.type) && data.toString('latin1', chunk.start, chunk.start + XMP_KEYWORD.length) === XMP_KEYWORD) {
-        xmpsSeen++
-        // an XMP chunk with a position, or one that cannot be read to tell, is left out
-        const text = pngText(chunk.type, data.subarray(chunk.start, chunk.end))
-        if (text === null || GPS_PROPERTY.test(text)) {
+      } else if (TEXT_CHUNKS.has(chunk.type)) {
+        // a metadata chunk with a position, or one that cannot be read to tell, is left out
+        const found = pngTextLocation(chunk.type, data.subarray(chunk.start, chunk.end))
+        if (found.xmp) xmpsSeen++
+        if (found.exif) tiffsSeen++
+        if (found.located) {
           cleared = true
           continue
         }
@@ -40,7 +44,7 @@ export function withoutLocation (data: Buffer, found: { exif?: Buffer, xmp?: Buf
     }
     if (cleared) data = Buffer.concat(kept)
   } else {
-    const { tiffs, xmps } = isJpeg(data) ? jpegBlocks(data) : blocksByContent(data, found)
+    const { tiffs, xmps } = isJpeg(data) ? jpegBlocks(data) : isGif(data) ? gifBlocks(data) : blocksByContent(data, found)
     for (const [start, end] of tiffs) cleared = clearGps(data, start, end) || cleared
     for (const [start, end] of xmps) cleared = blankGpsProperties(data, start, end) || cleared
     tiffsSeen = tiffs.length
@@ -55,6 +59,7 @@ export function withoutLocation (data: Buffer, found: { exif?: Buffer, xmp?: Buf
 type Range = [number, number]
 
 const isJpeg = (b: Buffer) => b.length > 4 && b[0] === 0xff && b[1] === 0xd8
+const isGif = (b: Buffer) => b.length > 13 && (b.toString('latin1', 0, 6) === 'GIF89a' || b.toString('latin1', 0, 6) === 'GIF87a')
 const isPng = (b: Buffer) => b.length > 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1')
 const XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1')
@@ -83,6 +88,47 @@ function jpegBlocks (b: Buffer) {
     i = end
   }
   return { tiffs, xmps }
+}
+
+const GIF_XMP = Buffer.from('XMP DataXMP', 'latin1')
+/** The 258-byte trailer that ends a GIF's XMP packet (0x01, 0xFF, 0xFE … 0x00, 0x00): its first bytes. */
+const GIF_XMP_TRAILER = Buffer.from([0x01, 0xff, 0xfe, 0xfd])
+
+/**
+ * A GIF's XMP packets (application extensions `XMP DataXMP`, which libvips does not read), from its blocks, up to
+ * the trailer. The packet is stored as it is, not in sub-blocks: a reader skips it by reading its bytes as
+ * sub-block lengths, which the trailer after it (bytes counting down to 0) ends whatever they are, so values
+ * blanked with spaces keep the file readable. A GIF too damaged to walk has no more blocks read.
+ */
+function gifBlocks (b: Buffer) {
+  const xmps: Range[] = []
+  /** Past the sub-blocks starting at i (each a length byte and that many bytes), their 0 ending included. */
+  const subBlocks = (i: number) => {
+    while (i < b.length && b[i] !== 0) i += b[i]! + 1
+    return i + 1
+  }
+  const packed = b[10]!
+  let i = 13 + (packed & 0x80 ? 3 * 2 ** ((packed & 7) + 1) : 0)
+  while (i < b.length) {
+    const block = b[i]
+    if (block === 0x21) {
+      if (b[i + 1] === 0xff && b[i + 2] === 11 && b.subarray(i + 3, i + 14).equals(GIF_XMP)) {
+        const start = i + 14
+        const end = subBlocks(start)
+        const trailer = b.indexOf(GIF_XMP_TRAILER, start)
+        xmps.push([start, trailer >= start && trailer < end ? trailer : Math.min(end - 1, b.length)])
+        i = end
+      } else {
+        i = subBlocks(i + 2)
+      }
+    } else if (block === 0x2c) {
+      const flags = b[i + 9] ?? 0
+      i = subBlocks(i + 10 + (flags & 0x80 ? 3 * 2 ** ((flags & 7) + 1) : 0) + 1)
+    } else {
+      break
+    }
+  }
+  return { tiffs: [] as Range[], xmps }
 }
 
 /** Other formats: the EXIF and XMP blocks libvips read from the file, found in its bytes. */
@@ -216,8 +262,44 @@ function blankGpsProperties (b: Buffer, start: number, end: number): boolean {
   return blanked
 }
 
-const XMP_TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt'])
-const XMP_KEYWORD = 'XML:com.adobe.xmp\0'
+const TEXT_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt'])
+const XMP_KEYWORD = 'XML:com.adobe.xmp'
+/** ImageMagick's and exiftool's way of keeping a JPEG's profiles (EXIF, XMP, APP1…) in a PNG: hex in a text chunk. */
+const RAW_PROFILE = /^Raw profile type /i
+
+/**
+ * What a PNG text chunk holds of a position: XMP (`XML:com.adobe.xmp`), a raw profile (hex: EXIF, APP1, XMP),
+ * or a text property named after one (`exif:GPSLatitude`, `GPS Position`); `located` when it holds one or cannot
+ * be read to tell. Other text (a title, a comment, software) is not read.
+ */
+function pngTextLocation (type: string, chunk: Buffer): { located: boolean, xmp?: boolean, exif?: boolean } {
+  const keywordEnd = chunk.indexOf(0)
+  const keyword = chunk.toString('latin1', 0, keywordEnd < 0 ? chunk.length : keywordEnd)
+  if (/gps/i.test(keyword)) return { located: true }
+  const xmp = keyword === XMP_KEYWORD
+  if (!xmp && !RAW_PROFILE.test(keyword)) return { located: false }
+  const text = pngText(type, chunk)
+  if (text === null) return { located: true, xmp }
+  if (xmp) return { located: GPS_PROPERTY.test(text), xmp }
+  const profile = rawProfile(text)
+  if (profile === null) return { located: true }
+  const exif = profile.subarray(0, 6).equals(EXIF_HEADER) || TIFF_HEADERS.some((h) => profile.subarray(0, 4).equals(h))
+  return { located: (exif && hasGps(profile, tiffStart(profile))) || GPS_PROPERTY.test(profile.toString('latin1')), exif, xmp: !exif }
+}
+
+const TIFF_HEADERS = [Buffer.from('II*\0', 'latin1'), Buffer.from('MM\0*', 'latin1')]
+
+/**
+ * A raw profile's bytes, written as `\n<name>\n<spaces><length>\n` then that many bytes in hex, on lines; null if
+ * the text is not one. (Read without a regular expression over the hex: a chunk may inflate to 16 MiB.)
+ */
+function rawProfile (text: string): Buffer | null {
+  const head = /^\n?[^\n]*\n *(\d+)\n/.exec(text)
+  if (!head) return null
+  const hex = text.slice(head[0].length).replace(/\s+/g, '')
+  if (hex.length !== 2 * Number(head[1]) || !/^[0-9a-fA-F]*$/.test(hex)) return null
+  return Buffer.from(hex, 'hex')
+}
 
 /** A PNG's chunks: each one's type and the range of its data (its length before, its checksum after). */
 function * pngChunks (b: Buffer) {
