@@ -7,7 +7,8 @@ import type { InjectOptions } from 'fastify'
 import { build, create, upload, problem, paths, indexAsBefore0012, forgetMigrationsFrom, cli, dialect, sqliteOnly, type TestApp, type Response } from './helper.js'
 import { buildApp, type App } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { encodeCursor } from '../src/services/cursor.js'
+import { encodeCursor, decodeCursor } from '../src/services/cursor.js'
+import { BadRequest } from '../src/errors.js'
 import { listScope } from '../src/services/articles.js'
 import type { SearchDocument } from '../src/db/index.js'
 import { SEARCH_CANDIDATES } from '../src/db/ranked.js'
@@ -1075,6 +1076,23 @@ t.test('a relevance cursor is sealed: its score, computed over hidden articles t
   t.same(res.json().data.map((a: any) => a.headline), ['Numbat note 1'])
 })
 
+t.test('a relevance cursor names the page\'s last few articles; one made before it did (a score and an id) is still read', async (t) => {
+  const key = Buffer.alloc(32, 7)
+  const kinds = ['float', 'string', 'ids?'] as const
+  t.same(decodeCursor('s', encodeCursor('s', [1.5, 'c', ['a', 'b']], key), kinds, key), [1.5, 'c', ['a', 'b']])
+  t.same(decodeCursor('s', encodeCursor('s', [1.5, 'c'], key), kinds, key), [1.5, 'c', []], 'the older form: no others')
+  for (const [values, why] of [
+    [[1.5, 'c', 'a'], 'ids not in a list'],
+    [[1.5, 'c', ['a', 'b', 'c', 'd', 'e']], 'more than four'],
+    [[1.5, 'c', [1]], 'an id that is not text'],
+    [[1.5, 'c', ['a\u0000']], 'an id with a NUL'],
+    [[1.5, 'c', [], 'x'], 'a value more'],
+    [[1.5], 'a value less']
+  ] as const) {
+    t.throws(() => decodeCursor('s', encodeCursor('s', values as unknown as string[], key), kinds, key), BadRequest, why)
+  }
+})
+
 t.test('relevance pages stay in order while the archive grows: bm25 scores move with it, and a page resumes where its cursor\'s article ranks now', async (t) => {
   const ctx = await build(t)
   const { app } = ctx
@@ -1093,11 +1111,48 @@ t.test('relevance pages stay in order while the archive grows: bm25 scores move 
   t.same(heads(second.data), before.slice(3, 6), 'the second page goes on where the first stopped')
   const third = await page(t, ctx, `q=orca&limit=3&cursor=${second.next}`)
   t.same(heads(third.data), before.slice(6, 9))
-  // the cursor's own article gone: the page resumes from the rank the cursor holds, with nothing already shown
+  // the cursor's own article gone: the page resumes after the page's other last articles, with nothing already shown
   const gone = second.data.at(-1)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/articles/${gone.id}` })).statusCode, 204)
   const after = await page(t, ctx, `q=orca&limit=3&cursor=${second.next}`)
   t.notOk(heads(after.data).some((h) => before.slice(0, 6).includes(h)), `nothing shown again: ${heads(after.data)}`)
+})
+
+t.test('a relevance page goes on after the page before when the article that ended it is deleted or moved by an edit', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  // "orca" in a third of the articles (a word in most would be ranked by field and date), each note scoring its own
+  for (let i = 0; i < 20; i++) await create(app, '/v1/articles', { headline: `Filler ${i}`, body: [p('Nothing about whales here.')], status: 'published' })
+  const notes = new Map<string, { id: string, body: unknown[] }>()
+  for (let i = 1; i <= 10; i++) {
+    const body = [p(`${'orca '.repeat(i)}seen off the coast.`)]
+    notes.set(`Note ${i}`, { id: (await create(app, '/v1/articles', { headline: `Note ${i}`, body, status: 'published' })).id, body })
+  }
+  const order = await ranked(t, ctx, 'q=orca')
+  t.equal(order.length, 10)
+  // the last article of the first page, and edits that move it: the word in its headline ranks it first on both
+  // databases, the word once in a long body last
+  const last = notes.get(order[2]!)!
+  const edit = async (patch: object) => {
+    const res = await app.inject({ method: 'PATCH', url: `/v1/articles/${last.id}`, payload: patch })
+    t.equal(res.statusCode, 200, res.body)
+  }
+  const restore = () => edit({ headline: order[2], body: last.body })
+  for (const [how, change, undo] of [
+    ['moved to the bottom', () => edit({ body: [p(`Orca ${'and the long story goes on '.repeat(40)}`)] }), restore],
+    ['moved to the top', () => edit({ headline: `Orca ${order[2]}` }), restore],
+    ['deleted', async () => t.equal((await app.inject({ method: 'DELETE', url: `/v1/articles/${last.id}` })).statusCode, 204), async () => {}]
+  ] as const) {
+    const first = await page(t, ctx, 'q=orca&limit=3')
+    t.same(heads(first.data), order.slice(0, 3))
+    await change()
+    t.not((await ranked(t, ctx, 'q=orca'))[2], order[2], `${how}: it is no longer third`)
+    const second = await page(t, ctx, `q=orca&limit=3&cursor=${first.next}`)
+    t.same(heads(second.data), order.slice(3, 6), `the last of the page ${how}: the next page is the next three`)
+    const rest = await page(t, ctx, `q=orca&limit=10&cursor=${first.next}`)
+    t.same(heads(rest.data), order.slice(3), `${how}: and nothing after them is skipped`)
+    await undo()
+  }
 })
 
 t.test('a word in most articles is matched but not weighed: the order is bm25 over the whole query (ties aside), without counting the common word', async (t) => {

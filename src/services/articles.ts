@@ -539,7 +539,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       const afterKey: ArticleKey | undefined = query.cursor === undefined
         ? undefined
         : sort === 'relevance'
-          ? decodeCursor(scope, query.cursor, ['float', 'string'] as const, store.cursorKey)
+          ? decodeCursor(scope, query.cursor, ['float', 'string', 'ids?'] as const, store.cursorKey)
           : decodeCursor(scope, query.cursor, ['date?', 'string'] as const)
       let sectionIds: string[] | undefined
       if (query.section !== undefined) {
@@ -569,9 +569,10 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         after: afterKey,
         limit: query.limit + 1
       })
-      const page = paginate(hits, query.limit, (h) => [
-        sort === 'relevance' ? h.rank : sort.endsWith('publishedAt') ? h.row.publishedAt : sort.endsWith('changedAt') ? h.changedAt! : h.row.updatedAt, h.row.id
-      ], scope, { max: PAGE_TEXT_MAX, size: (h) => textSize(h.row) }, sort === 'relevance' ? store.cursorKey : undefined)
+      const page = paginate(hits, query.limit, (h, rows) => sort === 'relevance'
+        // the page's last articles (see pageOf): scores move with the archive, these stay where they rank
+        ? [h.rank!, h.row.id, rows.slice(-3, -1).map((r) => r.row.id)]
+        : [sort.endsWith('publishedAt') ? h.row.publishedAt : sort.endsWith('changedAt') ? h.changedAt! : h.row.updatedAt, h.row.id], scope, { max: PAGE_TEXT_MAX, size: (h) => textSize(h.row) }, sort === 'relevance' ? store.cursorKey : undefined)
       const data = await present(page.rows.map((h) => h.row), viewer)
       if (match !== undefined) {
         const snippet = snippetsFor(match)

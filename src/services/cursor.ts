@@ -2,8 +2,9 @@ import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:c
 import { invalid as invalidField } from '../errors.js'
 import { FIRST_TIME, LAST_TIME } from '../schemas/common.js'
 
-type Kind = 'string' | 'number' | 'float' | 'date' | 'date?'
-type Value<K extends Kind> = K extends 'string' ? string : K extends 'number' | 'float' ? number : K extends 'date' ? Date : Date | null
+/** `ids?`: a few ids, as the last value; a cursor made before it was added has none (an empty list). */
+type Kind = 'string' | 'number' | 'float' | 'date' | 'date?' | 'ids?'
+type Value<K extends Kind> = K extends 'string' ? string : K extends 'number' | 'float' ? number : K extends 'date' ? Date : K extends 'ids?' ? string[] : Date | null
 type Values<K extends readonly Kind[]> = { -readonly [I in keyof K]: Value<K[I]> }
 
 const checksum = (scope: string, payload: string) =>
@@ -58,7 +59,7 @@ function unsealCursor (key: Buffer, scope: string, sealed: Buffer, tail: Buffer)
  * `key`, sealed instead (see sealCursor), for sort keys a reader may not see.
  * A cursor only says where to resume, never what may be seen: visibility is decided by each query.
  */
-export function encodeCursor (scope: string, values: (string | number | Date | null)[], key?: Buffer): string {
+export function encodeCursor (scope: string, values: (string | number | Date | null | string[])[], key?: Buffer): string {
   const text = JSON.stringify(values.map((v) => v instanceof Date ? v.getTime() : v))
   if (key) return sealCursor(key, scope, text)
   const payload = Buffer.from(text).toString('base64url')
@@ -82,11 +83,15 @@ export function decodeCursor<const K extends readonly Kind[]> (scope: string, cu
   } catch {
     throw invalid()
   }
-  if (!Array.isArray(raw) || raw.length !== kinds.length) throw invalid()
+  const optional = kinds[kinds.length - 1] === 'ids?' ? 1 : 0
+  if (!Array.isArray(raw) || raw.length > kinds.length || raw.length < kinds.length - optional) throw invalid()
+  const comparable = (v: unknown): v is string => typeof v === 'string' && v.length <= 500 && !v.includes('\u0000')
   return kinds.map((kind, i) => {
     const v = raw[i]
     // what either database can compare: text without a NUL, a 32-bit whole number, a time in the years 0001–9999
-    if (kind === 'string' && typeof v === 'string' && v.length <= 500 && !v.includes('\u0000')) return v
+    if (kind === 'string' && comparable(v)) return v
+    if (kind === 'ids?' && v === undefined) return []
+    if (kind === 'ids?' && Array.isArray(v) && v.length <= 4 && v.every(comparable)) return v
     if (kind === 'number' && Number.isSafeInteger(v) && Math.abs(v as number) <= 2 ** 31 - 1) return v
     if (kind === 'float' && typeof v === 'number' && Number.isFinite(v)) return v
     if ((kind === 'date' || kind === 'date?') && Number.isSafeInteger(v) && (v as number) >= FIRST_TIME && (v as number) <= LAST_TIME) return new Date(v as number)
@@ -116,7 +121,7 @@ export async function keysetPage<const K extends readonly Kind[], R> (o: {
  * ends before the row that would take the rows' sizes over it (never before the first row): the page is shorter than
  * `limit` and its cursor goes on from there.
  */
-export function paginate<R> (rows: R[], limit: number, key: (row: R) => (string | number | Date | null)[], scope: string,
+export function paginate<R> (rows: R[], limit: number, key: (row: R, page: R[]) => (string | number | Date | null | string[])[], scope: string,
   budget?: { max: number, size: (row: R) => number }, sealWith?: Buffer) {
   let end = Math.min(rows.length, limit)
   if (budget) {
@@ -129,5 +134,5 @@ export function paginate<R> (rows: R[], limit: number, key: (row: R) => (string 
   const more = rows.length > end
   const page = more ? rows.slice(0, end) : rows
   const last = page[page.length - 1]
-  return { rows: page, next: more && last ? encodeCursor(scope, key(last), sealWith) : null }
+  return { rows: page, next: more && last ? encodeCursor(scope, key(last, page), sealWith) : null }
 }

@@ -8,7 +8,8 @@ import { inIds, idList, placeholders, encode } from '../prepared.js'
 export type ArticleRow = typeof articles.$inferSelect
 export type ArticleInsert = typeof articles.$inferInsert
 export type ArticleSort = 'publishedAt' | '-publishedAt' | 'updatedAt' | '-updatedAt' | 'changedAt' | '-changedAt' | 'relevance'
-export type ArticleKey = [Date | number | null, string]
+/** Where a list resumes: the sort value and id of the page's last article; for relevance, the ids of up to two before it (see pageOf). */
+export type ArticleKey = [Date | number | null, string, string[]?]
 /** The text of an article the search index holds, one field per weighted column. */
 export interface SearchDocument { headline: string, summary: string, body: string, tags: string, bylines: string }
 export type RevisionRow = typeof articleRevisions.$inferSelect
