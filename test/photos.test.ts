@@ -418,6 +418,10 @@ t.test('upload fields are validated', async (t) => {
     t.equal(inForm.code, inQuery.code, `${name}: the same code either way`)
     t.same(inForm.errors, inQuery.errors.map((e: any) => ({ ...e, path: e.path.replace(/^\/query/, '') })), `${name}: the same errors either way`)
   }
+  // a form field in Latin-1 (an old newsroom script): its é is no UTF-8, and would be stored as U+FFFD
+  const form = multipart({ caption: 'Caf\u00e9 M\u00fcller' }, { data })
+  const latin1 = Buffer.concat([form.payload.subarray(0, form.payload.indexOf('Caf')), Buffer.from('Caf\u00e9 M\u00fcller', 'latin1'), form.payload.subarray(form.payload.indexOf('ller') + 4)])
+  t.match(problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', headers: form.headers, payload: latin1 }), 400, 'a field that is not UTF-8').errors, [{ path: '/caption', message: 'Is not UTF-8 text' }])
   const unknown = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ photographer: 'Li' }, { data }) }), 400, 'unknown multipart field')
   t.ok(Array.isArray(unknown.errors) && unknown.errors.some((e: any) => /photographer/.test(e.path) || /photographer/.test(e.message)),
     'the error names the unknown field')
@@ -440,6 +444,10 @@ t.test('upload fields are validated', async (t) => {
   const long = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: 'x'.repeat(2001) }, { data }) }), 400, 'a caption too long')
   t.match(long.errors, [{ path: '/caption', message: /2000/ }])
   await nothingStored(t, app, dataDir, 'invalid fields')
+  const declared = Buffer.from(latin1.toString('latin1').replace('name="caption"\r\n', 'name="caption"\r\nContent-Type: text/plain; charset=iso-8859-1\r\n'), 'latin1')
+  const decoded = await send(t, app, { method: 'POST', url: '/v1/photos', headers: form.headers, payload: declared })
+  t.equal(decoded.statusCode, 201, decoded.body)
+  t.equal(decoded.json().caption, 'Caf\u00e9 M\u00fcller', 'a part that declares its charset is read in it')
 })
 
 t.test('malformed multipart requests', async (t) => {

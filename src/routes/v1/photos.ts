@@ -54,7 +54,13 @@ async function readUpload (request: FastifyRequest, limit: number): Promise<{ fi
         file = { data: await part.toBuffer(), filename: part.filename || null }
       } else {
         if (name in form || name in fields) throw invalid(`Field "${name}" is given twice`, [{ path: `/${name}`, message: 'Is given twice' }])
-        form[name] = String(part.value)
+        const value = String(part.value)
+        // the parser reads bytes that are not UTF-8 (nor in the charset the part declares) as U+FFFD: a caption
+        // would be stored with � where a letter was, as JSON and the query string never allow
+        if (value.includes('\uFFFD')) {
+          throw invalid(`Field "${name}" is not UTF-8 text: send the form's text as UTF-8 (or declare the part's charset)`, [{ path: `/${name}`, message: 'Is not UTF-8 text' }])
+        }
+        form[name] = value
       }
     }
   } catch (err) {
