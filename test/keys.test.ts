@@ -360,6 +360,39 @@ t.test('/v1/keys is for admins only: editor and writer 403, anonymous 401, nothi
   t.equal((await req(app, { method: 'GET', url: '/v1/articles', headers: bearer(target.secret) })).statusCode, 200, 'the target key still works')
 })
 
+t.test('the last admin key is not revoked (a 409): no one could manage keys after it, unless CMS_ADMIN_KEY is set', async (t) => {
+  const { app, keys } = await build(t)
+  const admin = bearer(keys.admin)
+  const list = async () => (await req(app, { method: 'GET', url: '/v1/keys?limit=100', headers: admin })).json().data as any[]
+  const first = (await list()).find((k) => k.name === 'test admin')
+  const last = problem(t, await req(app, { method: 'DELETE', url: `/v1/keys/${first.id}`, headers: admin }), 409, 'the only admin key, by itself')
+  t.match(last.detail, /last admin key/)
+  t.equal((await req(app, { method: 'GET', url: '/v1/keys', headers: admin })).statusCode, 200, 'it still works')
+  t.equal((await list()).find((k) => k.id === first.id).revokedAt, null, 'and is not revoked')
+
+  // with a second admin, either may go; then the other is the last
+  const second = (await req(app, { method: 'POST', url: '/v1/keys', headers: admin, payload: { name: 'Second admin', role: 'admin' } })).json()
+  t.equal((await req(app, { method: 'DELETE', url: `/v1/keys/${first.id}`, headers: bearer(second.secret) })).statusCode, 204)
+  problem(t, await req(app, { method: 'DELETE', url: `/v1/keys/${second.id}`, headers: bearer(second.secret) }), 409, 'the second, now the last')
+
+  // two admins revoking each other at once: one of them stays
+  const third = (await req(app, { method: 'POST', url: '/v1/keys', headers: bearer(second.secret), payload: { name: 'Third admin', role: 'admin' } })).json()
+  const answers = await Promise.all([
+    req(app, { method: 'DELETE', url: `/v1/keys/${third.id}`, headers: bearer(second.secret) }),
+    req(app, { method: 'DELETE', url: `/v1/keys/${second.id}`, headers: bearer(third.secret) })
+  ])
+  t.equal(answers.filter((r) => r.statusCode === 204).length, 1, `one revocation: ${answers.map((r) => r.statusCode)}`)
+  const survivor = answers[0]!.statusCode === 204 ? second : third
+  const active = (await (await req(app, { method: 'GET', url: '/v1/keys?limit=100', headers: bearer(survivor.secret) })).json()).data
+    .filter((k: any) => k.role === 'admin' && k.revokedAt === null)
+  t.same(active.map((k: any) => k.id), [survivor.id], 'one admin key left, the one not revoked')
+
+  // a server with CMS_ADMIN_KEY keeps a way in: its last stored admin key may go
+  const ops = await build(t, { CMS_ADMIN_KEY: 'ops-' + 'A1b2C3d4'.repeat(5) })
+  const only = (await (await req(ops.app, { method: 'GET', url: '/v1/keys?limit=100', headers: bearer(ops.keys.admin) })).json()).data.find((k: any) => k.role === 'admin')
+  t.equal((await req(ops.app, { method: 'DELETE', url: `/v1/keys/${only.id}`, headers: bearer(ops.keys.admin) })).statusCode, 204)
+})
+
 t.test('CMS_ADMIN_KEY is accepted as an admin key; a wrong key of the same length is a 401', async (t) => {
   const secret = 'ops-' + 'A1b2C3d4'.repeat(5)
   const { anon, dataDir } = await build(t, { CMS_ADMIN_KEY: secret })

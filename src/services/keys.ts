@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { newId } from './ids.js'
 import type { Store, KeyRow } from '../db/index.js'
 import type { ApiKey, ApiKeyCreate, ApiKeyCreated, Role } from '../schemas/keys.js'
-import { NotFound } from '../errors.js'
+import { Conflict, NotFound } from '../errors.js'
 import { assertMatch, type Conditions } from './etag.js'
 import { keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
@@ -67,12 +67,21 @@ export function keysService (store: Store, options: { adminSecret?: string }) {
       return { data: page.rows.map(present), next: page.next }
     },
 
-    /** Revokes at once: the next request with the key is a 401. Revoking twice is harmless. Preconditions are honoured. */
+    /**
+     * Revokes at once: the next request with the key is a 401. Revoking twice is harmless. Preconditions are honoured.
+     * The last admin key is not revoked (a 409) unless CMS_ADMIN_KEY is set: nobody could manage keys over HTTP after it.
+     */
     async revoke (id: string, conditions: Conditions = {}) {
       await store.transaction(async () => {
         const row = await store.keys.findById(id)
         if (!row) throw new NotFound('Key', id)
         await assertMatch(conditions, () => present(row))
+        if (row.role === 'admin' && row.revokedAt === null && !adminHash) {
+          const admins = await store.keys.activeAdminIds()
+          if (admins.length === 1 && admins[0] === id) {
+            throw new Conflict('This is the last admin key: revoked, no one could manage keys over HTTP. Create another admin key first, or set CMS_ADMIN_KEY')
+          }
+        }
         await store.keys.revoke(id, new Date())
       })
     }

@@ -54,9 +54,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'revokeKey',
       summary: 'Revoke an API key, effective at once',
-      description: 'The key stays listed with `revokedAt` (revisions still name it); any request with it is a 401 from now on.',
+      description: 'The key stays listed with `revokedAt` (revisions still name it); any request with it is a 401 from now on. ' +
+        'The last admin key not revoked is a 409 (no one could manage keys after it), unless the server has `CMS_ADMIN_KEY`.',
       params: IdParams,
-      response: { 204: Type.Null({ description: 'Revoked' }), ...problems(404) }
+      response: { 204: Type.Null({ description: 'Revoked' }), ...problems(404, 409) }
     }
   }, async (request, reply) => {
     await keys.revoke(request.params.id, conditionsOf(request))

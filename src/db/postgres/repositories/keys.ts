@@ -31,6 +31,13 @@ export function keysRepository (db: () => PgDb) {
     },
     async count () {
       return db().$count(apiKeys)
+    },
+    /**
+     * The ids of the admin keys not revoked, locked to the end of the transaction: two admins revoking each other at
+     * once are taken in turn, and the second sees the first one's revocation.
+     */
+    async activeAdminIds () {
+      return (await db().select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt))).for('update')).map((r) => r.id)
     }
   }
 }

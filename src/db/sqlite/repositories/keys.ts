@@ -32,6 +32,10 @@ export function keysRepository (db: SqliteDb) {
     },
     async count () {
       return db.$count(apiKeys)
+    },
+    /** The ids of the admin keys not revoked (the write transaction they are read in holds the database's one write lock). */
+    async activeAdminIds () {
+      return db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt))).all().map((r) => r.id)
     }
   }
 }
