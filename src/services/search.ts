@@ -22,12 +22,23 @@ const BOUNDARY = ' \uE002 '
 const FOLDED = /[\u0386\u0388-\u038a\u038c\u038e-\u0390\u03aa-\u03b0\u03ca-\u03ce\u03d3\u03d4\u1f00-\u1fff\u0401\u0451][\u0300-\u036f]*|[\u0370-\u03ff][\u0300-\u036f]+/g
 
 /**
+ * A character of a script written without spaces between words (Chinese, Japanese) or with words that run on into
+ * their particles (Korean), with the marks after it: each is a word of its own to the index and to queries.
+ */
+export const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u30fc]\p{M}*/u
+const CJK_ALL = new RegExp(CJK.source, 'gu')
+
+/**
  * Text as the index and the queries hold it: the tokenizer (unicode61) removes the diacritics of Latin letters
  * only, so Greek letters lose their accents and breathings here (ά → α, ἀρχή → αρχη, ΐ → ι) and the Russian ё is
  * е, as readers type them. Other scripts' marks make letters of their own (Cyrillic й, Japanese が) and stay.
+ * The tokenizer takes a run of letters for one word, and Chinese and Japanese are written without spaces: each of
+ * their characters (and Korean syllables) is made a word of its own, so `哈尔滨` is found in `哈尔滨今日新闻` (the
+ * query's run becomes the phrase "哈 尔 滨"), as a search engine's single-character index finds it.
  */
 export function folded (text: string): string {
-  return text.replace(FOLDED, foldLetter)
+  const greek = text.replace(FOLDED, foldLetter)
+  return CJK.test(greek) ? greek.replace(CJK_ALL, ' $& ') : greek
 }
 /** Each letter folded once (Greek has a few hundred with their marks), not once per occurrence. */
 const foldedLetters = new Map<string, string>()

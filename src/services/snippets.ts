@@ -1,4 +1,5 @@
 import type { SearchDocument } from '../db/index.js'
+import { CJK } from './search.js'
 
 /**
  * Snippets of search hits, made from the article's indexed text (documentOf) rather than by FTS5's snippet(),
@@ -16,22 +17,43 @@ const WORDS = /[\p{L}\p{N}\p{Co}\p{M}]+/gu
 const MARK = /\p{M}/u
 const MARKS = /\p{M}/gu
 
-/** For each UTF-16 unit, once looked up: 1 if it belongs to words, 2 if not (ASCII filled in advance). */
-const unitKind = new Uint8Array(0x10000)
-for (let c = 0; c < 128; c++) unitKind[c] = WORD_CHAR.test(String.fromCharCode(c)) ? 1 : 2
+/** What a character is to the words of a text: part of a word, a separator, a word of its own (CJK), a mark. */
+const enum Kind { Word = 1, Separator = 2, Own = 3, Mark = 4 }
+const kindOf = (char: string): Kind => CJK.test(char) ? Kind.Own : MARK.test(char) ? Kind.Mark : WORD_CHAR.test(char) ? Kind.Word : Kind.Separator
 
-/** Whether the UTF-16 unit at i belongs to a word (a surrogate as the character it is half of). */
-function inWord (text: string, i: number): boolean {
+/** For each UTF-16 unit, once looked up, its Kind (ASCII filled in advance). */
+const unitKind = new Uint8Array(0x10000)
+for (let c = 0; c < 128; c++) unitKind[c] = kindOf(String.fromCharCode(c))
+
+/** The kind of the character at i (a surrogate as the character it is half of). */
+function kindAt (text: string, i: number): Kind {
   const c = text.charCodeAt(i)
   let kind = unitKind[c]!
   if (kind === 0) {
     if (c >= 0xd800 && c <= 0xdfff) {
       const cp = text.codePointAt(c < 0xdc00 ? i : i - 1)!
-      return cp > 0xffff && WORD_CHAR.test(String.fromCodePoint(cp))
+      return cp > 0xffff ? kindOf(String.fromCodePoint(cp)) : Kind.Separator
     }
-    unitKind[c] = kind = WORD_CHAR.test(String.fromCharCode(c)) ? 1 : 2
+    unitKind[c] = kind = kindOf(String.fromCharCode(c))
   }
-  return kind === 1
+  return kind
+}
+
+/** Whether the UTF-16 unit at i belongs to a word. */
+const inWord = (text: string, i: number) => kindAt(text, i) !== Kind.Separator
+
+/**
+ * Whether the units at i - 1 and i are of one word: both in words, and neither a character that is a word of its own
+ * (Chinese, Japanese, Korean: see CJK in search.ts) but for a mark after one, or the second half of a surrogate pair.
+ */
+function joined (text: string, i: number): boolean {
+  if (i <= 0 || i >= text.length) return false
+  const c = text.charCodeAt(i)
+  if (c >= 0xdc00 && c <= 0xdfff && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff) return true
+  const before = kindAt(text, i - 1)
+  const kind = kindAt(text, i)
+  if (before === Kind.Separator || kind === Kind.Separator) return false
+  return kind === Kind.Mark || (before !== Kind.Own && kind !== Kind.Own)
 }
 
 const foldedUnits = new Map<string, string>()
@@ -102,22 +124,22 @@ function termsOf (match: string): Term[] {
 function* places (text: string, { words, prefix }: Term): Generator<[number, number]> {
   const [first, ...rest] = words as [string, ...string[]]
   /** Past the end of the word at i: the next place to look from, so no word is looked at twice. */
-  const pastWord = (i: number) => { while (i < text.length && inWord(text, i)) i++; return i }
+  const pastWord = (i: number) => { while (joined(text, i)) i++; return i }
   let from = 0
   for (let at = text.indexOf(first); at >= 0; at = text.indexOf(first, from)) {
     from = pastWord(at + 1)
-    if (at > 0 && inWord(text, at - 1)) continue
+    if (joined(text, at)) continue
     let end = at + first.length
     let whole = true
     for (const word of rest) {
       let next = end
       while (next < text.length && !inWord(text, next)) next++
-      if (next === end || !text.startsWith(word, next)) { whole = false; break }
+      if ((next === end && joined(text, end)) || !text.startsWith(word, next)) { whole = false; break }
       end = next + word.length
     }
     if (!whole) continue
     if (prefix) end = pastWord(end)
-    else if (end < text.length && inWord(text, end)) continue
+    else if (joined(text, end)) continue
     from = Math.max(from, end)
     yield [at, end]
   }
@@ -126,11 +148,8 @@ function* places (text: string, { words, prefix }: Term): Generator<[number, num
 /** How many words start in text[from, to) (one under way at `from` counts), counting no further than `cap`. */
 function wordsIn (text: string, from: number, to: number, cap: number): number {
   let n = 0
-  let was = false
   for (let i = from; i < to && n < cap; i++) {
-    const is = inWord(text, i)
-    if (is && !was) n++
-    was = is
+    if (inWord(text, i) && (i === from || !joined(text, i))) n++
   }
   return n
 }
@@ -146,7 +165,8 @@ function stepWords (text: string, at: number, count: number, backwards: boolean)
     for (; passed < count; passed++) {
       while (i > 0 && !inWord(text, i - 1)) i--
       if (i === 0) break
-      while (i > 0 && inWord(text, i - 1)) i--
+      i--
+      while (joined(text, i)) i--
     }
     let j = i
     while (j > 0 && !inWord(text, j - 1)) j--
@@ -155,7 +175,8 @@ function stepWords (text: string, at: number, count: number, backwards: boolean)
   for (; passed < count; passed++) {
     while (i < text.length && !inWord(text, i)) i++
     if (i === text.length) break
-    while (i < text.length && inWord(text, i)) i++
+    i++
+    while (joined(text, i)) i++
   }
   let j = i
   while (j < text.length && !inWord(text, j)) j++
