@@ -23,27 +23,6 @@ const names = (file: string) => {
   try { return db.prepare('select id from sections order by id').pluck().all() } finally { db.close() }
 }
 
-t.test('a new database is made with 16 KiB pages; one made with other pages keeps them, and works', async (t) => {
-  const pageSize = (file: string) => {
-    const db = new Database(file, { readonly: true })
-    try { return db.pragma('page_size', { simple: true }) } finally { db.close() }
-  }
-  const made = await tempStore(t)
-  t.equal(pageSize(made.file), 16384)
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-tx-'))
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
-  const file = path.join(dir, 'cms.sqlite')
-  const old = new Database(file)
-  old.pragma('page_size = 4096')
-  old.exec('create table before_us (x)')
-  old.close()
-  const store = await openStore({ file })
-  t.teardown(() => store.close())
-  await store.transaction(() => store.sections.insert(section('kept')))
-  t.equal(pageSize(file), 4096, 'its pages as they were')
-  t.same(names(file), ['kept'], 'migrated and written')
-})
-
 t.test('writes queued together commit together, and one that throws is undone alone', async (t) => {
   const { store, file } = await tempStore(t)
   const before = await store.version()

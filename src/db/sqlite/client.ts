@@ -26,9 +26,6 @@ const STARTUP_WAIT_MS = 120_000
 /** Another connection holds a lock this one needs (SQLITE_BUSY, or one of its extended codes). */
 const busy = (err: unknown) => String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')
 
-/** The page size of a database this opens first (see openSqlite). */
-export const PAGE_SIZE = 16384
-
 export interface OpenOptions {
   /** Called once per SQL statement the data layer runs (tests count them to catch N+1 queries). */
   onQuery?: (sql: string, params: unknown[]) => void
@@ -41,11 +38,6 @@ export interface OpenOptions {
 export function openSqlite (file: string, options: OpenOptions = {}) {
   fs.mkdirSync(path.dirname(file), { recursive: true })
   const client = new Database(file)
-  // a new database gets 16 KiB pages (SQLite's default is 4 KiB): an article's row (~5 KB with its body) then lies in
-  // one page, not a share of one and an overflow page, and index pages hold four times the entries, so a page of
-  // search hits read from disk takes about half the reads (SQL time of cold searches −15–18% at 100,000 articles, no
-  // change in the rate of creation). Set before anything is written; a database made with other pages keeps them.
-  client.pragma(`page_size = ${PAGE_SIZE}`)
   try {
     client.pragma('journal_mode = WAL')
   } catch (err) {
@@ -58,10 +50,10 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.pragma('synchronous = NORMAL')
   client.pragma('foreign_keys = ON')
   client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
-  // checkpoint the WAL into the database every 16 MiB (4,000 pages of 4 KiB) rather than SQLite's 1,000 pages:
-  // pages written again and again (index roots, the full-text index's structure) are copied once per checkpoint, so
-  // a sustained stream of article writes ran ~23% faster; the file is cut back to 64 MiB after a checkpoint
-  client.pragma(`wal_autocheckpoint = ${Math.round(16 * 2 ** 20 / (client.pragma('page_size', { simple: true }) as number))}`)
+  // checkpoint the WAL into the database every 4,000 pages (16 MiB) rather than SQLite's 1,000: pages written
+  // again and again (index roots, the full-text index's structure) are copied once per checkpoint, so a
+  // sustained stream of article writes ran ~23% faster; the file is cut back to 64 MiB after a checkpoint
+  client.pragma('wal_autocheckpoint = 4000')
   client.pragma('journal_size_limit = 67108864')
   // keep the planner's statistics current (SQLite's advice for long-lived connections), within a bounded time:
   // with them it drives a byline archive from the byline's rows instead of walking every article
