@@ -64,4 +64,11 @@ t.test('PNG: an XMP chunk holding a position is left out, as is one that inflate
   t.same(withoutLocation(bomb, {}).data, Buffer.concat([signature, ihdr, iend]), 'a chunk that would inflate too far is left out')
   const plain = Buffer.concat([signature, ihdr, xmp(Buffer.from('<d photoshop:City="Harbin"/>'), true), iend])
   t.notOk(withoutLocation(plain, {}).cleared, 'an XMP chunk without a position stays')
+  // an IPTC raw profile is no XMP: a position libvips read from XMP this code did not see still refuses the upload
+  const iptc = Buffer.from('\x1c\x02\x5a\x00\x06Harbin', 'latin1')
+  const profile = chunk('tEXt', Buffer.from(`Raw profile type iptc\0\niptc\n${String(iptc.length).padStart(8)}\n${iptc.toString('hex')}\n`, 'latin1'))
+  const withIptc = Buffer.concat([signature, ihdr, profile, iend])
+  t.notOk(withoutLocation(Buffer.from(withIptc), {}).cleared, 'an IPTC profile (a city, no coordinates) stays')
+  t.throws(() => withoutLocation(Buffer.from(withIptc), { xmp: Buffer.from('<d exif:GPSLatitude="45,45N"/>') }), /GPS position/,
+    'XMP with a position that is not in the file as seen: refused, not taken for gone')
 })

@@ -284,7 +284,9 @@ function pngTextLocation (type: string, chunk: Buffer): { located: boolean, xmp?
   const profile = rawProfile(text)
   if (profile === null) return { located: true }
   const exif = profile.subarray(0, 6).equals(EXIF_HEADER) || TIFF_HEADERS.some((h) => profile.subarray(0, 4).equals(h))
-  return { located: (exif && hasGps(profile, tiffStart(profile))) || GPS_PROPERTY.test(profile.toString('latin1')), exif, xmp: !exif }
+  // counted as the EXIF or XMP block it holds (see the check for one libvips read that was not seen): an IPTC or ICC
+  // profile is neither
+  return { located: (exif && hasGps(profile, tiffStart(profile))) || GPS_PROPERTY.test(profile.toString('latin1')), exif, xmp: /xmp$/i.test(keyword) }
 }
 
 const TIFF_HEADERS = [Buffer.from('II*\0', 'latin1'), Buffer.from('MM\0*', 'latin1')]
