@@ -129,6 +129,10 @@ export async function seed (file: string, o: SeedOptions) {
   const credits: [string, number, string, string, number][] = []
   const tagRows: [string, string, number][] = []
   const batch = 2000
+  // publication times over five years, written oldest first, as an archive grows (from a generator of their own,
+  // so that the text drawn is the same whatever their order)
+  const times = rng(43)
+  const publication = Array.from({ length: o.articles }, () => now - Math.floor(times() * 5 * 365 * 86400_000)).sort((a, b) => a - b)
   for (let start = 0; start < o.articles; start += batch) {
     db.transaction(() => {
       for (let i = start; i < Math.min(o.articles, start + batch); i++) {
@@ -143,7 +147,7 @@ export async function seed (file: string, o: SeedOptions) {
           ...paragraphs.slice(2).map((text) => ({ type: 'paragraph', text }))
         ]
         const tags = [pick(WORDS), pick(WORDS)].filter((t, j, a) => a.indexOf(t) === j)
-        const published = now - Math.floor(rand() * 5 * 365 * 86400_000)
+        const published = publication[i]!
         const slug = `article-${i}`
         const sectionId = pick(sectionIds)
         insertArticle.run(id, slug, headline, summary, JSON.stringify(body), published, published, published,
