@@ -60,7 +60,8 @@ async function readUpload (request: FastifyRequest, limit: number): Promise<{ fi
         if (value.includes('\uFFFD')) {
           throw invalid(`Field "${name}" is not UTF-8 text: send the form's text as UTF-8 (or declare the part's charset)`, [{ path: `/${name}`, message: 'Is not UTF-8 text' }])
         }
-        form[name] = value
+        // an empty field is a field left blank, as a browser's form sends every one: not given
+        if (value !== '') form[name] = value
       }
     }
   } catch (err) {
@@ -98,6 +99,13 @@ function uploadTypesOnly (request: FastifyRequest, _reply: unknown, payload: Rea
   done(null, payload)
 }
 
+/** Drops the query string's empty parameters: an upload's fields left blank (see readUpload). */
+function blanksLeftOut (request: FastifyRequest, _reply: unknown, done: () => void) {
+  const query = request.query as Record<string, unknown>
+  for (const name of Object.keys(query)) if (query[name] === '') delete query[name]
+  done()
+}
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { photos } = app.services
   const limit = app.config.UPLOAD_MAX_BYTES
@@ -106,20 +114,24 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // registered beside, and no other route takes a form
   await app.register(multipart, { limits: { fileSize: limit, files: 2, fields: 20, fieldSize: 10_000, parts: 25 } })
 
-  // Raw uploads: any image/* or octet-stream body is read as bytes; the bytes decide the type
-  app.addContentTypeParser(/^(image\/[\w.+-]+|application\/octet-stream)$/, { parseAs: 'buffer', bodyLimit: limit },
+  // Raw uploads: any image/* or octet-stream body is read as bytes, whatever its parameters (Fastify tests the
+  // type with them: `image/jpeg; charset=utf-8`); the bytes decide the type
+  app.addContentTypeParser(/^(image\/[\w.+-]+|application\/octet-stream)\s*(;|$)/, { parseAs: 'buffer', bodyLimit: limit },
     (_request, body, done) => done(null, body))
 
   app.post('/photos', {
     config: { access: 'writer' },
     preParsing: uploadTypesOnly,
+    // a field left empty in the query string (`?caption=&credit=Xinhua`) is not given, as in a form
+    preValidation: blanksLeftOut,
     bodyLimit: limit,
     schema: {
       tags,
       operationId: 'uploadPhoto',
       summary: 'Upload a photo with its caption and credit',
       description: 'Send `multipart/form-data` with the image in `file` and the text fields beside it, or the image itself as the body ' +
-        '(any `image/*` type) with the same fields in the query string. The type is decided from the bytes: JPEG, PNG, WebP, GIF and AVIF ' +
+        '(any `image/*` type, whatever its parameters) with the same fields in the query string; a field left empty is not given, as a ' +
+        'browser\'s form sends every field. The type is decided from the bytes: JPEG, PNG, WebP, GIF and AVIF ' +
         'are accepted; width and height are read from the image. Files are stored by content hash. The GPS position is taken out of the ' +
         'image\'s metadata before it is stored (the EXIF GPS directory emptied, XMP GPS properties blanked; pixels, orientation and ' +
         'the rest of the metadata stay): `bytes` and `sha256` describe the stored file.',
