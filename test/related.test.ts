@@ -160,6 +160,9 @@ t.test('rules: self links, duplicates, url links need a headline, exactly one ta
     // URIs by RFC 3986's grammar that no browser can follow
     ['a port past 65535', [{ url: 'https://example.org:99999/', headline: 'x' }]],
     ['an address past 255', [{ url: 'http://256.256.256.256/', headline: 'x' }]],
+    // a link every reader is shown carries no credentials, nor an address that hides its host behind a user name
+    ['a user name and password', [{ url: 'https://editor:secret@example.org/x', headline: 'x' }]],
+    ['a user name alone', [{ url: 'https://example.org@evil.example/x', headline: 'x' }]],
     ['articleId number', [{ articleId: 5 }]],
     ['headline too long', [{ url: 'https://example.org', headline: 'x'.repeat(301) }]],
     ['control char in headline', [{ url: 'https://example.org', headline: 'a\u0007b' }]]

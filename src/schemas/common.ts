@@ -5,7 +5,8 @@ export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 export const SlugParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
 
 const SLUG = '^[a-z0-9]+(?:-[a-z0-9]+)*$'
-const HTTP_URL = '^[hH][tT][tT][pP][sS]?://[^/?#\\s]+'
+/** No user name or password (`https://user:secret@…`): a link every reader is shown carries no credentials. */
+const HTTP_URL = '^[hH][tT][tT][pP][sS]?://[^/?#\\s@]+([/?#]|$)'
 export const ASPECT = '^[1-9][0-9]{0,2}:[1-9][0-9]{0,2}$'
 export const LANGUAGE = '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$'
 
@@ -50,7 +51,7 @@ export const PATTERN_MESSAGES: Record<string, string> = {
   [LINE]: 'Must be one line of text that shows something: not blank or only invisible characters, no control characters, line breaks or direction overrides (U+202D, U+202E)',
   [TEXT]: 'Must be text without control characters (newlines and tabs are fine)',
   [SLUG]: 'Must be lower-case letters and digits, words joined by single hyphens (harbin-ice-festival)',
-  [HTTP_URL]: 'Must be an absolute http or https URL',
+  [HTTP_URL]: 'Must be an absolute http or https URL, without a user name or password',
   [ASPECT]: 'Must be width:height in whole numbers from 1 to 999 (16:9)',
   [LANGUAGE]: 'Must be a BCP 47 language tag (en, zh-Hans-CN)'
 }
