@@ -595,7 +595,10 @@ t.test('PATCH is a JSON merge patch', async (t) => {
   t.same(paths(problem(t, unknown, 400)), ['/color'], 'unknown field named (a pointer into the JSON body)')
   await unchangedChecks('unknown field')
   problem(t, await req(app, { method: 'PATCH', url, payload: {} }), 400, 'empty patch')
-  problem(t, await req(app, { method: 'PATCH', url, payload: { headline: null } }), 400, 'null headline')
+  for (const member of ['headline', 'slug', 'status', 'updatedAt']) {
+    t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { [member]: null } }), 400, `null ${member}: it cannot be removed`)), [`/${member}`])
+  }
+  await unchangedChecks('null on a member that cannot be removed')
   problem(t, await req(app, { method: 'PATCH', url, payload: { status: 'live' } }), 400, 'bad status')
   problem(t, await req(app, { method: 'PATCH', url, payload: [] }), 400, 'array patch')
   problem(t, await req(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: '{"headline":' }), 400, 'malformed merge patch')
@@ -605,6 +608,13 @@ t.test('PATCH is a JSON merge patch', async (t) => {
   t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { body: [p('<script>x</script>')] } }), 422)), ['/body/0/text'])
   await unchangedChecks('422')
   problem(t, await req(app, { method: 'PATCH', url: '/v1/articles/00000000-0000-4000-8000-000000000000', payload: { headline: 'x' } }), 404)
+
+  // null removes a member (RFC 7396): the lists become empty, as an article created without them
+  const emptied = await req(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify({ body: null, bylines: null, tags: null }) })
+  t.equal(emptied.statusCode, 200, emptied.body)
+  t.match(emptied.json(), { body: [], bylines: [], tags: [], revision: read.revision + 1, headline: read.headline }, 'body, bylines and tags removed')
+  const refilled = await req(app, { method: 'PATCH', url, payload: { body: read.body, bylines: read.bylines.map((b: any) => ({ bylineId: b.bylineId, role: b.role })), tags: read.tags } })
+  t.same(stable(refilled.json()), stable(read), 'and set again')
 
   const r5 = await req(app, { method: 'PATCH', url, payload: { slug: 'fresh-slug' } })
   t.equal(r5.json().slug, 'fresh-slug')
@@ -616,7 +626,7 @@ t.test('PATCH is a JSON merge patch', async (t) => {
   t.equal(r6.json().status, 'published')
   t.ok(Date.parse(r6.json().publishedAt) >= t0 - 5, 'publishing without a date publishes now')
   t.equal(r6.json().updatedAt, r5.json().updatedAt, 'a status change alone leaves the editorial updatedAt (as documented)')
-  t.equal(r6.json().revision, 7)
+  t.equal(r6.json().revision, 9, 'two more revisions: the lists removed, then set again')
 })
 
 t.test('DELETE answers 204, then 404, and removes the article from related lists', async (t) => {

@@ -327,6 +327,35 @@ t.test('related changes are writes: the source revision increases; a failing PUT
   const reordered = await put(app, source.id, [...listBefore.data].reverse().map((l: any) => ({ articleId: l.articleId })))
   t.equal((await article(app, source.id)).revision, before.revision + 1, 'another order is a change')
   t.same(reordered.json().data.map((l: any) => l.articleId), [...listBefore.data].reverse().map((l: any) => l.articleId))
+  t.same(reordered.json().data.map((l: any) => l.id), [...listBefore.data].reverse().map((l: any) => l.id), 'reordered, each link keeps its id')
+})
+
+t.test('a list written again keeps the ids of the links it keeps, a PUT as a restore', async (t) => {
+  const { app } = await build(t)
+  const { source, t1, t2, t3 } = await fixture(app)
+  const first = (await put(app, source.id, [{ articleId: t1.id }, { url: 'https://example.org/a', headline: 'A' }, { articleId: t2.id }])).json().data
+  const idOf = (list: any[], key: string) => list.find((l) => l.articleId === key || l.url === key)?.id
+  // another order, another headline on the URL (the same page, written another way), one link gone and one new
+  const second = (await put(app, source.id, [{ url: 'HTTPS://Example.org:443/a', headline: 'A, again' }, { articleId: t1.id, headline: 'Over' }, { articleId: t3.id }])).json().data
+  t.equal(second.length, 3)
+  t.equal(idOf(second, t1.id), idOf(first, t1.id), 'the article still linked keeps its id')
+  t.equal(second[0].id, idOf(first, 'https://example.org/a'), 'the page still linked keeps its id, its URL and headline as now written')
+  t.match(second[0], { url: 'HTTPS://Example.org:443/a', headline: 'A, again' })
+  t.notOk(first.some((l: any) => l.id === idOf(second, t3.id)), 'a new link has a new id')
+  t.equal(new Set(second.map((l: any) => l.id)).size, 3)
+  // the link to t2, removed, and back in a restore of the first list: a new id, as it was gone; the others keep theirs
+  const firstRevision = (await article(app, source.id)).revision - 1
+  const restored = await req(app, { method: 'POST', url: `/v1/articles/${source.id}/revisions/${firstRevision}/restore` })
+  t.equal(restored.statusCode, 200, restored.body)
+  const third = (await get(app, source.id)).json().data
+  t.same(third.map((l: any) => l.articleId ?? l.url), [t1.id, 'https://example.org/a', t2.id], 'the first list restored')
+  t.equal(idOf(third, t1.id), idOf(first, t1.id), 'restored: t1 kept its id')
+  t.equal(third[1].id, idOf(first, 'https://example.org/a'), 'restored: the page kept its id')
+  t.notOk([...first, ...second].some((l: any) => l.id === idOf(third, t2.id)), 'a link put back is a new link')
+  // removing a link by the id a script held since the first write still works
+  const removed = await req(app, { method: 'DELETE', url: `/v1/articles/${source.id}/related/${idOf(first, t1.id)}` })
+  t.equal(removed.statusCode, 204, removed.body)
+  t.same((await get(app, source.id)).json().data.map((l: any) => l.articleId ?? l.url), ['https://example.org/a', t2.id])
 })
 
 async function revisionsOf (app: App, id: string) {

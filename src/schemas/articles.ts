@@ -124,22 +124,26 @@ export const RelatedListInput = Type.Array(Type.Ref(RelatedLinkInput), {
 
 export const ArticleStatus = Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('archived')])
 
+const BodyInput = Type.Array(Type.Ref(BlockInput), {
+  maxItems: 1000,
+  description: `The story's blocks, in order. Their text holds at most ${grouped(BODY_MARKUP_MAX)} \`<\` and \`&\` ` +
+    'characters in all (each may start markup, which is parsed to be sanitized); more is a 400 naming `/body`'
+})
+const BylinesInput = Type.Array(ArticleBylineInput, { maxItems: 50 })
+const TagsInput = Type.Array(Line(100), { maxItems: 50 })
+
 export const ArticleCreate = Type.Object({
   slug: Type.Optional(Slug),
   headline: Line(300),
   summary: Type.Optional(Nullable(Text(1000))),
-  body: Type.Optional(Type.Array(Type.Ref(BlockInput), {
-    maxItems: 1000,
-    description: `The story's blocks, in order. Their text holds at most ${grouped(BODY_MARKUP_MAX)} \`<\` and \`&\` ` +
-      'characters in all (each may start markup, which is parsed to be sanitized); more is a 400 naming `/body`'
-  })),
+  body: Type.Optional(BodyInput),
   status: Type.Optional(ArticleStatus),
   publishedAt: Type.Optional(Nullable(Timestamp)),
   updatedAt: Type.Optional(Timestamp),
   sectionId: Type.Optional(Nullable(Id)),
-  bylines: Type.Optional(Type.Array(ArticleBylineInput, { maxItems: 50 })),
+  bylines: Type.Optional(BylinesInput),
   leadPhotoId: Type.Optional(Nullable(Id)),
-  tags: Type.Optional(Type.Array(Line(100), { maxItems: 50 })),
+  tags: Type.Optional(TagsInput),
   source: Type.Optional(Nullable(Line(200))),
   canonicalUrl: Type.Optional(Nullable(HttpUrl)),
   language: Type.Optional(Nullable(Type.String({ pattern: LANGUAGE, maxLength: 35, description: 'BCP 47 tag, e.g. en or zh-Hans-CN; stored in its canonical form (EN-us is en-US)' })))
@@ -168,7 +172,9 @@ export const ArticleCreate = Type.Object({
   description: 'A new article is a draft unless `status` says otherwise. `updatedAt` is the editorial date: set it for archive imports (not in the future: a 422), or leave it out: every content edit sets it to now, while a change of `status` or `publishedAt` alone leaves it. Byline `role` defaults to author.'
 })
 
-export const ArticlePatch = PatchOf(ArticleCreate, 'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole. ' +
+export const ArticlePatch = PatchOf(Type.Object({ ...ArticleCreate.properties, body: Nullable(BodyInput), bylines: Nullable(BylinesInput), tags: Nullable(TagsInput) }),
+  'ArticlePatch', 'JSON merge patch of an article: arrays (body, bylines, tags) are replaced whole, and `null` removes a member as RFC 7396 ' +
+  'says: a nullable field becomes null, and body, bylines or tags become empty (headline, slug, status and updatedAt cannot be removed). ' +
   '`publishedAt: null` on an article that stays published (or scheduled) is a 422: removing its date would publish it now; unpublish it instead. ' +
   'A patch that changes nothing answers the article as it was: no new revision, the same `updatedAt` and ETag',
 [{ headline: 'China and Russia need more economic ties', tags: ['China', 'Russia', 'trade', 'energy'], canonicalUrl: null }])

@@ -362,6 +362,17 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     }))
   }
 
+  /**
+   * A list of links written again keeps the id of every link to a target already linked (the same article, or the
+   * same page however its URL is written), its place and overrides as they now are: a reordered list, or one
+   * restored from a revision, leaves a script holding a link's id able to remove it.
+   */
+  function keepLinkIds (links: RelatedInsert[], stored: { id: string, articleId: string | null, url: string | null }[]): RelatedInsert[] {
+    const key = (articleId: string | null, url: string | null) => articleId ?? `url ${samePage(url!)}`
+    const ids = new Map(stored.map((l) => [key(l.articleId, l.url), l.id]))
+    return links.map((l) => ({ ...l, id: ids.get(key(l.targetId, l.url)) ?? l.id }))
+  }
+
   /** Writers work on drafts only: publishing, and changing what readers may see, is an editor's job. */
   function assertMayChange (actor: Principal, current: ArticleRow | undefined, status?: ArticleStatus) {
     if (actor.role !== 'writer') return
@@ -401,7 +412,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       source: row.source,
       canonicalUrl: row.canonicalUrl,
       language: row.language,
-      related: related ?? await store.articles.relatedLinks(id)
+      related: related ?? (await store.articles.relatedLinks(id)).map(({ id: _, ...link }) => link)
     }
     const at = new Date()
     await store.articles.insertRevision({
@@ -437,7 +448,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     }
     if (patch.headline !== undefined) next.headline = patch.headline
     if (patch.summary !== undefined) next.summary = patch.summary
-    if (patch.body) next.body = cleanBody(patch.body)
+    if (patch.body !== undefined) next.body = cleanBody(patch.body ?? [])
     if (patch.status !== undefined) next.status = patch.status
     if (patch.publishedAt !== undefined) next.publishedAt = patch.publishedAt === null ? null : new Date(patch.publishedAt)
     // removing the date of a published or scheduled story would publish it now (an embargo broken, an old story
@@ -450,12 +461,12 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     next.publishedAt = publication(next.status, next.publishedAt, now)
     if (patch.sectionId !== undefined) next.sectionId = patch.sectionId
     if (patch.leadPhotoId !== undefined) next.leadPhotoId = patch.leadPhotoId
-    if (patch.tags !== undefined) next.tags = uniqueTags(patch.tags)
+    if (patch.tags !== undefined) next.tags = uniqueTags(patch.tags ?? [])
     if (patch.source !== undefined) next.source = patch.source
     if (patch.canonicalUrl !== undefined) next.canonicalUrl = patch.canonicalUrl
     if (patch.language !== undefined) next.language = languageTag(patch.language)
     const before = (await store.articles.bylinesOf([id])).map((b) => ({ bylineId: b.bylineId, role: b.role }))
-    const bylines = patch.bylines ? bylineLinks(patch.bylines) : before
+    const bylines = patch.bylines !== undefined ? bylineLinks(patch.bylines ?? []) : before
     const photoIds = await checkReferences({ ...next, body: next.body as BlockInput[], bylines })
     // updatedAt is the editorial "Updated" date: content edits move it, publishing alone does not
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
@@ -723,8 +734,9 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         // the list as it stands, sent again: nothing is written, and the links keep their ids (see applyPatch)
         type Link = { targetId?: string | null, articleId?: string | null, url: string | null, headline: string | null, summary: string | null }
         const shown = (list: Link[]) => JSON.stringify(list.map((l) => [l.targetId ?? l.articleId ?? null, l.url, l.headline, l.summary]))
-        if (shown(await store.articles.relatedLinks(id)) === shown(next)) return
-        await store.articles.replaceRelated(id, next)
+        const stored = await store.articles.relatedLinks(id)
+        if (shown(stored) === shown(next)) return
+        await store.articles.replaceRelated(id, keepLinkIds(next, stored))
         await bump(current)
         await snapshot(id, w.actor, 'related')
       })
@@ -819,7 +831,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
             ...(l.headline !== null ? { headline: l.headline } : {}),
             ...(l.summary !== null ? { summary: l.summary } : {})
           }))
-        await store.articles.replaceRelated(id, await validateRelated(id, links, [], (i) => `/related/${i}`))
+        const restored = await validateRelated(id, links, [], (i) => `/related/${i}`)
+        await store.articles.replaceRelated(id, keepLinkIds(restored, await store.articles.relatedLinks(id)))
         return snapshot(id, w.actor, 'restore', next)
       })
       return presentOne(row)

@@ -170,7 +170,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags: relatedTags,
       operationId: 'replaceRelatedLinks',
       summary: 'Replace the ordered list of related stories',
-      description: 'At most 20 links, no duplicates, no link to the article itself. The list as it stands, sent again, writes nothing: the links keep their ids, and no revision is recorded.',
+      description: 'At most 20 links, no duplicates, no link to the article itself. A link to a target already linked (the same article, or the ' +
+        'same page however its URL is written) keeps its id, in its new place and with its overrides as sent; a new one gets a new id. ' +
+        'The list as it stands, sent again, writes nothing and records no revision.',
       params: IdParams,
       body: Type.Ref(RelatedListInput),
       response: { 200: Type.Ref(RelatedList), ...problems(400, 404, 415, 422) }

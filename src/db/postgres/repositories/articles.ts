@@ -310,7 +310,7 @@ export function articlesRepository (db: () => PgDb) {
       return (await db().delete(articleRelated).where(and(eq(articleRelated.articleId, articleId), eq(articleRelated.id, linkId))).returning({ id: articleRelated.id })).length > 0
     },
     async relatedLinks (articleId: string) {
-      return db().select({ articleId: articleRelated.targetId, url: articleRelated.url, headline: articleRelated.headline, summary: articleRelated.summary })
+      return db().select({ id: articleRelated.id, articleId: articleRelated.targetId, url: articleRelated.url, headline: articleRelated.headline, summary: articleRelated.summary })
         .from(articleRelated).where(eq(articleRelated.articleId, articleId)).orderBy(asc(articleRelated.position))
     },
     async linkingTo (targetId: string) {

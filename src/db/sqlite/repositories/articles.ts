@@ -719,9 +719,9 @@ export function articlesRepository (db: SqliteDb) {
     async deleteRelated (articleId: string, linkId: string) {
       return db.delete(articleRelated).where(and(eq(articleRelated.articleId, articleId), eq(articleRelated.id, linkId))).run().changes > 0
     },
-    /** The related links as stored (input form), in order. */
+    /** The related links as stored (input form, with their ids), in order. */
     async relatedLinks (articleId: string) {
-      return db.select({ articleId: articleRelated.targetId, url: articleRelated.url, headline: articleRelated.headline, summary: articleRelated.summary })
+      return db.select({ id: articleRelated.id, articleId: articleRelated.targetId, url: articleRelated.url, headline: articleRelated.headline, summary: articleRelated.summary })
         .from(articleRelated).where(eq(articleRelated.articleId, articleId)).orderBy(asc(articleRelated.position)).all()
     },
     /** The other articles with a related link to this one. */
