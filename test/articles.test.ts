@@ -265,6 +265,73 @@ t.test('the tag filter finds a tag however it is typed, as tags are stored: NFC,
   t.same(await ids(`tag=cafe%CC%81&limit=1&cursor=${encodeURIComponent(page.next)}`), [first.id], 'a cursor of one spelling pages the other')
 })
 
+t.test('a tag is one tag however it is cased or written: found so, kept once in its first spelling', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const ids = async (query: string) => (await req(app, { method: 'GET', url: `/v1/articles?${query}` })).json().data.map((a: any) => a.id)
+  const first = await create(app, '/v1/articles', {
+    headline: 'One',
+    tags: ['China', 'china', 'CHINA ', 'ＣＨＩＮＡ', 'Trade', 'Ürümqi', 'ürümqi', 'Straße', 'STRASSE', 'İstanbul', 'ISTANBUL', 'ΟΔΟΣ', 'οδοσ'],
+    status: 'published',
+    publishedAt: '2014-07-01T00:00:00Z'
+  })
+  t.same(first.tags, ['China', 'Trade', 'Ürümqi', 'Straße', 'İstanbul', 'ΟΔΟΣ'], 'each tag once, in the spelling first given')
+  const second = await create(app, '/v1/articles', { headline: 'Two', tags: ['china'], status: 'published', publishedAt: '2014-07-02T00:00:00Z' })
+  t.same(second.tags, ['china'], 'another article keeps its own spelling')
+  for (const spelling of ['China', 'china', 'CHINA', 'cHiNa%20']) t.same(await ids(`tag=${spelling}`), [second.id, first.id], `tag=${spelling}`)
+  for (const spelling of ['%C3%BCr%C3%BCmqi', '%C3%9Cr%C3%BCmqi', 'U%CC%88RU%CC%88MQI', 'strasse', 'STRASSE', 'stra%C3%9Fe', 'istanbul', 'ISTANBUL',
+    '%C4%B0stanbul', '%CE%BF%CE%B4%CE%BF%CF%82', '%CE%BF%CE%B4%CE%BF%CF%83', '%EF%BC%A3hina']) {
+    t.same(await ids(`tag=${spelling}`), spelling.endsWith('hina') ? [second.id, first.id] : [first.id], `tag=${decodeURIComponent(spelling)}: any script's case, any normal form`)
+  }
+  t.same(await ids('tag=chin'), [], 'a tag, not a part of one')
+  const page = (await req(app, { method: 'GET', url: '/v1/articles?tag=China&limit=1' })).json()
+  t.same(await ids(`tag=CHINA&limit=1&cursor=${encodeURIComponent(page.next)}`), [first.id], 'a cursor of one case pages the other')
+  // a patch: the same rule, and the article's rows follow its tags
+  const patched = (await req(app, { method: 'PATCH', url: `/v1/articles/${second.id}`, payload: { tags: ['Energy', 'ENERGY', 'energy'] } })).json()
+  t.same(patched.tags, ['Energy'])
+  t.same(await ids('tag=china'), [first.id], 'a tag taken off is no longer found')
+  t.same(await ids('tag=energy'), [second.id])
+
+  // a database from before (its rows held the tags as typed, an article could hold China and china): the upgrade
+  // makes them keys, one per article
+  const { dialect } = await import('./helper.js')
+  const typed = [[first.id, 'China'], [first.id, 'china'], [first.id, 'Ürümqi'], [first.id, 'ΟΔΟΣ'], [first.id, 'Straße'], [first.id, 'STRASSE'], [second.id, 'ENERGY']]
+  let rows: string[][]
+  if (dialect === 'sqlite') {
+    const Database = (await import('better-sqlite3')).default
+    const { forgetMigrationsFrom } = await import('./helper.js')
+    await app.close()
+    const db = new Database((await import('node:path')).join(ctx.dataDir, 'cms.sqlite'))
+    db.exec('delete from article_tags')
+    for (const [id, tag] of typed) db.prepare("insert into article_tags (article_id, tag, status, published_at) values (?, ?, 'published', 0)").run(id, tag)
+    forgetMigrationsFrom(db, '0022_')
+    db.close()
+    const { buildApp } = await import('../src/app.js')
+    const { loadConfig } = await import('../src/config.js')
+    const upgraded = await buildApp({ config: loadConfig({ DATA_DIR: ctx.dataDir }) })
+    t.teardown(() => upgraded.close())
+    t.same((await upgraded.inject({ url: '/v1/articles?tag=CHINA' })).json().data.map((a: any) => a.id), [first.id], 'the upgraded rows found in any case')
+    const after = new Database((await import('node:path')).join(ctx.dataDir, 'cms.sqlite'), { readonly: true })
+    rows = (after.prepare('select article_id, tag from article_tags order by article_id, tag').all() as { article_id: string, tag: string }[]).map((r) => [r.article_id, r.tag])
+    after.close()
+  } else {
+    // PostgreSQL's upgrade, run again on rows written as before it
+    const pg = (await import('pg')).default
+    const fs = await import('node:fs')
+    const db = new pg.Client({ connectionString: ctx.databaseUrl })
+    await db.connect()
+    try {
+      await db.query('delete from article_tags')
+      for (const [id, tag] of typed) await db.query('insert into article_tags (article_id, tag) values ($1, $2)', [id, tag])
+      for (const statement of fs.readFileSync(new URL('../migrations/postgres/0002_tags_found_in_any_case.sql', import.meta.url), 'utf8').split('--> statement-breakpoint')) await db.query(statement)
+      rows = (await db.query('select article_id, tag from article_tags order by article_id, tag')).rows.map((r: { article_id: string, tag: string }) => [r.article_id, r.tag])
+    } finally {
+      await db.end()
+    }
+  }
+  t.same(rows, [[first.id, 'china'], [first.id, 'strasse'], [first.id, 'ürümqi'], [first.id, 'οδος'], [second.id, 'energy']].sort((a, b) => a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : a[1]! < b[1]! ? -1 : 1), 'one row per tag, its key')
+})
+
 t.test('language is stored in its canonical BCP 47 form; a tag that is none is a 400', async (t) => {
   const { app } = await build(t)
   for (const [sent, stored] of [['EN-us', 'en-US'], ['zh-hans-cn', 'zh-Hans-CN'], ['sr-latn-rs', 'sr-Latn-RS'], ['en', 'en']] as const) {

@@ -29,3 +29,13 @@ export function sortKeyOf (name: string): string {
   const folded = foldedForMatching(name)
   return folded.length <= SORT_KEY_LENGTH ? folded : [...folded].slice(0, SORT_KEY_LENGTH).join('')
 }
+
+/**
+ * A tag as articles are found by it (the index rows of `tag=`) and told apart: the same tag however it is cased or
+ * written, so that China, china, CHINA and full-width ＣＨＩＮＡ are one tag, and so are Straße and STRASSE, İstanbul
+ * and istanbul, ΟΔΟΣ and οδος (NFKC, trimmed, case folded: upper then lower case, which also writes a final sigma
+ * as one, ß as ss and İ as i). An article keeps the first spelling it was given, and shows it.
+ */
+export function tagKey (tag: string): string {
+  return tag.normalize('NFKC').trim().toUpperCase().toLowerCase().replace(/ß/g, 'ss').replace(/i\u0307/g, 'i').normalize('NFC')
+}

@@ -130,7 +130,7 @@ const BodyInput = Type.Array(Type.Ref(BlockInput), {
     'characters in all (each may start markup, which is parsed to be sanitized); more is a 400 naming `/body`'
 })
 const BylinesInput = Type.Array(ArticleBylineInput, { maxItems: 50 })
-const TagsInput = Type.Array(Line(100), { maxItems: 50 })
+const TagsInput = Type.Array(Line(100), { maxItems: 50, description: 'Each tag once, however it is cased or written: China, CHINA and ＣＨＩＮＡ are one tag, kept in the spelling first given' })
 
 export const ArticleCreate = Type.Object({
   slug: Type.Optional(Slug),

@@ -17,6 +17,7 @@ import type { PhotosService } from './photos.js'
 import type { SectionsService } from './sections.js'
 import { breadcrumbs } from './sections.js'
 import { chooseSlug } from './slugs.js'
+import { tagKey } from '../db/names.js'
 import { sanitizeInline, plainLine, unescaped } from './sanitize.js'
 import { decodeCursor, paginate, keysetPage } from './cursor.js'
 import { iso, isoOrNull } from './time.js'
@@ -190,7 +191,7 @@ function languageTag (sent: string | null): string | null {
   }
 }
 
-/** A tag as stored (and as a filter looks it up): NFC, trimmed. */
+/** A tag as an article shows it: NFC, trimmed, cased as it was first given (see tagKey for how it is found). */
 const tagAsStored = (tag: string) => tag.normalize('NFC').trim()
 
 /** A URL as WHATWG URL parsing resolves it, which two spellings of one address share. */
@@ -314,7 +315,11 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
 
   const bylineLinks = (input: NonNullable<ArticleCreate['bylines']>): ArticleBylineLink[] =>
     input.map((b) => ({ bylineId: b.bylineId, role: b.role ?? 'author' }))
-  const uniqueTags = (tags: string[]) => [...new Set(tags.map(tagAsStored).filter(Boolean))]
+  /** Each tag once, however it is cased (China, china), in its first spelling; blank ones left out. */
+  const uniqueTags = (tags: string[]) => {
+    const keys = new Set<string>()
+    return tags.map(tagAsStored).filter((tag) => tag !== '' && !keys.has(tagKey(tag)) && keys.add(tagKey(tag)))
+  }
 
   /** Publishing without a date publishes now. */
   function publication (status: ArticleStatus, publishedAt: Date | null, now: Date) {
@@ -478,7 +483,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     next.revision = current.revision + 1
     const { id: _id, createdAt: _createdAt, ...fields } = next
     await store.articles.update(id, fields)
-    await store.articles.replaceLinks(id, { bylines, tags: next.tags as string[], photoIds }, next)
+    await store.articles.replaceLinks(id, { bylines, tags: (next.tags as string[]).map(tagKey), photoIds }, next)
     // what the stories linking to it show of it (see articleRelated's copies of their targets); not for a story readers
     // see neither before nor after: their related lists leave it out, and a time of change would tell them of its edits
     const shown = readersSee(current, now) || readersSee(next, now)
@@ -537,8 +542,8 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     },
 
     async list (query: ArticleListQuery, viewer: Viewer) {
-      // a tag as it is stored, however it was typed (its cursors too)
-      if (query.tag !== undefined) query = { ...query, tag: tagAsStored(query.tag) }
+      // a tag by its key, however it was typed (its cursors too)
+      if (query.tag !== undefined) query = { ...query, tag: tagKey(query.tag) }
       const sort = query.sort ?? (query.q !== undefined ? 'relevance' : '-publishedAt')
       if (sort === 'relevance' && query.q === undefined) throw invalid('sort=relevance needs a search: add q', [{ path: '/query/sort', message: 'relevance needs q' }])
       if (query.q !== undefined && (sort.endsWith('changedAt') || query.changedSince !== undefined)) {
@@ -654,7 +659,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         }
         const bylines = bylineLinks(input.bylines ?? [])
         const photoIds = await checkReferences({ ...row, body, bylines })
-        await store.articles.insert(row, { bylines, tags: row.tags as string[], photoIds })
+        await store.articles.insert(row, { bylines, tags: (row.tags as string[]).map(tagKey), photoIds })
         await snapshot(row.id, w.actor, 'create', { row, bylines }, [])
         return row
       })

@@ -8,7 +8,7 @@ import * as schema from './schema.js'
 import { ServiceUnavailable } from '../../errors.js'
 import { ConfigError } from '../../config.js'
 import { migrationsFolder } from '../migrations.js'
-import { foldedForMatching } from '../names.js'
+import { foldedForMatching, tagKey } from '../names.js'
 
 export type SqliteDb = BetterSQLite3Database<typeof schema>
 
@@ -60,6 +60,8 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   client.pragma('analysis_limit = 1000')
   // text as a finder matches it (see foldedForMatching); SQLite's lower() folds ASCII only
   client.function('fold', { deterministic: true }, (text: unknown) => typeof text === 'string' ? foldedForMatching(text) : text)
+  // a tag's key, as the index rows hold it (see tagKey; the upgrade that made them keys calls it)
+  client.function('tag_key', { deterministic: true }, (text: unknown) => typeof text === 'string' ? tagKey(text) : text)
   // Drizzle prepares every query it runs; preparing is a large share of a read's cost in SQLite, and the
   // service runs the same few statement shapes again and again, so prepared statements are kept by their SQL
   const prepared = new Map<string, Database.Statement>()

@@ -31,7 +31,7 @@ export const ArticleListQuery = Type.Object({
   descendants: Defaulted(Type.Boolean({ default: false, description: 'With `section`, include articles of its subsections' })),
   byline: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Byline id or slug' })),
   status: Type.Optional(ArticleStatus),
-  tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  tag: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Articles with this tag, however it is cased or written (`china` finds China and full-width ＣＨＩＮＡ, `strasse` Straße)' })),
   publishedAfter: Type.Optional(Timestamp),
   publishedBefore: Type.Optional(Timestamp),
   updatedSince: Type.Optional(TimestampParam('Articles whose editorial "Updated" date (`updatedAt`) is at or after this time. ' +

@@ -14,7 +14,7 @@ export type ArticleKey = [Date | number | null, string, string[]?]
 export interface SearchDocument { headline: string, summary: string, body: string, tags: string, bylines: string }
 export type RevisionRow = typeof articleRevisions.$inferSelect
 export interface ArticleBylineLink { bylineId: string, role: 'author' | 'contributor' | 'photographer' | 'agency' }
-/** The rows that index an article's bylines, tags and photos. */
+/** What an article's index rows hold: its credits, its tags' keys (see tagKey, how `tag=` finds them) and the photos it shows. */
 export interface ArticleLinks { bylines: ArticleBylineLink[], tags: string[], photoIds: string[] }
 export type RemovalRow = typeof articleRemovals.$inferSelect
 export interface RelatedInsert { id: string, targetId: string | null, url: string | null, headline: string | null, summary: string | null }
