@@ -438,6 +438,35 @@ t.test('phrases, prefixes, AND of words, case and diacritic folding, non-Latin s
   t.same(marks(prefix.data[0]?.snippet ?? ''), ['Heilongjiang'], 'a prefix marks the whole word')
   const folded = await page(t, ctx, 'q=cafe', 'anon')
   t.same(marks(folded.data[0]?.snippet ?? ''), ['Café'], 'a folded match marks the text as written')
+
+  // compatibility forms (full-width letters and digits of Chinese and Japanese copy, ligatures) are the characters
+  // they stand for, and a soft hyphen from print copy splits no word, in the text and in queries
+  await create(app, '/v1/articles', {
+    headline: '２０１４年ＧＤＰ増長', summary: 'The ﬁrst oﬃcial ﬁgures', body: [p('Floods in Heilong\u00adjiang and the Song\u00adhua river')],
+    status: 'published', publishedAt: '2014-06-05T00:00:00Z'
+  })
+  const compat = '２０１４年ＧＤＰ増長'
+  await finds([
+    ['gdp', [compat]],
+    ['GDP', [compat]],
+    ['ＧＤＰ', [compat]],
+    ['2014', [compat]],
+    ['"2014 年"', [compat]],
+    ['first official', [compat]],
+    ['ﬁrst', [compat]],
+    ['heilongjiang', sorted(['Heilongjiang floods recede', compat])],
+    ['songhua', [compat]],
+    ['"heilongjiang and the songhua"', [compat]],
+    ['heilong\u00adjiang', sorted(['Heilongjiang floods recede', compat])],
+    ['songh*', [compat]],
+    ['jiang', []],
+    ['hua', []]
+  ])
+  const hit = async (q: string) => (await page(t, ctx, `q=${enc(q)}`, 'anon')).data.find((a: any) => a.headline === compat).snippet
+  t.same(marks(await hit('gdp')), ['ＧＤＰ'], 'a full-width word marked as written')
+  t.same(marks(await hit('"heilongjiang and the songhua"')), ['Heilong\u00adjiang and the Song\u00adhua'], 'a word with a soft hyphen marked whole, as written')
+  t.same(marks(await hit('songh*')), ['Song\u00adhua'])
+  await assertIndexInStep(t, ctx, 'with compatibility forms and soft hyphens')
 })
 
 t.test('q combines with every filter: section (id, slug, descendants), byline, tag, dates, status', async (t) => {

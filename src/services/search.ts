@@ -28,16 +28,26 @@ const FOLDED = /[\u0386\u0388-\u038a\u038c\u038e-\u0390\u03aa-\u03b0\u03ca-\u03c
 export const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u30fc]\p{M}*/u
 const CJK_ALL = new RegExp(CJK.source, 'gu')
 
+const NOT_ASCII = /[^\x00-\x7f]/
+/**
+ * The soft hyphen: where a word may break at the end of a line (print copy brings them along, `Heilong\u00adjiang`).
+ * The tokenizer takes it for a space between two words; it is no part of the text to a reader, nor to a search.
+ */
+const SOFT_HYPHEN = /\u00ad/g
+
 /**
  * Text as the index and the queries hold it: the tokenizer (unicode61) removes the diacritics of Latin letters
  * only, so Greek letters lose their accents and breathings here (ά → α, ἀρχή → αρχη, ΐ → ι) and the Russian ё is
- * е, as readers type them. Other scripts' marks make letters of their own (Cyrillic й, Japanese が) and stay.
+ * е, as readers type them. Compatibility forms are the characters they stand for (NFKC: full-width ＧＤＰ and ２０１４
+ * as Chinese and Japanese copy writes them are GDP and 2014, the ligature ﬁ is fi, half-width ｶ is カ), and soft
+ * hyphens are left out. Other scripts' marks make letters of their own (Cyrillic й, Japanese が) and stay.
  * The tokenizer takes a run of letters for one word, and Chinese and Japanese are written without spaces: each of
  * their characters (and Korean syllables) is made a word of its own, so `哈尔滨` is found in `哈尔滨今日新闻` (the
  * query's run becomes the phrase "哈 尔 滨"), as a search engine's single-character index finds it.
  */
 export function folded (text: string): string {
-  const greek = text.replace(FOLDED, foldLetter)
+  if (!NOT_ASCII.test(text)) return text
+  const greek = text.normalize('NFKC').replace(SOFT_HYPHEN, '').replace(FOLDED, foldLetter)
   return CJK.test(greek) ? greek.replace(CJK_ALL, ' $& ') : greek
 }
 /** Each letter folded once (Greek has a few hundred with their marks), not once per occurrence. */

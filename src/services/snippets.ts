@@ -58,7 +58,12 @@ function joined (text: string, i: number): boolean {
 
 const foldedUnits = new Map<string, string>()
 const markUnits = new Set<string>()
-/** Whether the last fold() met a combining mark (set by foldUnit, which sees every non-ASCII unit). */
+/** Compatibility forms of one unit that stand for several (the ligature ﬁ for fi, ½ for 1⁄2), folded. */
+const expandedUnits = new Map<string, string>()
+/**
+ * Whether the last fold() met a combining mark, a soft hyphen or a form of several characters (set by foldUnit, which
+ * sees every non-ASCII unit): the field's words are then looked for in a text of its own (see foldField).
+ */
 let sawMark = false
 /**
  * One UTF-16 unit folded as the tokenizer folds it (diacritics removed, lower case), or left as it is where
@@ -70,13 +75,16 @@ let sawMark = false
 function foldUnit (c: string): string {
   let f = foldedUnits.get(c)
   if (f === undefined) {
-    const bare = c.normalize('NFD').replace(MARKS, '').toLowerCase()
+    // compatibility forms as the index holds them (see folded in search.ts: full-width Ａ is a), where one unit
+    const bare = c.normalize('NFKD').replace(MARKS, '').toLowerCase()
     // a final sigma is a sigma (lower case writes one at the end of a word)
     f = bare === 'ς' ? 'σ' : bare.length === 1 ? bare : c
     foldedUnits.set(c, f)
-    if (MARK.test(c)) markUnits.add(c)
+    // left out of the text words are looked for in, as the index leaves them out: marks FTS5 drops, soft hyphens
+    if (MARK.test(c) || c === '\u00ad') markUnits.add(c)
+    else if (bare.length > 1) expandedUnits.set(c, bare)
   }
-  if (markUnits.has(c)) sawMark = true
+  if (markUnits.has(c) || expandedUnits.has(c)) sawMark = true
   return f
 }
 const NOT_ASCII = /[^\x00-\x7f]/
@@ -89,8 +97,10 @@ function fold (text: string): string {
 }
 
 /**
- * A field folded for matching, `low`, and the same without the combining marks that have no composed form
- * (x\u0323, which FTS5 drops from its words), `bare`, with `at` mapping an offset in `bare` to one in `low`.
+ * A field folded for matching, `low` (as long as the text: its offsets are the text's), and the text the index
+ * holds of it, `bare`: without the combining marks that have no composed form (x\u0323, which FTS5 drops from its
+ * words) and soft hyphens, with each compatibility form of several characters written out (ﬁ as fi: see folded in
+ * search.ts); `at` maps an offset in `bare` to one in `low`, a match within a form's characters to the whole form.
  */
 function foldField (text: string) {
   const low = fold(text)
@@ -98,9 +108,11 @@ function foldField (text: string) {
   const kept: number[] = []
   let bare = ''
   for (let i = 0; i < low.length; i++) {
-    if (markUnits.has(low[i]!)) continue
-    kept.push(i)
-    bare += low[i]
+    const unit = low[i]!
+    if (markUnits.has(unit)) continue
+    const written = expandedUnits.get(unit) ?? unit
+    for (let j = 0; j < written.length; j++) kept.push(i)
+    bare += written
   }
   return { low, bare, at: (i: number) => i < kept.length ? kept[i]! : low.length }
 }
