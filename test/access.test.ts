@@ -162,6 +162,9 @@ t.test('a writer cannot publish, unpublish, archive or touch published content; 
   const draft = (await req(app, { method: 'POST', url: '/v1/articles', headers: w, payload: { headline: 'Writer draft' } })).json()
   const relatedOfPublished = (await req(app, { method: 'PUT', url: `/v1/articles/${published.id}/related`, payload: [{ articleId: linked.id }] })).json()
   const linkId = relatedOfPublished.data[0].id
+  // a story taken down for a correction: a draft that keeps its date, to go back out under it
+  const takenDown = await create(app, '/v1/articles', { headline: 'Taken down', status: 'published', publishedAt: '2014-07-01T00:00:00Z' })
+  await req(app, { method: 'PATCH', url: `/v1/articles/${takenDown.id}`, payload: { status: 'draft' } })
   const before = await snapshot(app, keys)
 
   const refusedWrites: Array<[string, InjectOptions]> = [
@@ -171,6 +174,11 @@ t.test('a writer cannot publish, unpublish, archive or touch published content; 
     ['PATCH draft to published', { method: 'PATCH', url: `/v1/articles/${draft.id}`, payload: { status: 'published' } }],
     ['PATCH draft to archived', { method: 'PATCH', url: `/v1/articles/${draft.id}`, payload: { status: 'archived' } }],
     ['PATCH draft to published with an edit', { method: 'PATCH', url: `/v1/articles/${draft.id}`, payload: { headline: 'Now live', status: 'published' } }],
+    // the date a story goes out under is the desk's to set
+    ['create a draft with a publication date', { method: 'POST', url: '/v1/articles', payload: { headline: 'Dated', publishedAt: '2020-01-01T00:00:00Z' } }],
+    ['PATCH a date onto a draft', { method: 'PATCH', url: `/v1/articles/${draft.id}`, payload: { publishedAt: '2020-01-01T00:00:00Z' } }],
+    ['PATCH another date onto a draft taken down', { method: 'PATCH', url: `/v1/articles/${takenDown.id}`, payload: { headline: 'Corrected', publishedAt: '2020-01-01T00:00:00Z' } }],
+    ['PATCH away the date of a draft taken down', { method: 'PATCH', url: `/v1/articles/${takenDown.id}`, payload: { publishedAt: null } }],
     ['POST /publish on a draft', { method: 'POST', url: `/v1/articles/${draft.id}/publish` }],
     ['POST /publish on a draft, scheduled', { method: 'POST', url: `/v1/articles/${draft.id}/publish`, payload: { publishedAt: new Date(Date.now() + DAY).toISOString() } }],
     ['PATCH a published article', { method: 'PATCH', url: `/v1/articles/${published.id}`, payload: { headline: 'Rewritten' } }],
@@ -206,6 +214,13 @@ t.test('a writer cannot publish, unpublish, archive or touch published content; 
   t.equal(stillDraft.status, 'draft')
   t.equal(stillDraft.revision, 1)
   t.equal(stillDraft.publishedAt, null)
+  // the article sent back with its date as it stands (a script writing the whole story again) changes nothing of it
+  for (const publishedAt of ['2014-07-01T00:00:00.000Z', '2014-07-01T08:00:00+08:00']) {
+    const same = await req(app, { method: 'PATCH', url: `/v1/articles/${takenDown.id}`, headers: w, payload: { headline: 'Corrected', publishedAt } })
+    t.equal(same.statusCode, 200, `writer sends the date back unchanged (${publishedAt}): ${same.body}`)
+    t.equal(same.json().publishedAt, '2014-07-01T00:00:00.000Z')
+  }
+  t.equal((await req(app, { method: 'PATCH', url: `/v1/articles/${draft.id}`, headers: w, payload: { publishedAt: null } })).statusCode, 200, 'nor does null on a draft with no date')
 
   // the route-level refusal comes first: a writer cannot learn whether an article exists through /publish
   const missing = randomUUID()

@@ -379,12 +379,19 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
   }
 
   /** Writers work on drafts only: publishing, and changing what readers may see, is an editor's job. */
-  function assertMayChange (actor: Principal, current: ArticleRow | undefined, status?: ArticleStatus) {
+  function assertMayChange (actor: Principal, current: ArticleRow | undefined, change: { status?: ArticleStatus, publishedAt?: string | null } = {}) {
     if (actor.role !== 'writer') return
     if (current && current.status !== 'draft') {
       throw new Forbidden(`Writers can change drafts only; this article is ${current.status === 'published' ? 'published or scheduled' : current.status}: ask an editor`)
     }
-    if (status !== undefined && status !== 'draft') throw new Forbidden('Writers cannot publish or archive articles: ask an editor')
+    if (change.status !== undefined && change.status !== 'draft') throw new Forbidden('Writers cannot publish or archive articles: ask an editor')
+    // the date a story goes out under is the desk's: given by a writer, an editor's plain publish would send it
+    // out dated so (buried in its fronts, or at the top), and removed, a story taken down lost its own date.
+    // Sent back as it stands (a script writing the whole article again) it changes nothing.
+    const at = (d: string | Date | null | undefined) => d === null || d === undefined ? null : new Date(d).getTime()
+    if (change.publishedAt !== undefined && at(change.publishedAt) !== at(current?.publishedAt)) {
+      throw new Forbidden('Writers cannot set or remove a publication date: ask an editor')
+    }
   }
 
   /** Loads the article for a write, after checking the writer's If-Match against what they read. */
@@ -634,7 +641,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     },
 
     async create (input: ArticleCreate, w: Write) {
-      assertMayChange(w.actor, undefined, input.status)
+      assertMayChange(w.actor, undefined, input)
       const body = cleanBody(input.body ?? [])
       const now = new Date()
       const row = await store.transaction(async () => {
@@ -669,7 +676,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     async update (id: string, patch: ArticlePatch, w: Write) {
       const row = await store.transaction(async () => {
         const current = await forWrite(id, w)
-        assertMayChange(w.actor, current, patch.status)
+        assertMayChange(w.actor, current, patch)
         return recorded(w.actor, 'update', await applyPatch(current, patch, new Date()))
       })
       return presentOne(row)

@@ -86,8 +86,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'createArticle',
       summary: 'Create an article',
+      description: 'Writers create drafts, without a `publishedAt`: the date a story goes out under is an editor\'s to set.',
       body: Type.Ref(ArticleCreate),
-      response: { 201: Type.Ref(Article), ...problems(400, 409, 415, 422) }
+      response: { 201: Type.Ref(Article), ...problems(400, 403, 409, 415, 422) }
     }
   }, async (request, reply) => {
     const article = await articles.create(request.body, writeOf(request))
@@ -131,7 +132,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'updateArticle',
       summary: 'Update an article (JSON merge patch)',
-      description: 'Writers may change drafts only, and cannot set `status` to published or archived.',
+      description: 'Writers may change drafts only, and cannot set `status` to published or archived, nor set or remove `publishedAt` (sent back as it stands, it is no change).',
       params: IdParams,
       body: Type.Ref(ArticlePatch),
       response: { 200: Type.Ref(Article), ...problems(400, 404, 409, 415, 422) }
