@@ -14,6 +14,14 @@ t.test('text with markup or entities is parsed', async (t) => {
   t.equal(sanitizeInline('<b>bold</b> <script>alert(1)</script>and <a href="javascript:x">link</a>'), '<b>bold</b> and <a>link</a>')
   t.equal(sanitizeInline('AT&T &amp; co'), 'AT&amp;T &amp; co')
   t.equal(sanitizeInline('1 < 2 > 0'), '1 &lt; 2 &gt; 0')
+  // an address no reader should be sent to loses its link, as the URL fields refuse it: credentials, a host that
+  // reads as another, an address no browser can follow
+  for (const href of ['https://editor:secret@example.org/', 'https://example.org@evil.example/x', 'HTTP://u@example.org', 'http://%', 'https://exa mple.org/']) {
+    t.equal(sanitizeInline(`see <a href="${href}">this</a>`), 'see <a>this</a>', href)
+  }
+  for (const href of ['https://example.org/a?b=1', '/world/x', '#notes', 'mailto:desk@example.org', 'https://example.org/@user']) {
+    t.match(sanitizeInline(`see <a href="${href}">this</a>`), /^see <a href="[^"]+">this<\/a>$/, `${href} kept`)
+  }
 })
 
 t.test('a < that starts no HTML tag is text, never a tag that swallows the sentence after it', async (t) => {

@@ -6,12 +6,28 @@ const require = createRequire(import.meta.url)
 /** sanitize-html (with htmlparser2 and postcss, ~0.05 s to load) is loaded by the first write with body text, not at startup. */
 let sanitizeHtml: typeof SanitizeHtml | undefined
 
+/**
+ * Whether a link's address is one every reader may be shown: not an http(s) URL a browser cannot follow
+ * (`http://%`), nor one carrying a user name or password (`https://editor:secret@…`, or `https://example.org@evil.example/`,
+ * which reads as one host and goes to another), as the API's URL fields refuse them. Relative links and other
+ * schemes are left to the scheme list.
+ */
+function followable (href: string): boolean {
+  if (!/^\s*https?:/i.test(href)) return true
+  const url = URL.canParse(href) ? new URL(href) : undefined
+  return url !== undefined && url.username === '' && url.password === ''
+}
+
 const options: SanitizeHtml.IOptions = {
   allowedTags: ['b', 'i', 'em', 'strong', 'a'],
   allowedAttributes: { a: ['href'] },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowProtocolRelative: false,
-  disallowedTagsMode: 'discard'
+  disallowedTagsMode: 'discard',
+  // a link to an address no reader should be sent to loses it, as one of a scheme not allowed does (its text stays)
+  transformTags: {
+    a: (tagName, attribs) => ({ tagName, attribs: attribs.href === undefined || followable(attribs.href) ? attribs : {} })
+  }
 }
 
 /** An attribute as HTML writes it: a name, perhaps `=` and a value (quoted, or bare), none holding a `<`. */
