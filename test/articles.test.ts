@@ -666,6 +666,11 @@ t.test('PATCH is a JSON merge patch', async (t) => {
     t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { [member]: null } }), 400, `null ${member}: it cannot be removed`)), [`/${member}`])
   }
   await unchangedChecks('null on a member that cannot be removed')
+  // a list or object that may also be null, wrong inside: the errors are the ones inside, not "must be null"
+  t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { tags: ['ok', ''] } }), 400, 'a blank tag')), ['/tags/1'])
+  t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { body: [{ type: 'heading', level: 9, text: 'x' }] } }), 400, 'a bad block')), ['/body/0/level'])
+  t.same(paths(problem(t, await req(app, { method: 'PATCH', url, payload: { bylines: [{ bylineId: b1.id, role: 'chef' }] } }), 400, 'a bad role')), ['/bylines/0/role'])
+  t.match(problem(t, await req(app, { method: 'PATCH', url, payload: { tags: 'china' } }), 400, 'a string for the list').errors, [{ path: '/tags', message: 'must be array or null' }], 'the wrong type: both branches said')
   problem(t, await req(app, { method: 'PATCH', url, payload: { status: 'live' } }), 400, 'bad status')
   problem(t, await req(app, { method: 'PATCH', url, payload: [] }), 400, 'array patch')
   problem(t, await req(app, { method: 'PATCH', url, headers: { 'content-type': 'application/merge-patch+json' }, payload: '{"headline":' }), 400, 'malformed merge patch')

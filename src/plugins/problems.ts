@@ -24,11 +24,14 @@ function validationErrors (error: FastifyError): FieldError[] {
   const merged: typeof all = []
   const byPath = new Map<string, typeof all>()
   for (const v of all) byPath.set(v.instancePath, [...(byPath.get(v.instancePath) ?? []), v])
-  for (const [, errors] of byPath) {
+  for (const [path, errors] of byPath) {
     const union = errors.find((v) => v.keyword === 'anyOf')
     if (!union) { merged.push(...errors); continue }
     const telling = errors.filter((v) => !['anyOf', 'type', 'const'].includes(v.keyword))
     if (telling.length) { merged.push(...telling); continue }
+    // a branch that took the value failed inside it (`tags: [""]` is a list, with a blank tag): those errors say it,
+    // not "must be null" from the branch it was never meant for
+    if (all.some((v) => v.instancePath.startsWith(`${path}/`))) continue
     const allowed = errors.filter((v) => v.keyword === 'const').map((v) => (v.params as { allowedValue: unknown }).allowedValue)
     const consts = allowed.map((value) => JSON.stringify(value))
     // the type of each literal says nothing more than the literal (an array sent for one fails both, once each)
