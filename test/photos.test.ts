@@ -392,6 +392,15 @@ t.test('with a form, upload fields may come in the query string too; the same fi
   t.equal(misnamed.json().originalFilename, 'x.png', 'PNG bytes named x.jpeg are kept as x.png')
 })
 
+t.test('a "file" part without a file name is a 400 that says so, not a text field that is not UTF-8', async (t) => {
+  const { app } = await build(t)
+  const data = await image()
+  const boundary = '----cmsnofilename'
+  const payload = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"\r\nContent-Type: image/jpeg\r\n\r\n`), data, Buffer.from(`\r\n--${boundary}--\r\n`)])
+  const res = await send(t, app, { method: 'POST', url: '/v1/photos', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, payload })
+  t.match(problem(t, res, 400, 'no file name'), { detail: /"file" part has no file name/ })
+})
+
 t.test('upload fields left blank are not given, in a form as in the query string', async (t) => {
   const { app } = await build(t)
   const data = await image()
@@ -404,6 +413,12 @@ t.test('upload fields left blank are not given, in a form as in the query string
   t.match(raw.json(), { caption: null, credit: null, altText: null, focalPoint: null, originalFilename: null }, 'the query string\'s blank fields')
   const some = await send(t, app, { method: 'POST', url: '/v1/photos?caption=&credit=Xinhua', headers: { 'content-type': 'image/jpeg' }, payload: data })
   t.match(some.json(), { caption: null, credit: 'Xinhua' }, 'beside a field given')
+  // a caption or alt text of white space only is none, sent in a form, a query or a patch
+  const spaces = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ caption: '   ', altText: '\n\t' }, { data }) })
+  t.match(spaces.json(), { caption: null, altText: null }, 'white space in a form')
+  const patched = await send(t, app, { method: 'PATCH', url: `/v1/photos/${some.json().id}`, payload: { caption: ' ', altText: '' } })
+  t.equal(patched.statusCode, 200, patched.body)
+  t.match(patched.json(), { caption: null, altText: null, credit: 'Xinhua' }, 'blank in a patch')
 })
 
 t.test('upload fields are validated', async (t) => {

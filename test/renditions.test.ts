@@ -189,6 +189,11 @@ t.test('each rendition format: content type, decodable bytes of that format, exp
     t.match(String(res.headers['content-security-policy']), /default-src 'none'/)
   }
   t.equal(etags.size, 4, 'each format has its own ETag')
+  // jpg, as image services and file names write it, is jpeg: the same rendition and ETag
+  const jpg = await send(t, anon, { url: `/v1/photos/${photo.id}/file?width=640&format=jpg` })
+  t.equal(jpg.statusCode, 200, jpg.statusCode === 200 ? 'format=jpg' : jpg.body)
+  t.equal(jpg.headers['content-type'], 'image/jpeg')
+  t.ok(etags.has(jpg.headers.etag as string), 'the jpeg rendition\'s ETag')
 
   // without format: the original's format (PNG here); a GIF's renditions are PNG
   const same = await send(t, anon, { url: `/v1/photos/${photo.id}/file?width=320` })

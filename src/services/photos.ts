@@ -77,6 +77,9 @@ class SourceGone extends Error {}
 /** A render that requests for one rendition share, and how many of them still ask for it. */
 interface Render { bytes: Promise<Buffer>, asking: number, leave: () => void }
 
+/** A caption or alt text of nothing but white space is none: null, as a blank upload field is (a credit must show something). */
+const unlessBlank = (text: string | null | undefined): string | null => text === null || text === undefined || text.trim() === '' ? null : text
+
 export function photosService (store: Store, storage: Storage, options: PhotoOptions) {
   const withLock = keyedLock()
   /** Renditions being made right now: concurrent first requests for one rendition wait for a single render. */
@@ -253,9 +256,9 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
       const now = new Date()
       const row: PhotoRow = {
         id: newId(),
-        caption: fields.caption ?? null,
+        caption: unlessBlank(fields.caption),
         credit: fields.credit ?? null,
-        altText: fields.altText ?? null,
+        altText: unlessBlank(fields.altText),
         focalX: fields.focalX ?? null,
         focalY: fields.focalY ?? null,
         originalFilename: fileName(file.filename, info.mimeType) ?? fileName(fields.filename, info.mimeType),
@@ -336,9 +339,9 @@ export function photosService (store: Store, storage: Storage, options: PhotoOpt
         const current = await get(id)
         await checkWrite(current, w)
         const fields: Partial<PhotoRow> = {}
-        if (patch.caption !== undefined) fields.caption = patch.caption
+        if (patch.caption !== undefined) fields.caption = unlessBlank(patch.caption)
         if (patch.credit !== undefined) fields.credit = patch.credit
-        if (patch.altText !== undefined) fields.altText = patch.altText
+        if (patch.altText !== undefined) fields.altText = unlessBlank(patch.altText)
         if (patch.focalPoint !== undefined) {
           // a merge patch merges objects: {"focalPoint": {"x": 0.9}} keeps y
           fields.focalX = patch.focalPoint === null ? null : patch.focalPoint.x ?? current.focalX

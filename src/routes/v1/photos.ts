@@ -53,6 +53,8 @@ async function readUpload (request: FastifyRequest, limit: number): Promise<{ fi
         if (file) throw new BadRequest('Send one file per upload')
         file = { data: await part.toBuffer(), filename: part.filename || null }
       } else {
+        // a part with no file name is a text field to the parser, and an image's bytes are no text
+        if (name === 'file') throw new BadRequest('The "file" part has no file name, so it is read as a text field: send the image as a file (Content-Disposition: form-data; name="file"; filename="photo.jpg"), as curl -F file=@photo.jpg does')
         if (name in form || name in fields) throw invalid(`Field "${name}" is given twice`, [{ path: `/${name}`, message: 'Is given twice' }])
         const value = String(part.value)
         // the parser reads bytes that are not UTF-8 (nor in the charset the part declares) as U+FFFD: a caption
@@ -216,7 +218,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         width: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Wanted width in pixels; snapped up to a configured width' })),
         height: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'With `width`: crop to this shape (not with `aspect`)' })),
         aspect: Type.Optional(Type.String({ pattern: ASPECT, description: 'Crop to this aspect ratio, e.g. 16:9' })),
-        format: Type.Optional(Type.Union(Object.keys(RENDITION_FORMATS).map((f) => Type.Literal(f)), { description: 'Output format; the original\'s by default (PNG for GIF)' }))
+        format: Type.Optional(Type.Union([...Object.keys(RENDITION_FORMATS), 'jpg'].map((f) => Type.Literal(f)), { description: 'Output format; the original\'s by default (PNG for GIF). `jpg` is `jpeg`' }))
       }, { additionalProperties: false }),
       headers: Type.Object({
         range: Type.Optional(Type.String({ description: 'One range of bytes (`bytes=0-1023`, `bytes=1024-`, `bytes=-500`): answered 206 with ' +
@@ -235,7 +237,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const { v, ...rendition } = request.query
+    const { v, ...query } = request.query
+    // jpg, as image services and file names write it, is the same rendition as jpeg (one cached copy, one ETag)
+    const rendition = { ...query, format: query.format === 'jpg' ? 'jpeg' : query.format }
     const wantsRendition = Object.values(rendition).some((x) => x !== undefined)
     const { row, key, contentType, file } = wantsRendition
       ? await photos.rendition(request.params.id, rendition as RenditionRequest, clientOf(request), givenUpBy(reply))
