@@ -163,6 +163,8 @@ t.test('rules: self links, duplicates, url links need a headline, exactly one ta
     // a link every reader is shown carries no credentials, nor an address that hides its host behind a user name
     ['a user name and password', [{ url: 'https://editor:secret@example.org/x', headline: 'x' }]],
     ['a user name alone', [{ url: 'https://example.org@evil.example/x', headline: 'x' }]],
+    ['a host of dots', [{ url: 'https://./', headline: 'x' }]],
+    ['a host of a hyphen', [{ url: 'https://-/', headline: 'x' }]],
     ['articleId number', [{ articleId: 5 }]],
     ['headline too long', [{ url: 'https://example.org', headline: 'x'.repeat(301) }]],
     ['control char in headline', [{ url: 'https://example.org', headline: 'a\u0007b' }]]
@@ -307,6 +309,9 @@ t.test('related changes are writes: the source revision increases; a failing PUT
     [{ articleId: t1.id }, { articleId: MISSING }],
     [{ articleId: t3.id }, { articleId: source.id }],
     [{ url: 'https://example.org/z', headline: 'Z' }, { url: 'https://example.org/z' }],
+    // one page however its unreserved characters are encoded (RFC 3986 6.2.2.2), or its other encodings' hex cased
+    [{ url: 'https://example.org/x', headline: 'X' }, { url: 'https://example.org/%78', headline: 'X again' }],
+    [{ url: 'https://example.org/a%2fb', headline: 'A' }, { url: 'https://example.org/a%2Fb', headline: 'A again' }],
     [{ articleId: t1.id }, { articleId: t1.id }]
   ]) {
     problem(t, await put(app, source.id, bad), 422, JSON.stringify(bad))

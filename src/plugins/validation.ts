@@ -58,12 +58,14 @@ function withFormats (ajv: Ajv): Ajv {
   addFormats(ajv)
   const rfc3339 = ajv.formats['date-time'] as { validate: (s: string) => boolean, compare: (a: string, b: string) => number | undefined }
   // a URI must also be one a browser can follow: RFC 3986's grammar lets through a port past 65535 and an address
-  // such as 256.256.256.256, which WHATWG URL parsing (every frontend's) refuses
+  // such as 256.256.256.256, which WHATWG URL parsing (every frontend's) refuses, and a web address's host must
+  // name something (`https://.` parses, to a host of one dot)
   const rfc3986 = ajv.formats.uri as RegExp | ((s: string) => boolean)
   const uri = typeof rfc3986 === 'function' ? rfc3986 : (s: string) => rfc3986.test(s)
+  const followable = (s: string) => URL.canParse(s) && (!/^https?:/i.test(s) || /[a-z0-9]/i.test(new URL(s).hostname))
   const inYears = (t: number) => t >= FIRST_TIME && t <= LAST_TIME
   return ajv.addFormat('date-time', { ...rfc3339, validate: (s: string) => rfc3339.validate(s) && inYears(Date.parse(s)) })
-    .addFormat('uri', (s: string) => uri(s) && URL.canParse(s))
+    .addFormat('uri', (s: string) => uri(s) && followable(s))
 }
 
 /** How a number is written in a URL or a form field: decimal digits, as the OpenAPI document's integers and numbers are read. */

@@ -194,13 +194,17 @@ function languageTag (sent: string | null): string | null {
 /** A tag as an article shows it: NFC, trimmed, cased as it was first given (see tagKey for how it is found). */
 const tagAsStored = (tag: string) => tag.normalize('NFC').trim()
 
-/** A URL as WHATWG URL parsing resolves it, which two spellings of one address share. */
+/**
+ * A URL as WHATWG URL parsing resolves it, which two spellings of one address share, with its percent-encodings
+ * normalized as RFC 3986 (6.2.2) says: an unreserved character encoded is the character (`/%78` is `/x`), and
+ * the others' hex digits in upper case.
+ */
 function samePage (url: string): string {
-  try {
-    return new URL(url).href
-  } catch {
-    return url
-  }
+  if (!URL.canParse(url)) return url
+  return new URL(url).href.replace(/%([0-9a-f]{2})/gi, (encoded, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16))
+    return /[A-Za-z0-9\-._~]/.test(char) ? char : encoded.toUpperCase()
+  })
 }
 
 export function articlesService (store: Store, photos: PhotosService, sections: SectionsService) {
