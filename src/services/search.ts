@@ -30,24 +30,26 @@ const CJK_ALL = new RegExp(CJK.source, 'gu')
 
 const NOT_ASCII = /[^\x00-\x7f]/
 /**
- * The soft hyphen: where a word may break at the end of a line (print copy brings them along, `Heilong\u00adjiang`).
- * The tokenizer takes it for a space between two words; it is no part of the text to a reader, nor to a search.
+ * What is no part of a word to a reader, nor to a search: the soft hyphen, where a word may break at the end of a
+ * line (print copy brings them along, `Heilong\u00adjiang`), which the tokenizer takes for a space between two words;
+ * the Arabic tatweel, which stretches a word (الاقتـــصاد); and the optional vowel marks of Arabic (harakat, الاقْتِصاد)
+ * and Hebrew (niqqud), which readers do not type and the tokenizer keeps as part of the word.
  */
-const SOFT_HYPHEN = /\u00ad/g
+const LEFT_OUT = /[\u00ad\u0640\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]/g
 
 /**
  * Text as the index and the queries hold it: the tokenizer (unicode61) removes the diacritics of Latin letters
  * only, so Greek letters lose their accents and breathings here (ά → α, ἀρχή → αρχη, ΐ → ι) and the Russian ё is
  * е, as readers type them. Compatibility forms are the characters they stand for (NFKC: full-width ＧＤＰ and ２０１４
  * as Chinese and Japanese copy writes them are GDP and 2014, the ligature ﬁ is fi, half-width ｶ is カ), and soft
- * hyphens are left out. Other scripts' marks make letters of their own (Cyrillic й, Japanese が) and stay.
+ * hyphens, the Arabic tatweel and Arabic and Hebrew vowel marks are left out (see LEFT_OUT). Other scripts' marks make letters of their own (Cyrillic й, Japanese が) and stay.
  * The tokenizer takes a run of letters for one word, and Chinese and Japanese are written without spaces: each of
  * their characters (and Korean syllables) is made a word of its own, so `哈尔滨` is found in `哈尔滨今日新闻` (the
  * query's run becomes the phrase "哈 尔 滨"), as a search engine's single-character index finds it.
  */
 export function folded (text: string): string {
   if (!NOT_ASCII.test(text)) return text
-  const greek = text.normalize('NFKC').replace(SOFT_HYPHEN, '').replace(FOLDED, foldLetter)
+  const greek = text.normalize('NFKC').replace(LEFT_OUT, '').replace(FOLDED, foldLetter)
   return CJK.test(greek) ? greek.replace(CJK_ALL, ' $& ') : greek
 }
 /** Each letter folded once (Greek has a few hundred with their marks), not once per occurrence. */
@@ -135,6 +137,11 @@ export function ftsQuery (q: string): string {
       if (/[\p{L}\p{N}]/u.test(phrase)) terms.push(quote(phrase))
     } else if (word !== undefined && /[\p{L}\p{N}]/u.test(word)) {
       const prefix = word.endsWith('*') && /[\p{L}\p{N}]{2}/u.test(word)
+      // one letter is no prefix to search by (`e*` is most of the archive's words, each one's entries merged): said,
+      // not searched as the word `e`. A Chinese or Japanese character is a word of its own: `哈*` is `哈`
+      if (word.endsWith('*') && !prefix && !CJK.test(word)) {
+        throw queryError(`A prefix needs two letters or digits or more before the *: ${word} would stand for most words`)
+      }
       terms.push(prefix ? `${quote(word.replace(/\*+$/, ''))}*` : quote(word.replace(/\*/g, ' ')))
     }
     if (terms.length > MAX_TERMS) throw queryError(`The search has more than ${MAX_TERMS} terms`)

@@ -56,6 +56,8 @@ function joined (text: string, i: number): boolean {
   return kind === Kind.Mark || (before !== Kind.Own && kind !== Kind.Own)
 }
 
+/** Units the index leaves out of words, beside marks: see LEFT_OUT in search.ts. */
+const DROPPED = /^[\u00ad\u0640]$/
 const foldedUnits = new Map<string, string>()
 const markUnits = new Set<string>()
 /** Compatibility forms of one unit that stand for several (the ligature ﬁ for fi, ½ for 1⁄2), folded. */
@@ -80,9 +82,11 @@ function foldUnit (c: string): string {
     // a final sigma is a sigma (lower case writes one at the end of a word)
     f = bare === 'ς' ? 'σ' : bare.length === 1 ? bare : c
     foldedUnits.set(c, f)
-    // left out of the text words are looked for in, as the index leaves them out: marks FTS5 drops, soft hyphens
-    if (MARK.test(c) || c === '\u00ad') markUnits.add(c)
-    else if (bare.length > 1) expandedUnits.set(c, bare)
+    // left out of the text words are looked for in, as the index leaves them out: marks FTS5 drops, soft hyphens,
+    // the Arabic tatweel; and written out where a compatibility form stands for several characters (ﬁ), never
+    // where the decomposition is canonical (a Korean syllable is its letters to NFD too, and one to the index)
+    if (MARK.test(c) || DROPPED.test(c)) markUnits.add(c)
+    else if (bare.length > 1 && c.normalize('NFKD') !== c.normalize('NFD')) expandedUnits.set(c, bare)
   }
   if (markUnits.has(c) || expandedUnits.has(c)) sawMark = true
   return f
