@@ -464,10 +464,11 @@ t.test('phrases, prefixes, AND of words, case and diacritic folding, non-Latin s
     ['jiang', []],
     ['hua', []]
   ])
-  const hit = async (q: string) => (await page(t, ctx, `q=${enc(q)}`, 'anon')).data.find((a: any) => a.headline === compat).snippet
-  t.same(marks(await hit('gdp')), ['ＧＤＰ'], 'a full-width word marked as written')
-  t.same(marks(await hit('"heilongjiang and the songhua"')), ['Heilong\u00adjiang and the Song\u00adhua'], 'a word with a soft hyphen marked whole, as written')
-  t.same(marks(await hit('songh*')), ['Song\u00adhua'])
+  /** What a search marks in one story's snippet. */
+  const marked = async (headline: string, q: string) => marks((await page(t, ctx, `q=${enc(q)}`, 'anon')).data.find((a: any) => a.headline === headline).snippet)
+  t.same(await marked(compat, 'gdp'), ['ＧＤＰ'], 'a full-width word marked as written')
+  t.same(await marked(compat, '"heilongjiang and the songhua"'), ['Heilong\u00adjiang and the Song\u00adhua'], 'a word with a soft hyphen marked whole, as written')
+  t.same(await marked(compat, 'songh*'), ['Song\u00adhua'])
   // Arabic and Hebrew are written with optional vowel marks and Arabic words stretched by tatweel: readers type neither
   await create(app, '/v1/articles', { headline: 'الاقْتِصاد الصيني', body: [p('نمو الاقتـــصاد في هاربين'), p('שָׁלוֹם עולם')], status: 'published', publishedAt: '2014-06-06T00:00:00Z' })
   const arabic = 'الاقْتِصاد الصيني'
@@ -479,9 +480,8 @@ t.test('phrases, prefixes, AND of words, case and diacritic folding, non-Latin s
     ['שלום', [arabic]],
     ['שָׁלוֹם', [arabic]]
   ])
-  const arabicHit = async (q: string) => (await page(t, ctx, `q=${enc(q)}`, 'anon')).data.find((a: any) => a.headline === arabic).snippet
-  t.same(marks(await arabicHit('الاقتصاد')), ['الاقْتِصاد'], 'marked as written, marks and all')
-  t.same(marks(await arabicHit('"نمو الاقتصاد"')), ['نمو الاقتـــصاد'], 'a stretched word marked as written')
+  t.same(await marked(arabic, 'الاقتصاد'), ['الاقْتِصاد'], 'marked as written, marks and all')
+  t.same(await marked(arabic, '"نمو الاقتصاد"'), ['نمو الاقتـــصاد'], 'a stretched word marked as written')
   await assertIndexInStep(t, ctx, 'with compatibility forms and soft hyphens')
 })
 
