@@ -375,6 +375,8 @@ t.test('byline archive: published articles only, newest first', async (t) => {
   t.equal(p2.next, null)
 
   problem(t, await app.inject({ url: `/v1/bylines/${GHOST}/articles` }), 404)
+  t.same(ok(t, await app.inject({ url: `/v1/bylines/${zhang.slug}/articles` })), archive, 'the archive by the byline\'s slug')
+  problem(t, await app.inject({ url: '/v1/bylines/no-such-byline/articles' }), 404)
   problem(t, await app.inject({ url: `/v1/bylines/${zhang.id}/articles?limit=101` }), 400)
   problem(t, await app.inject({ url: `/v1/bylines/${zhang.id}/articles?status=draft` }), 400)
 })

@@ -372,7 +372,7 @@ t.test('DELETE refuses while subsections or articles remain', async (t) => {
 })
 
 t.test('section front: published articles only, newest first; descendants on request', async (t) => {
-  const { app } = await build(t)
+  const { app, anon } = await build(t)
   const news = await create(app, '/v1/sections', { name: 'News' })
   const world = await create(app, '/v1/sections', { name: 'World', parentId: news.id })
   const asia = await create(app, '/v1/sections', { name: 'Asia', parentId: world.id })
@@ -414,6 +414,14 @@ t.test('section front: published articles only, newest first; descendants on req
   problem(t, await app.inject({ url: `/v1/sections/${news.id}/articles?limit=0` }), 400)
   problem(t, await app.inject({ url: `/v1/sections/${news.id}/articles?cursor=bogus.cursor` }), 400)
   problem(t, await app.inject({ url: '/v1/sections/00000000-0000-0000-0000-000000000000/articles' }), 404)
+  // by the slug a frontend holds, as by the id: the same front, and its pages follow on
+  const bySlug = await app.inject({ url: `/v1/sections/${news.slug}/articles?descendants=true&limit=2` })
+  t.same(ok(t, bySlug), page1, 'the front by its slug')
+  t.match(bySlug.headers.link, new RegExp(`^</v1/sections/${news.slug}/articles\\?descendants=true&limit=2&cursor=`), 'its next page by the slug too')
+  t.same(ok(t, await app.inject({ url: /^<([^>]+)>/.exec(bySlug.headers.link as string)![1]! })), page2)
+  t.match(problem(t, await app.inject({ url: '/v1/sections/no-such-section/articles' }), 404), { detail: /no-such-section/ }, 'an unknown slug: 404 naming it')
+  t.match(problem(t, await app.inject({ url: '/v1/articles?descendants=true' }), 400).errors, [{ path: '/query/descendants' }], 'descendants without a section: said, not ignored')
+  t.same(ok(t, await anon({ url: `/v1/articles?section=${news.slug}&descendants=true&limit=2` })).data, page1.data, 'with one, anonymously: the front')
   t.same(ok(t, await app.inject({ url: `/v1/sections/${sport.id}/articles?descendants=true` })).data.map((a: any) => a.headline), ['Sport story'])
 })
 

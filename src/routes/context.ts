@@ -20,3 +20,13 @@ export function givenUpBy (reply: FastifyReply): AbortSignal {
   reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })
   return controller.signal
 }
+
+/** The record an id or a slug names: by id first, then by slug (a 404 names what was asked for). */
+export async function byIdOrSlug<T> (idOrSlug: string, byId: (id: string) => Promise<T>, bySlug: (slug: string) => Promise<T>): Promise<T> {
+  try {
+    return await byId(idOrSlug)
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return bySlug(idOrSlug)
+    throw err
+  }
+}

@@ -3,6 +3,9 @@ import { Type, type TSchema, type TObject, type TProperties } from '@sinclair/ty
 export const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Opaque identifier (a UUID)' })
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 export const SlugParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
+/** A path that takes an id or a slug (a section front, a byline archive): ids come first, and no slug is shaped like one. */
+export const IdOrSlugParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, description: 'The id, or the slug' }) }, { additionalProperties: false })
+
 
 const SLUG = '^[a-z0-9]+(?:-[a-z0-9]+)*$'
 /** No user name or password (`https://user:secret@…`): a link every reader is shown carries no credentials. */

@@ -557,6 +557,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       if (query.tag !== undefined) query = { ...query, tag: tagKey(query.tag) }
       const sort = query.sort ?? (query.q !== undefined ? 'relevance' : '-publishedAt')
       if (sort === 'relevance' && query.q === undefined) throw invalid('sort=relevance needs a search: add q', [{ path: '/query/sort', message: 'relevance needs q' }])
+      if (query.descendants && query.section === undefined) throw invalid('descendants=true adds the articles of a section\'s subsections: add section', [{ path: '/query/descendants', message: 'needs section' }])
       if (query.q !== undefined && (sort.endsWith('changedAt') || query.changedSince !== undefined)) {
         const path = query.changedSince !== undefined ? '/query/changedSince' : '/query/sort'
         throw invalid('changedSince and sort=changedAt follow every change of the archive and do not combine with a search (q)', [{ path, message: 'not with q' }])

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdParams, SlugParams, ListQuery, Line, problems } from '../../schemas/common.js'
+import { IdParams, IdOrSlugParams, SlugParams, ListQuery, Line, problems } from '../../schemas/common.js'
 import { Byline, BylineCreate, BylinePatch, BylinePage, BylineKind } from '../../schemas/bylines.js'
 import { ArticlePage } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
-import { writeOf } from '../context.js'
+import { byIdOrSlug, writeOf } from '../context.js'
 
 const tags = ['bylines']
 
@@ -93,13 +93,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'getBylineArchive',
       summary: 'Byline archive: published articles, newest first',
-      params: IdParams,
+      description: 'By the byline\'s id or its slug (`/v1/bylines/li-wei/articles`).',
+      params: IdOrSlugParams,
       querystring: Type.Object(ListQuery, { additionalProperties: false }),
       response: { 200: Type.Ref(ArticlePage), ...problems(400, 404) }
     }
   }, async (request, reply) => {
-    const { id } = request.params
-    await bylines.get(id)
+    const { id } = await byIdOrSlug(request.params.id, bylines.get, bylines.getBySlug)
     return sendPage(request, reply, await articles.list({ byline: id, ...request.query }, { publicOnly: true }))
   })
 }

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { IdParams, SlugParams, ListQuery, Defaulted, problems } from '../../schemas/common.js'
+import { IdParams, IdOrSlugParams, SlugParams, ListQuery, Defaulted, problems } from '../../schemas/common.js'
 import { Section, SectionCreate, SectionPatch, SectionPage } from '../../schemas/sections.js'
 import { ArticlePage } from '../../schemas/articles.js'
 import { sendPage } from '../pagination.js'
-import { writeOf } from '../context.js'
+import { byIdOrSlug, writeOf } from '../context.js'
 
 const tags = ['sections']
 
@@ -88,14 +88,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       operationId: 'getSectionFront',
       summary: 'Section front: published articles, newest first',
-      description: 'Published articles of the section, newest first; `descendants=true` adds those of every subsection.',
-      params: IdParams,
+      description: 'Published articles of the section (by its id or its slug: `/v1/sections/world/articles`), newest first; `descendants=true` adds those of every subsection.',
+      params: IdOrSlugParams,
       querystring: Type.Object({ descendants: Defaulted(Type.Boolean({ default: false, description: 'Include articles of its subsections' })), ...ListQuery }, { additionalProperties: false }),
       response: { 200: Type.Ref(ArticlePage), ...problems(400, 404) }
     }
   }, async (request, reply) => {
-    const { id } = request.params
-    await sections.get(id)
+    const { id } = await byIdOrSlug(request.params.id, sections.get, sections.getBySlug)
     const { descendants, limit, cursor } = request.query
     return sendPage(request, reply, await articles.list({ section: id, descendants, limit, cursor }, { publicOnly: true }))
   })
