@@ -42,7 +42,7 @@ export const ArticleListQuery = Type.Object({
     'A filtered list cannot show an article leaving the filter (moved to another section): to keep a copy, follow the whole archive.')),
   sort: Type.Optional(Type.Union(
     [Type.Literal('-publishedAt'), Type.Literal('publishedAt'), Type.Literal('-updatedAt'), Type.Literal('updatedAt'), Type.Literal('changedAt'), Type.Literal('-changedAt'), Type.Literal('relevance')],
-    { description: 'Default `-publishedAt` (newest first; unpublished drafts last), or `relevance` when searching with `q`. `changedAt` (oldest change first: follow the archive with it) and `-changedAt` ' +
+    { description: 'Default `-publishedAt` (newest first; drafts without a date last; `publishedAt`: oldest first, those drafts first), or `relevance` when searching with `q`. `changedAt` (oldest change first: follow the archive with it) and `-changedAt` ' +
       '(a recently-changed view: an article changed during the walk moves ahead of it) sort by when the page last changed (see `changedSince`), not with `q`' }
   )),
   ...ListQuery
