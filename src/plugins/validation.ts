@@ -86,7 +86,7 @@ function numbersInDigits<F extends Compiled> (schema: { properties?: Record<stri
     .map(([name, property]) => [name, numberKind(property)] as const)
     .filter((entry): entry is readonly [string, NumberKind] => entry[1] !== undefined)
   if (numbers.length === 0) return validate
-  const checked = function (this: unknown, data: Record<string, unknown> | null, ...rest: unknown[]) {
+  return checkedFirst(validate, (data) => {
     for (const [name, kind] of numbers) {
       const raw = data?.[name]
       for (const text of Array.isArray(raw) ? raw : [raw]) {
@@ -96,13 +96,40 @@ function numbersInDigits<F extends Compiled> (schema: { properties?: Record<stri
         }
       }
     }
-    return validate.apply(this, [data, ...rest])
+    return undefined
+  })
+}
+
+/** A compiled validator that first runs `check` on the data, which may change it or answer an error of its own. */
+function checkedFirst<F extends Compiled> (validate: F, check: (data: Record<string, unknown> | null) => unknown): F {
+  const checked = function (this: unknown, data: Record<string, unknown> | null, ...rest: unknown[]) {
+    return check(data) ?? validate.apply(this, [data, ...rest])
   } as F
   Object.defineProperties(checked, {
     errors: { get: () => validate.errors },
     schemaEnv: { get: () => validate.schemaEnv }
   })
   return checked
+}
+
+/** A UUID with an upper-case hex digit, as some platforms write every one (Swift's `uuidString`). */
+const UPPER_UUID = /^(?=[^a-f]*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+/** The parameters of a path or a query string that name a record by id (or by a slug, which is lower case). */
+const NAMING = ['id', 'linkId', 'section', 'byline', 'parent']
+
+/**
+ * A path's or a query string's ids read in any case, as RFC 9562 asks of a UUID given as input: the service writes
+ * them in lower case, and a client that writes every UUID in upper case (Swift's `uuidString`) was answered 404.
+ */
+function idsInAnyCase<F extends Compiled> (validate: F): F {
+  return checkedFirst(validate, (data) => {
+    if (data === null || typeof data !== 'object') return undefined
+    for (const name of NAMING) {
+      const value = data[name]
+      if (typeof value === 'string' && UPPER_UUID.test(value)) data[name] = value.toLowerCase()
+    }
+    return undefined
+  })
 }
 
 function ajvInstances (schemas: object[]) {
@@ -142,7 +169,7 @@ export default fp(async (app) => {
   // multipart and raw image bodies are documented with a schema but checked by their handler (bytes are sniffed)
   const handlerChecked = () => true
   app.setValidatorCompiler(({ schema, httpPart, contentType }) => {
-    if (httpPart !== 'body') return numbersInDigits(schema as object, urlValidator({ schema }))
+    if (httpPart !== 'body') return numbersInDigits(schema as object, httpPart === 'headers' ? urlValidator({ schema }) : idsInAnyCase(urlValidator({ schema })))
     if (contentType && !contentType.endsWith('json')) return handlerChecked
     return bodyValidator({ schema })
   })
