@@ -1,6 +1,6 @@
 import t from 'tap'
 import sharp from 'sharp'
-import { build, create, upload, image, multipart, bearer, problem, rawHttp, type Response } from './helper.js'
+import { build, create, req, upload, image, multipart, bearer, problem, rawHttp, type Response } from './helper.js'
 import { listScope } from '../src/services/articles.js'
 import { encodeCursor } from '../src/services/cursor.js'
 
@@ -446,6 +446,28 @@ t.test('a NUL character (%00) anywhere in the URL is a 400 that names it, on eve
   problem(t, write, 400, 'a write')
   t.equal((await anon({ url: `/v1/articles/${story.id}` })).json().headline, 'Ice festival', 'which changes nothing')
   t.equal((await anon({ url: '/v1/articles?tag=ice' })).statusCode, 200, 'the same URLs without it are answered')
+})
+
+t.test('the first century of the calendar is read back as written, on every database: an archive story of the year 99 stays in 99', async (t) => {
+  const { app, anon } = await build(t)
+  const dates = ['0001-01-01T00:00:00.000Z', '0049-12-31T23:59:59.999Z', '0050-01-01T00:00:00.000Z', '0099-06-15T12:00:00.000Z', '0100-01-01T00:00:00.000Z', '1999-06-15T12:00:00.000Z']
+  const made = []
+  for (const [i, at] of dates.entries()) made.push(await create(app, '/v1/articles', { headline: `Ancient ${i}`, status: 'published', publishedAt: at, updatedAt: at }))
+  for (const [i, a] of made.entries()) {
+    const read = (await anon({ url: `/v1/articles/${a.id}` })).json()
+    t.match(read, { publishedAt: dates[i], updatedAt: dates[i] }, `${dates[i]} read back as written`)
+    const edited = (await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { summary: 'An edit that leaves the dates', updatedAt: dates[i] } })).json()
+    t.equal(edited.publishedAt, dates[i], `${dates[i]}: an edit keeps it`)
+  }
+  // oldest first, a page at a time, by cursor: every story, in order (a cursor holding 2001 for 0001 skipped three)
+  const walked: string[] = []
+  for (let url: string | null = '/v1/articles?sort=publishedAt&limit=1'; url;) {
+    const res = await anon({ url })
+    walked.push(...res.json().data.map((a: any) => a.publishedAt))
+    url = res.json().next ? `/v1/articles?sort=publishedAt&limit=1&cursor=${encodeURIComponent(res.json().next)}` : null
+  }
+  t.same(walked, dates, 'each once, oldest first')
+  t.same((await anon({ url: `/v1/articles?publishedBefore=${encodeURIComponent('0100-01-01T00:00:00Z')}&sort=publishedAt` })).json().data.map((a: any) => a.publishedAt), dates.slice(0, 4), 'a range in the first century')
 })
 
 t.test('times outside the years 0001–9999 and forged cursors holding what no database keeps are 400s, never 500s, on every database', async (t) => {

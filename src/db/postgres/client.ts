@@ -54,7 +54,9 @@ export async function openPostgres (url: string, options: OpenOptions & { poolSi
   // held for ever; a lock (another instance's write) waited for WRITE_LOCK_WAIT_MS at most
   const pool = new pg.Pool({
     connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, query_timeout: 30_000, keepAlive: true,
-    lock_timeout: WRITE_LOCK_WAIT_MS
+    lock_timeout: WRITE_LOCK_WAIT_MS,
+    // times are written back in UTC, whatever the server's zone (see timestamp in schema.ts)
+    options: '-c TimeZone=UTC'
   })
   // an idle connection that fails (the server restarted) is dropped by the pool; without a listener it would end the process
   pool.on('error', () => {})

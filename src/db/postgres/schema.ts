@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { pgTable, text, integer, bigint, doublePrecision, boolean, json, timestamp as pgTimestamp, index, uniqueIndex, primaryKey, customType, type AnyPgColumn } from 'drizzle-orm/pg-core'
+import { pgTable, text, integer, bigint, doublePrecision, boolean, json, index, uniqueIndex, primaryKey, customType, type AnyPgColumn } from 'drizzle-orm/pg-core'
 
 /*
  * The PostgreSQL tables: the same tables, columns and row types as the SQLite ones (src/db/sqlite/schema.ts, where
@@ -10,7 +10,18 @@ import { pgTable, text, integer, bigint, doublePrecision, boolean, json, timesta
  *   FTS5 virtual tables; `doc` stays as the search row's number.
  */
 
-const timestamp = (name: string) => pgTimestamp(name, { mode: 'date', withTimezone: true, precision: 3 })
+/**
+ * A `timestamptz` of millisecond precision, read as PostgreSQL writes it in the UTC session every connection opens
+ * (`0001-01-01 00:00:00+00`; see openPostgres). Drizzle's own column hands that text to `new Date()`, whose reading of
+ * text that is not ISO 8601 takes a year below 100 for 19xx or 20xx: an archive story dated 0099 read back as 1999,
+ * was saved so by its next edit, and a page's cursor skipped stories. Read here in ISO 8601, which says what it means.
+ */
+const timestamp = customType<{ data: Date, driverData: string }>({
+  dataType: () => 'timestamp (3) with time zone',
+  toDriver: (date) => date.toISOString(),
+  fromDriver: (text) => typeof text === 'string' ? fromPostgres(text) : text
+})
+const fromPostgres = (text: string) => new Date(text.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'))
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' })
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' })
 const STATUSES = ['draft', 'published', 'archived'] as const
