@@ -974,7 +974,7 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
   const ctx = await build(t)
   const { app } = ctx
   // bodies of ten words, k of them "walrus", and one-word headlines: every article has the same length (FTS5's bm25
-  // normalizes by the whole document's length), so relevance falls strictly with k; equal k: equal rank, then id
+  // normalizes by the whole document's length), so relevance falls strictly with k; equal k: equal rank, then the newer id
   const body = (k: number) => [p([...Array(k).fill('walrus'), ...Array(10 - k).fill('filler')].join(' '))]
   const specs: { headline: string, k: number, status: string, publishedAt?: string, updatedAt: string }[] = [
     { headline: 'M1', k: 6, status: 'published', publishedAt: '2014-03-01T00:00:00Z', updatedAt: '2014-03-05T00:00:00Z' },
@@ -1006,18 +1006,19 @@ t.test('sorting and keyset cursors: every sort pages through every match exactly
     return byId(x, y)
   }
   const orders: Record<string, (x: typeof made[number], y: typeof made[number]) => number> = {
-    relevance: (x, y) => y.k - x.k || byId(x, y),
+    // equal rank: the most recently written first (ids are time-ordered)
+    relevance: (x, y) => y.k - x.k || byId(y, x),
     '-publishedAt': (x, y) => ascBy('publishedAt')(y, x),
     publishedAt: ascBy('publishedAt'),
     '-updatedAt': (x, y) => ascBy('updatedAt')(y, x),
     updatedAt: ascBy('updatedAt')
   }
-  /** Phrase relevance among equal fields: newest published first, never published last, then by id. */
+  /** Phrase relevance among equal fields: newest published first, never published last, then the most recently written. */
   const newestFirst = (x: typeof made[number], y: typeof made[number]) => {
     const a = x.publishedAt
     const b = y.publishedAt
     if (a !== b) return a === null ? 1 : b === null ? -1 : a < b ? 1 : -1
-    return byId(x, y)
+    return byId(y, x)
   }
 
   /** Follows Link headers from the first page; checks each page's cursor and Link; answers the headlines in order. */
@@ -1292,12 +1293,10 @@ t.test('a word in most articles is matched but not weighed: the order is bm25 ov
   ctx.statements.length = 0
   // on SQLite, words all in most articles are not weighed by bm25: ranked by the fields they are in, then newest. On
   // PostgreSQL ts_rank weighs them as any words: the headline match first all the same, then the body matches, which
-  // score alike, in the order of ties on either database, by id (the order they were written in)
-  const bothWords = dialect === 'sqlite'
-    ? ['Harbin news roundup', 'Tagged piece', ...Array.from({ length: 16 }, (_, i) => `Filler ${15 - i}`)]
-    : ['Harbin news roundup', ...Array.from({ length: 16 }, (_, i) => `Filler ${i}`), 'Tagged piece']
+  // score alike, in the order of ties on either database: the most recently written first
+  const bothWords = ['Harbin news roundup', 'Tagged piece', ...Array.from({ length: 16 }, (_, i) => `Filler ${15 - i}`)]
   t.same(await ranked(t, ctx, 'q=harbin%20news', 'anon'), bothWords,
-    `two words in most articles: every article with both, the headline match first (though oldest), then ${dialect === 'sqlite' ? 'newest first' : 'ties by id'}`)
+    'two words in most articles: every article with both, the headline match first (though oldest), then newest first')
   if (dialect === 'sqlite') t.same(weighed(), [], 'nothing rarer to weigh: no bm25 (it would only count them all), the fields they are in rank them')
   const late = new Set(['Long read', 'Short note', 'Tagged piece'])
   t.same(await ranked(t, ctx, `q=harbin%20zircon&publishedAfter=${enc('2015-02-04T00:00:00Z')}`, 'anon'), expected.map((e) => e.headline).filter((h) => late.has(h)), 'filters narrow the same order')
@@ -1309,10 +1308,10 @@ t.test('a word in most articles is matched but not weighed: the order is bm25 ov
   }
   const mine = new Set(['Harbin news, by the desk', 'Desk filler', 'Desk note'])
   const everyone = await ranked(t, ctx, 'q=harbin%20news', 'anon')
-  // as above: on PostgreSQL the two body matches score alike, and tie by id
-  const desks = dialect === 'sqlite' ? ['Harbin news, by the desk', 'Desk note', 'Desk filler'] : ['Harbin news, by the desk', 'Desk filler', 'Desk note']
+  // as above: on PostgreSQL the two body matches score alike, and tie the most recently written first
+  const desks = ['Harbin news, by the desk', 'Desk note', 'Desk filler']
   t.same(await ranked(t, ctx, `q=harbin%20news&byline=${desk.id}`, 'anon'), desks,
-    `two words in most articles by one byline: its articles with both, the headline match first (though oldest), then ${dialect === 'sqlite' ? 'newest' : 'by id'}`)
+    'two words in most articles by one byline: its articles with both, the headline match first (though oldest), then newest')
   t.same(everyone.filter((h) => mine.has(h)), desks, 'the order of the whole search, kept to the byline')
 })
 
@@ -1375,11 +1374,8 @@ t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES
   const common = (await page(t, ctx, 'q=pipeline%20story', 'anon')).data
   // the candidates are the newest SEARCH_CANDIDATES matches (Story 3 on), every one with "story" in its headline and
   // "pipeline" in its body. SQLite ranks words all in most articles by their fields, then newest; on PostgreSQL ts_rank
-  // weighs them as any words, the candidates score alike, and tie by id (the order they were written in)
-  const firstThree = dialect === 'sqlite'
-    ? [`Story ${TOTAL - 1}`, `Story ${TOTAL - 2}`, `Story ${TOTAL - 3}`]
-    : ids.map((id, i) => [id, `Story ${i}`] as const).slice(TOTAL - SEARCH_CANDIDATES).sort(([x], [y]) => x < y ? -1 : 1).slice(0, 3).map(([, h]) => h)
-  t.same(heads(common).slice(0, 3), firstThree, `two words in most articles: headline matches first, ${dialect === 'sqlite' ? 'newest first' : 'ties by id'}`)
+  // weighs them as any words, the candidates score alike, and tie the most recently written first: the same order
+  t.same(heads(common).slice(0, 3), [`Story ${TOTAL - 1}`, `Story ${TOTAL - 2}`, `Story ${TOTAL - 3}`], 'two words in most articles: headline matches first, newest first')
   if (dialect === 'sqlite') t.same(weighed(), [], 'ranked by the fields they are in, not by bm25')
   ctx.statements.length = 0
   t.same((await page(t, ctx, 'q=pipeline%20archive', 'anon')).data.map((a: any) => a.id), [oldest.id], 'a word in the oldest article only, whose tag holds it')
