@@ -27,13 +27,19 @@ async function articleWith (app: App, n: number, sectionId: string) {
 
 /**
  * Statements for one read made with a key: keyed reads are never answered from the response cache, so this
- * counts the work of rendering (plus one statement: the key lookup).
+ * counts the work of rendering (plus one statement: the key lookup). The read is made twice and the fewer counted:
+ * the check for scheduled stories gone live runs every second on its own, and may land within one read (on
+ * PostgreSQL, whose round trips make a read long enough, it did: one statement more).
  */
 async function count (t: Test, queries: string[], app: TestApp['app'], url: string) {
-  queries.length = 0
-  const res = await app.inject({ url })
-  t.equal(res.statusCode, 200, url)
-  return { n: queries.length, body: res.json() }
+  const once = async () => {
+    queries.length = 0
+    const res = await app.inject({ url })
+    t.equal(res.statusCode, 200, url)
+    return { n: queries.length, body: res.json() }
+  }
+  const [first, second] = [await once(), await once()]
+  return second.n < first.n ? second : first
 }
 
 t.test('reads and lists run a fixed number of SQL statements, whatever the number of items (no N+1)', async (t) => {

@@ -147,7 +147,8 @@ t.test('concurrent misses for the same page wait for one answer instead of each 
   t.equal(new Set(answers.map((r) => r.body)).size, 1, 'all got the same body')
   t.equal(new Set(answers.map((r) => r.headers.etag)).size, 1, 'and the same ETag')
   t.not(answers[0]!.headers.etag, alone.headers.etag, 'the new answer, made after the write')
-  t.ok(queries.length <= statementsForOne + 7, `the page was made once (${queries.length} statements: one making takes ${statementsForOne}, and each other request checks the version once)`)
+  // (and one more allowed: the check for scheduled stories gone live runs every second on its own, and may land here)
+  t.ok(queries.length <= statementsForOne + 7 + 1, `the page was made once (${queries.length} statements: one making takes ${statementsForOne}, and each other request checks the version once)`)
 
   // a waiting request whose maker fails or answers something uncacheable makes its own answer
   const missing = await Promise.all(Array.from({ length: 3 }, () => anon({ url: '/v1/articles/slug/nope' })))
