@@ -412,7 +412,7 @@ t.test('phrases, prefixes, AND of words, case and diacritic folding, non-Latin s
   t.same(await found(t, ctx, `q=${enc('"gas deal"')}`, 'anon'), ['Gas deal signed in Harbin'], 'the phrase does not span a paragraph break or two tags')
   const across = (await page(t, ctx, `q=${enc('prices')}`, 'anon')).data.find((a: any) => a.headline === 'Blocks story')
   t.match(across.snippet, /^[^\uE000-\uE002]*$/, 'the boundary between blocks never shows in a snippet')
-  t.match(across.snippet, /<mark>Prices<\/mark> of gas Deal or no deal/, 'blocks are parted by a space in a snippet')
+  t.equal(across.snippet, '<mark>Prices</mark> of gas…', 'a snippet is of one block: the next one is an elision, not the rest of a sentence')
   // unicode61 folds the diacritics of Latin letters only; the service folds Greek ones and the Russian ё too
   await create(app, '/v1/articles', { headline: 'Ἀρχὴ τῆς ἑορτῆς', body: [p('Ёлка в Харбине, мой город')], status: 'published', publishedAt: '2014-06-02T00:00:00Z' })
   await finds([
@@ -1535,7 +1535,14 @@ t.test('snippets are made from the article text: the best window of the best fie
   t.equal(snip('харбин', { headline: 'Харбин и Россия' }), '<mark>Харбин</mark> и Россия')
   t.equal(snip('<b>', { headline: '<b>bold</b> & "quoted" \'text\'' }), '&#60;<mark>b</mark>&#62;bold&#60;/<mark>b</mark>&#62; &#38; &#34;quoted&#34; &#39;text&#39;', 'text is escaped, marks are the only markup')
   t.equal(snip('c++ a.b', { headline: 'C++ and a.b' }), '<mark>C</mark>++ and <mark>a.b</mark>', 'regular-expression characters in the query are text')
-  t.equal(snip('prices', { body: 'Prices of gas \uE002 Deal or no deal' }), '<mark>Prices</mark> of gas Deal or no deal', 'blocks are parted by a space')
+  // in the body, an extract of one block: a block before or after it is an elision
+  t.equal(snip('prices', { body: 'Prices of gas \uE002 Deal or no deal' }), '<mark>Prices</mark> of gas…', 'the first block, and more after it')
+  t.equal(snip('exposition', { body: 'Harbin at night \uE002 The exposition opened' }), '…The <mark>exposition</mark> opened', 'a caption does not run on into the paragraph after it')
+  t.equal(snip('exposition', { body: ' \uE002 The exposition opened \uE002 ' }), 'The <mark>exposition</mark> opened', 'empty blocks (a photo without a caption) are no elision')
+  t.equal(snip('gas deal', { body: 'Prices of gas \uE002 Deal or no deal, said the minister' }), '…<mark>Deal</mark> or no <mark>deal</mark>, said the minister',
+    'the block with the most matches, not a window across two')
+  t.equal(snip('gas deal', { body: `${filler(20)} gas \uE002 deal ${filler(20, 'after')}` }).match(/<mark>/g)?.length, 1, 'a window never takes in two blocks')
+  t.equal(snip('minister', { body: 'We will sign it \uE002 The minister \uE002 Said on Monday' }), '…The <mark>minister</mark>…', 'a quote\'s attribution on its own')
 
   const long = `${filler(40)} the zeppelin lands. ${filler(40, 'after')}`
   const middle = snip('zeppelin', { body: long })
@@ -1548,7 +1555,8 @@ t.test('snippets are made from the article text: the best window of the best fie
   t.equal(snip('gas', { headline: 'Gas', body: 'The gas' }), '<mark>Gas</mark>', 'as many matches: the first field')
   t.equal(snip('gas', { headline: 'Gas', body: 'gas, gas' }), '<mark>gas</mark>, <mark>gas</mark>', 'more matches win')
   t.equal(snip('gas harbin', { headline: 'Gas', body: 'Harbin gas' }), '<mark>Harbin</mark> <mark>gas</mark>', 'a field with more of the terms wins')
-  t.equal(snip('xinhua', { headline: 'Story', tags: 'a \uE002 b', bylines: 'Xinhua \uE002 Li Wei' }), '<mark>Xinhua</mark> Li Wei', 'byline names')
+  t.equal(snip('xinhua', { headline: 'Story', tags: 'a \uE002 b', bylines: 'Xinhua \uE002 Li Wei' }), '<mark>Xinhua</mark>, Li Wei', 'byline names, parted by commas')
+  t.equal(snip('energy', { tags: 'natural gas \uE002 energy \uE002 deal making' }), 'natural gas, <mark>energy</mark>, deal making', 'tags, parted by commas')
   t.equal(snip('zzz', { headline: 'nothing here' }), '', 'no match, no snippet')
 
   // every document FTS5 finds has its match marked: the same texts and queries through an FTS5 table with the

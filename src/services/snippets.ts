@@ -268,25 +268,38 @@ function head (field: string): string {
   return field.slice(0, cut)
 }
 
+/** Where the index's text parts two blocks of the body, or two tags or names (see BOUNDARY in search.ts). */
+const BOUNDARY = / ?\uE002 ?/g
+/** The body's place among a document's fields, as snippetsFor lists them. */
+const BODY = 2
+
 /**
  * A search hit's snippet, as safe HTML: a short extract of the field that best matches the query (headline,
  * summary, body, tags, byline names; the first of the best), every match of its terms in `<mark>` (a phrase as
- * one), the text escaped, elisions marked with "…", blocks parted by a space.
+ * one), the text escaped, elisions marked with "…". In the body, an extract is of one block (a paragraph, a
+ * caption, a quote or its attribution), as a phrase is matched within one: a caption's last words run on into the
+ * first paragraph's as if one sentence, so a block before or after the one shown is an elision. Tags and names are
+ * parted by commas.
  */
 export function snippetsFor (match: string): (doc: SearchDocument) => string {
   const terms = termsOf(match)
   return (doc) => {
     let best: { text: string, window: NonNullable<ReturnType<typeof bestWindow>> } | null = null
-    for (const whole of [doc.headline, doc.summary, doc.body, doc.tags, doc.bylines]) {
+    for (const [f, whole] of [doc.headline, doc.summary, doc.body, doc.tags, doc.bylines].entries()) {
       const field = head(whole)
-      const text = NOT_ASCII.test(field) ? field.normalize('NFC') : field
-      const window = bestWindow(text, terms)
-      if (window && field.length < whole.length && window.end === text.length) window.clipped[1] = true
-      if (window && (!best || window.score > best.window.score)) best = { text, window }
+      const parts = f === BODY ? field.split(BOUNDARY).filter((block) => block.trim() !== '') : [field]
+      for (const [i, part] of parts.entries()) {
+        const text = NOT_ASCII.test(part) ? part.normalize('NFC') : part
+        const window = bestWindow(text, terms)
+        if (!window) continue
+        if (i > 0) window.clipped[0] = true
+        if (i < parts.length - 1 || (field.length < whole.length && window.end === text.length)) window.clipped[1] = true
+        if (!best || window.score > best.window.score) best = { text, window }
+      }
     }
     if (!best) return ''
     const { text, window } = best
-    const show = (from: number, to: number) => escapeHtml(text.slice(from, to).replace(/ ?\uE002 ?/g, ' '))
+    const show = (from: number, to: number) => escapeHtml(text.slice(from, to).replace(BOUNDARY, ', '))
     // matches of two terms over the same words (`gas "gas deal"`) share one mark
     const marks: [number, number][] = []
     for (const f of window.found) {
