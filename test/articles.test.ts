@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, upload, create, image, multipart, req, problem, paths, SLUG } from './helper.js'
+import { build, upload, create, image, multipart, req, problem, ok, paths, SLUG } from './helper.js'
 import type { App } from '../src/app.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -1073,4 +1073,37 @@ t.test('ids in a path or a query string are read in any case (a UUID is, as inpu
   t.equal((await anon({ url: `/v1/bylines/${upper(byline.id)}/articles` })).json().data[0]?.id, a.id, 'an archive')
   t.equal((await anon({ url: `/v1/sections/${upper(section.id)}` })).statusCode, 200, 'a section')
   problem(t, await anon({ url: `/v1/articles/${upper(a.id).replace(/.$/, 'G')}` }), 404, 'not a UUID: looked up as given')
+})
+
+t.test('ids in a request body are read in any case too, and kept as the service writes them', async (t) => {
+  const { app } = await build(t)
+  const upper = (id: string) => id.toUpperCase()
+  const photo = await upload(app, { caption: 'Harbin at night' })
+  const parent = await create(app, '/v1/sections', { name: 'World' })
+  const section = await create(app, '/v1/sections', { name: 'Asia', parentId: upper(parent.id) })
+  t.equal(section.parentId, parent.id, 'a section\'s parent')
+  const byline = await create(app, '/v1/bylines', { name: 'Li Wei', photoId: upper(photo.id) })
+  t.equal(byline.photoId, photo.id, 'a byline\'s photo')
+  const target = await create(app, '/v1/articles', { headline: 'Target', status: 'published' })
+  const a = await create(app, '/v1/articles', {
+    headline: 'Cased',
+    sectionId: upper(section.id),
+    leadPhotoId: upper(photo.id),
+    bylines: [{ bylineId: upper(byline.id), role: 'author' }],
+    body: [{ type: 'photo', photoId: upper(photo.id) }, { type: 'paragraph', text: 'Text' }],
+    status: 'published'
+  })
+  t.match(a, { sectionId: section.id, section: { id: section.id }, leadPhotoId: photo.id, leadPhoto: { id: photo.id }, bylines: [{ bylineId: byline.id }], body: [{ photoId: photo.id, caption: 'Harbin at night' }] })
+  const links = ok(t, await req(app, { method: 'PUT', url: `/v1/articles/${a.id}/related`, payload: [{ articleId: upper(target.id) }] })).data
+  t.match(links, [{ articleId: target.id, headline: 'Target' }], 'a related link')
+  const other = await create(app, '/v1/articles', { headline: 'Other', status: 'published' })
+  const added = ok(t, await req(app, { method: 'POST', url: `/v1/articles/${a.id}/related`, payload: { articleId: upper(other.id) } }), 201).data
+  t.equal(added.at(-1).articleId, other.id, 'a link appended')
+  const patched = ok(t, await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { sectionId: upper(parent.id) } }))
+  t.equal(patched.sectionId, parent.id, 'a patch')
+  // the section filter finds it by the id as stored
+  t.same((await req(app, { method: 'GET', url: `/v1/articles?section=${parent.id}` })).json().data.map((x: any) => x.id), [a.id])
+  // not a UUID: compared as given, and named as missing
+  const wrong = problem(t, await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { sectionId: upper(parent.id).replace(/.$/, 'G') } }), 422)
+  t.match(JSON.stringify(wrong), /G/, 'the id as sent')
 })

@@ -102,14 +102,17 @@ function numbersInDigits<F extends Compiled> (schema: { properties?: Record<stri
 
 /** A compiled validator that first runs `check` on the data, which may change it or answer an error of its own. */
 function checkedFirst<F extends Compiled> (validate: F, check: (data: Record<string, unknown> | null) => unknown): F {
-  const checked = function (this: unknown, data: Record<string, unknown> | null, ...rest: unknown[]) {
+  return standingFor(validate, function (this: unknown, data: Record<string, unknown> | null, ...rest: unknown[]) {
     return check(data) ?? validate.apply(this, [data, ...rest])
-  } as F
-  Object.defineProperties(checked, {
+  })
+}
+
+/** `wrapper` as the compiled validator it calls: the validator's errors and schema are the wrapper's. */
+function standingFor<F extends Compiled> (validate: F, wrapper: (...args: any[]) => unknown): F {
+  return Object.defineProperties(wrapper, {
     errors: { get: () => validate.errors },
     schemaEnv: { get: () => validate.schemaEnv }
-  })
-  return checked
+  }) as F
 }
 
 /** A UUID with an upper-case hex digit, as some platforms write every one (Swift's `uuidString`). */
@@ -130,6 +133,36 @@ function idsInAnyCase<F extends Compiled> (validate: F): F {
     }
     return undefined
   })
+}
+
+/**
+ * A body's references read in any case, as a path's are (see idsInAnyCase): once the body is valid, every field
+ * that names a record by id (`sectionId`, `bylineId`, `photoId`, `articleId`, `parentId`, `leadPhotoId`) holding a
+ * UUID in upper case is written in lower case, so that `"sectionId": "0194F3A0-…"` files the story in that section
+ * instead of answering that no such section exists, and is stored as the service writes ids.
+ */
+function idsLowered<F extends Compiled> (validate: F): F {
+  return standingFor(validate, function (this: unknown, data: unknown, ...rest: unknown[]) {
+    const valid = validate.apply(this, [data, ...rest])
+    if (valid === true) lowerIds(data, 0)
+    return valid
+  })
+}
+/** How deep in a body a reference can be (a photo block in an article's body is two levels down). */
+const ID_DEPTH = 4
+function lowerIds (value: unknown, depth: number): void {
+  if (value === null || typeof value !== 'object' || depth > ID_DEPTH) return
+  if (Array.isArray(value)) {
+    for (const item of value) lowerIds(item, depth + 1)
+    return
+  }
+  const fields = value as Record<string, unknown>
+  for (const key of Object.keys(fields)) {
+    const field = fields[key]
+    if (typeof field === 'string') {
+      if (key.endsWith('Id') && UPPER_UUID.test(field)) fields[key] = field.toLowerCase()
+    } else lowerIds(field, depth + 1)
+  }
 }
 
 function ajvInstances (schemas: object[]) {
@@ -171,7 +204,7 @@ export default fp(async (app) => {
   app.setValidatorCompiler(({ schema, httpPart, contentType }) => {
     if (httpPart !== 'body') return numbersInDigits(schema as object, httpPart === 'headers' ? urlValidator({ schema }) : idsInAnyCase(urlValidator({ schema })))
     if (contentType && !contentType.endsWith('json')) return handlerChecked
-    return bodyValidator({ schema })
+    return idsLowered(bodyValidator({ schema }))
   })
 
   const serialize = SerializerSelector()(schemas, {})

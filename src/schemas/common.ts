@@ -1,6 +1,6 @@
 import { Type, type TSchema, type TObject, type TProperties } from '@sinclair/typebox'
 
-export const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Opaque identifier (a UUID)' })
+export const Id = Type.String({ minLength: 1, maxLength: 64, description: 'Opaque identifier (a UUID; read in any case, written in lower case)' })
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 export const SlugParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
 /** A path that takes an id or a slug (a section front, a byline archive): ids come first, and no slug is shaped like one. */
