@@ -93,6 +93,13 @@ t.test('GET /docs serves the interactive reference', async (t) => {
   const res = await app.inject({ url: '/docs/' })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /text\/html/)
+  // an ETag like every other read, and a 304 for it
+  t.match(res.headers.etag, /^"[\w-]+"$/, 'the page has an ETag')
+  t.equal((await app.inject({ url: '/docs/' })).headers.etag, res.headers.etag, 'the same page, the same tag')
+  const again = await app.inject({ url: '/docs/', headers: { 'if-none-match': String(res.headers.etag) } })
+  t.equal(again.statusCode, 304)
+  t.equal(again.body, '', 'no body')
+  t.equal((await app.inject({ url: '/docs/', headers: { 'if-none-match': '"other"' } })).statusCode, 200, 'another tag: the page')
   const logo = await app.inject({ url: '/docs/static/logo.svg' })
   t.equal(logo.headers['content-type'], 'image/svg+xml')
   // a file the page does not have is a 404 (its route serves GET: not a 405)

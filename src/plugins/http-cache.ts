@@ -3,8 +3,8 @@ import { etagOf, noneMatch } from '../services/etag.js'
 
 /**
  * Conditional requests and caching headers.
- * - Every JSON success carries an ETag: a hash of everything the response shows; a GET whose
- *   If-None-Match matches is answered 304 with no body.
+ * - Every success carries an ETag: a hash of everything the response shows (of a JSON answer's value, of a text
+ *   page's bytes); a GET whose If-None-Match matches is answered 304 with no body.
  * - Anonymous reads (which only ever show published content) are `public` for CACHE_MAX_AGE seconds
  *   with stale-while-revalidate; anything read with a key is `private, no-store`, so a shared cache
  *   never keeps a response that could show unpublished content. Errors and writes are `no-store`; a route
@@ -38,6 +38,12 @@ export default fp(async (app) => {
     if (isRead(request.method)) {
       const vary = reply.getHeader('vary')
       reply.header('vary', vary ? `${vary}, Authorization` : 'Authorization')
+    }
+    // a page written as text, not JSON (the interactive reference at /docs): its ETag from those bytes
+    if (isRead(request.method) && reply.statusCode === 200 && typeof payload === 'string' && !reply.hasHeader('etag')) {
+      const etag = etagOf(payload)
+      reply.header('etag', etag)
+      if (noneMatch(request.headers['if-none-match'], etag)) reply.code(304)
     }
     if (reply.statusCode === 304) {
       // a 304 has no body: not a serialized "null" whose length would be announced (keep-alive clients
