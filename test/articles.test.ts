@@ -1073,6 +1073,13 @@ t.test('ids in a path or a query string are read in any case (a UUID is, as inpu
   t.equal((await anon({ url: `/v1/bylines/${upper(byline.id)}/articles` })).json().data[0]?.id, a.id, 'an archive')
   t.equal((await anon({ url: `/v1/sections/${upper(section.id)}` })).statusCode, 200, 'a section')
   problem(t, await anon({ url: `/v1/articles/${upper(a.id).replace(/.$/, 'G')}` }), 404, 'not a UUID: looked up as given')
+  // any mix of cases: upper case only after a lower-case letter, or only the last digit
+  const mixed = (id: string) => id.replace(/[a-f](?=[^a-f]*$)/, (c) => c.toUpperCase())
+  for (const id of [mixed(section.id), section.id.slice(0, -1) + section.id.slice(-1).toUpperCase()]) {
+    if (id === section.id) continue
+    t.equal((await anon({ url: `/v1/sections/${id}` })).statusCode, 200, `a section as ${id}`)
+    t.same(await ids(`section=${id}`), [a.id], `section=${id}`)
+  }
 })
 
 t.test('ids in a request body are read in any case too, and kept as the service writes them', async (t) => {
@@ -1101,6 +1108,10 @@ t.test('ids in a request body are read in any case too, and kept as the service 
   t.equal(added.at(-1).articleId, other.id, 'a link appended')
   const patched = ok(t, await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { sectionId: upper(parent.id) } }))
   t.equal(patched.sectionId, parent.id, 'a patch')
+  const lastUpper = (id: string) => id.replace(/[a-f](?=[^a-f]*$)/, (c) => c.toUpperCase())
+  t.not(lastUpper(section.id), section.id)
+  t.equal(ok(t, await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { sectionId: lastUpper(section.id) } })).sectionId, section.id, 'upper case after lower case')
+  t.equal(ok(t, await req(app, { method: 'PATCH', url: `/v1/articles/${a.id}`, payload: { sectionId: lastUpper(parent.id) } })).sectionId, parent.id)
   // the section filter finds it by the id as stored
   t.same((await req(app, { method: 'GET', url: `/v1/articles?section=${parent.id}` })).json().data.map((x: any) => x.id), [a.id])
   // not a UUID: compared as given, and named as missing

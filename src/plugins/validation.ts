@@ -115,8 +115,8 @@ function standingFor<F extends Compiled> (validate: F, wrapper: (...args: any[])
   }) as F
 }
 
-/** A UUID with an upper-case hex digit, as some platforms write every one (Swift's `uuidString`). */
-const UPPER_UUID = /^(?=[^a-f]*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
+/** A UUID with an upper-case hex digit anywhere, as some platforms write every one (Swift's `uuidString`). */
+const UPPER_UUID = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/
 /** The parameters of a path or a query string that name a record by id (or by a slug, which is lower case). */
 const NAMING = ['id', 'linkId', 'section', 'byline', 'parent']
 
