@@ -636,6 +636,13 @@ t.test('snippets: the private-use characters the index marks matches with (U+E00
     t.same(marks(a.snippet ?? '').map((m) => m.toLowerCase()), ['gas'], `only the match is marked: ${JSON.stringify(a.snippet)}`)
     assertSafe(t, a.snippet ?? '', `snippet of ${JSON.stringify(a.headline)}`)
   }
+  // they are left out of the indexed words, and of the words searched for alike
+  await create(app, '/v1/articles', { headline: 'Feij\uE001oa harvest', status: 'published' })
+  for (const q of ['feijoa', 'feij\uE001oa', 'fei\uE000j\uE002oa']) {
+    const found = (await page(t, ctx, `q=${encodeURIComponent(q)}`, 'anon')).data
+    t.same(found.map((a: any) => a.headline), ['Feij\uE001oa harvest'], `${JSON.stringify(q)} finds it`)
+    t.same(marks(found[0]?.snippet ?? ''), ['Feijoa'], 'and marks it')
+  }
 })
 
 t.test('hostile q: every value answers 200 or a problem+json 400, never a 500, and changes nothing', async (t) => {

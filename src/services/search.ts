@@ -130,7 +130,8 @@ export function ftsQuery (q: string): string {
   const terms: string[] = []
   const quote = (text: string) => `"${folded(text).replace(/"/g, '""')}"`
   // control characters are not text (a NUL would even end the query early inside SQLite's parser)
-  for (const m of q.normalize('NFC').replace(/\p{Cc}/gu, ' ').matchAll(/"([^"]*)"?|([^\s"]+)/g)) {
+  // nor are the private-use characters the index leaves out of words (see unmarked): `feij\uE001oa` is feijoa to both
+  for (const m of unmarked(q.normalize('NFC')).replace(/\p{Cc}/gu, ' ').matchAll(/"([^"]*)"?|([^\s"]+)/g)) {
     const phrase = m[1]
     const word = m[2]
     if (phrase !== undefined) {
