@@ -1564,6 +1564,21 @@ t.test('snippets are made from the article text: the best window of the best fie
   t.equal(snip('gas harbin', { headline: 'Gas', body: 'Harbin gas' }), '<mark>Harbin</mark> <mark>gas</mark>', 'a field with more of the terms wins')
   t.equal(snip('xinhua', { headline: 'Story', tags: 'a \uE002 b', bylines: 'Xinhua \uE002 Li Wei' }), '<mark>Xinhua</mark>, Li Wei', 'byline names, parted by commas')
   t.equal(snip('energy', { tags: 'natural gas \uE002 energy \uE002 deal making' }), 'natural gas, <mark>energy</mark>, deal making', 'tags, parted by commas')
+  const names = Array.from({ length: 12 }, (_, i) => `Reporter Number${i} Smith`).join(' \uE002 ')
+  for (const q of ['number1*', 'smith', 'number5']) {
+    const made = snip(q, { bylines: names })
+    t.match(made, /<mark>/, `${q}: marked`)
+    t.notMatch(made, /^…?,|,…?$|, …|…,/, `${q}: no comma against the ellipsis or an end: ${made}`)
+  }
+  // a "word" thousands of characters long (a pasted URL, a base64 run) does not make a snippet as long
+  const longWords = snip('cloudberry', { body: `${'a'.repeat(3000)} cloudberry ${'b'.repeat(3000)}` })
+  t.equal(longWords, `…${'a'.repeat(159)} <mark>cloudberry</mark> ${'b'.repeat(159)}…`, 'at most 160 characters either side')
+  const between = snip('cloud berry', { headline: `cloud ${'x'.repeat(1000)} berry` })
+  t.equal(between, `<mark>cloud</mark> ${'x'.repeat(79)}…${'x'.repeat(79)} <mark>berry</mark>`, 'and between two marks')
+  t.match(snip('abc*', { body: `abc${'d'.repeat(5000)}` }), /^<mark>abcd{77}…d{80}<\/mark>$/, 'and in a mark')
+  t.equal(snip('smile', { body: `${'😀'.repeat(200)} smile` }), `…${'😀'.repeat(79)} <mark>smile</mark>`, 'never half a character')
+  t.equal(snip('zeppelin', { body: 'Drei Donaudampfschifffahrtsgesellschaftskapitäne und Rinderkennzeichnungsüberwachungsbehörden sahen den Zeppelin über Friedrichshafen' }),
+    'Drei Donaudampfschifffahrtsgesellschaftskapitäne und Rinderkennzeichnungsüberwachungsbehörden sahen den <mark>Zeppelin</mark> über Friedrichshafen', 'long words of real text are shown whole')
   t.equal(snip('zzz', { headline: 'nothing here' }), '', 'no match, no snippet')
 
   // every document FTS5 finds has its match marked: the same texts and queries through an FTS5 table with the
@@ -1603,7 +1618,7 @@ t.test('a snippet costs time in proportion to the text, whatever is typed', asyn
   const made = snippetsFor(ftsQuery(q))({ headline: '', summary: '', body, tags: '', bylines: '' })
   t.match(made, /<mark>/, 'a window of a 20,000-word body')
   const long = snippetsFor(ftsQuery(`${'x'.repeat(5000)}*`))({ headline: 'x'.repeat(100000), summary: '', body: '', tags: '', bylines: '' })
-  t.equal(long, `<mark>${'x'.repeat(65536)}</mark>…`, 'a word longer than the part looked at: marked as far as it goes')
+  t.equal(long, `<mark>${'x'.repeat(80)}…${'x'.repeat(80)}</mark>…`, 'a word longer than the part looked at: marked, its middle elided')
 })
 
 t.test('photo captions are searched as shown: the lead photo\'s and each body photo\'s (override or own); a caption edit reindexes the articles showing it; npm run search:reindex rewrites every entry', async (t) => {

@@ -299,7 +299,21 @@ export function snippetsFor (match: string): (doc: SearchDocument) => string {
     }
     if (!best) return ''
     const { text, window } = best
-    const show = (from: number, to: number) => escapeHtml(text.slice(from, to).replace(BOUNDARY, ', '))
+    const clipped = [...window.clipped]
+    // a window does not begin or end where two tags or names part (the parting is a word to the window's count)
+    let { start, end } = window
+    while (start < end && (text[start] === ' ' || text[start] === '\uE002')) start++
+    while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\uE002')) end--
+    /** Text of the window as HTML: at most LONG units of it, the rest elided at `cut` (its start, its end, its middle). */
+    const show = (from: number, to: number, cut: 'start' | 'end' | 'middle') => {
+      let shown = text.slice(from, to)
+      if (to - from > LONG) {
+        if (cut === 'start') { shown = text.slice(unsplit(text, to - LONG, 1), to); clipped[0] = true }
+        if (cut === 'end') { shown = text.slice(from, unsplit(text, from + LONG, -1)); clipped[1] = true }
+        if (cut === 'middle') shown = `${text.slice(from, unsplit(text, from + LONG / 2, -1))}…${text.slice(unsplit(text, to - LONG / 2, 1), to)}`
+      }
+      return escapeHtml(shown.replace(BOUNDARY, ', '))
+    }
     // matches of two terms over the same words (`gas "gas deal"`) share one mark
     const marks: [number, number][] = []
     for (const f of window.found) {
@@ -308,12 +322,25 @@ export function snippetsFor (match: string): (doc: SearchDocument) => string {
       else marks.push([f.start, f.end])
     }
     let html = ''
-    let at = window.start
-    for (const [from, to] of marks) {
-      html += `${show(at, from)}<mark>${show(from, to)}</mark>`
+    let at = start
+    marks.forEach(([from, to], i) => {
+      html += `${show(at, from, i === 0 ? 'start' : 'middle')}<mark>${show(from, to, 'middle')}</mark>`
       at = to
-    }
-    html = (html + show(at, window.end)).trim()
-    return `${window.clipped[0] ? '…' : ''}${html}${window.clipped[1] ? '…' : ''}`
+    })
+    html = (html + show(at, end, 'end')).trim()
+    return `${clipped[0] ? '…' : ''}${html}${clipped[1] ? '…' : ''}`
   }
+}
+
+/**
+ * At most this many UTF-16 units of a snippet's text are shown before its first mark, after its last, between two
+ * marks, and in one mark: a window is 16 words, and a "word" may be a pasted URL or a base64 run thousands of characters
+ * long (a 6,000-character snippet for one such paragraph). Sixteen words of German fit.
+ */
+const LONG = 160
+
+/** `i`, moved by `step` if it falls between the two halves of a surrogate pair. */
+function unsplit (text: string, i: number, step: 1 | -1): number {
+  const c = text.charCodeAt(i)
+  return c >= 0xdc00 && c <= 0xdfff ? i + step : i
 }
