@@ -157,7 +157,11 @@ t.test('shutting down: a request on a connection kept alive is refused with a pr
   const ended = new Promise((resolve) => socket.on('close', resolve))
   const body = JSON.stringify({ name: 'Written during the shutdown' })
   socket.write(`POST /v1/sections HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.editor}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  const lockWaits = async () => (await locker!.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0].n
+  // the shutdown begins once the write is in flight: on PostgreSQL, once it waits for the lock, however slow the
+  // host (a fixed pause was too short on a slow one); SQLite's wait cannot be seen from outside
+  if (locker) for (let i = 0; i < 400 && await lockWaits() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  else await new Promise((resolve) => setTimeout(resolve, 100))
   const closed = app.close()
   // a second request on the same connection, sent once the shutdown has begun
   socket.write('GET /v1/sections HTTP/1.1\r\nHost: x\r\n\r\n')
@@ -167,8 +171,7 @@ t.test('shutting down: a request on a connection kept alive is refused with a pr
     other.close()
   }
   if (locker) {
-    const waiting = await locker.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
-    t.equal(waiting.rows[0].n, 1, 'the write in flight waits for the lock')
+    t.equal(await lockWaits(), 1, 'the write in flight waits for the lock')
     await locker.query('rollback')
   }
   await ended
