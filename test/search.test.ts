@@ -1550,6 +1550,12 @@ t.test('snippets are made from the article text: the best window of the best fie
     'the block with the most matches, not a window across two')
   t.equal(snip('gas deal', { body: `${filler(20)} gas \uE002 deal ${filler(20, 'after')}` }).match(/<mark>/g)?.length, 1, 'a window never takes in two blocks')
   t.equal(snip('minister', { body: 'We will sign it \uE002 The minister \uE002 Said on Monday' }), '…The <mark>minister</mark>…', 'a quote\'s attribution on its own')
+  // the lead photo's caption is the body's first block to the index, and shown above the story, not in its flow
+  const lead = (q: string, body: string) => snippetsFor(ftsQuery(q))(doc({ body }), true)
+  t.equal(lead('exposition', 'Harbin at night \uE002 The exposition opened \uE002 Crowds came'), 'The <mark>exposition</mark> opened…', 'the first paragraph after a lead caption has nothing before it')
+  t.equal(lead('night', 'Harbin at night \uE002 The exposition opened'), 'Harbin at <mark>night</mark>', 'the lead caption is whole')
+  t.equal(lead('crowds', 'Harbin at night \uE002 The exposition opened \uE002 Crowds came'), '…<mark>Crowds</mark> came', 'a later paragraph has the first before it')
+  t.equal(lead('exposition', ' \uE002 The exposition opened \uE002 Crowds came'), 'The <mark>exposition</mark> opened…', 'a lead photo without a caption')
 
   const long = `${filler(40)} the zeppelin lands. ${filler(40, 'after')}`
   const middle = snip('zeppelin', { body: long })
@@ -1638,6 +1644,8 @@ t.test('photo captions are searched as shown: the lead photo\'s and each body ph
   t.same(await found(t, ctx, `q=${enc('"blue bird"')}`, 'anon'), ['Overridden'], 'an override')
   t.same(await found(t, ctx, `q=${enc('"river kingfisher"')}`, 'anon'), [], 'a caption is a block of its own: no phrase across it and the paragraph before')
   t.same(marks((await page(t, ctx, 'q=kingfisher', 'anon')).data[0]?.snippet ?? ''), ['Kingfisher'], 'the snippet shows the caption')
+  t.equal((await page(t, ctx, 'q=spring', 'anon')).data[0]?.snippet, '<mark>Spring</mark> on the river.…', 'the first paragraph: the lead photo\'s caption is not before it')
+  t.equal((await page(t, ctx, 'q=heron', 'anon')).data[0]?.snippet, '<mark>Heron</mark> in the mist', 'the lead photo\'s caption, whole')
 
   const patched = await app.inject({ method: 'PATCH', url: `/v1/photos/${kingfisher.id}`, payload: { caption: 'Osprey over the reeds' } })
   t.equal(patched.statusCode, 200, patched.body)

@@ -609,7 +609,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
           // the photos' own captions, as presented (a block with an override shows the override)
           const captions = new Map(a.body.flatMap((b) => b.type === 'photo' && !b.captionOverride ? [[b.photoId, b.caption] as const] : []))
           if (a.leadPhoto) captions.set(a.leadPhoto.id, a.leadPhoto.caption)
-          a.snippet = snippet(documentOf(h.row, a.bylines.map((b) => b.name), (id) => captions.get(id)))
+          a.snippet = snippet(documentOf(h.row, a.bylines.map((b) => b.name), (id) => captions.get(id)), h.row.leadPhotoId !== null)
         })
       }
       return { data, next: page.next }

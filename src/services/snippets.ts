@@ -278,23 +278,31 @@ const BODY = 2
  * summary, body, tags, byline names; the first of the best), every match of its terms in `<mark>` (a phrase as
  * one), the text escaped, elisions marked with "…". In the body, an extract is of one block (a paragraph, a
  * caption, a quote or its attribution), as a phrase is matched within one: a caption's last words run on into the
- * first paragraph's as if one sentence, so a block before or after the one shown is an elision. Tags and names are
- * parted by commas.
+ * first paragraph's as if one sentence, so a block before or after the one shown is an elision. With `leadCaption`,
+ * the body's first block is the lead photo's caption, apart from the story's blocks. Tags and names are parted by
+ * commas.
  */
-export function snippetsFor (match: string): (doc: SearchDocument) => string {
+export function snippetsFor (match: string): (doc: SearchDocument, leadCaption?: boolean) => string {
   const terms = termsOf(match)
-  return (doc) => {
+  return (doc, leadCaption = false) => {
     let best: { text: string, window: NonNullable<ReturnType<typeof bestWindow>> } | null = null
     for (const [f, whole] of [doc.headline, doc.summary, doc.body, doc.tags, doc.bylines].entries()) {
       const field = head(whole)
-      const parts = f === BODY ? field.split(BOUNDARY).filter((block) => block.trim() !== '') : [field]
-      for (const [i, part] of parts.entries()) {
-        const text = NOT_ASCII.test(part) ? part.normalize('NFC') : part
-        const window = bestWindow(text, terms)
-        if (!window) continue
-        if (i > 0) window.clipped[0] = true
-        if (i < parts.length - 1 || (field.length < whole.length && window.end === text.length)) window.clipped[1] = true
-        if (!best || window.score > best.window.score) best = { text, window }
+      const blocks = f === BODY ? field.split(BOUNDARY) : [field]
+      // the lead photo's caption (the body's first block, see documentOf) is shown above the story, not in its flow:
+      // an extract of it is whole, and the first paragraph has nothing before it
+      const groups = f === BODY && leadCaption ? [blocks.slice(0, 1), blocks.slice(1)] : [blocks]
+      for (const [g, group] of groups.entries()) {
+        const parts = group.filter((block) => block.trim() !== '')
+        const last = g === groups.length - 1
+        for (const [i, part] of parts.entries()) {
+          const text = NOT_ASCII.test(part) ? part.normalize('NFC') : part
+          const window = bestWindow(text, terms)
+          if (!window) continue
+          if (i > 0) window.clipped[0] = true
+          if (i < parts.length - 1 || (last && field.length < whole.length && window.end === text.length)) window.clipped[1] = true
+          if (!best || window.score > best.window.score) best = { text, window }
+        }
       }
     }
     if (!best) return ''
