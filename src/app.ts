@@ -1,4 +1,5 @@
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import { Type } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -31,6 +32,9 @@ import articleRoutes from './routes/v1/articles.js'
 import keyRoutes from './routes/v1/keys.js'
 import { BadRequest, ServiceUnavailable, UnsupportedMediaType } from './errors.js'
 import { jsonBodies } from './plugins/json-body.js'
+
+/** The query string of a route that takes no parameters. */
+const NO_QUERY = Type.Object({}, { additionalProperties: false })
 
 /** Shared schemas, registered once: they become the OpenAPI components, named by `$id`. */
 const schemas = [
@@ -166,6 +170,11 @@ export async function buildApp ({ config, logger = false, onQuery }: AppOptions)
 
   await app.register(serviceRoutes)
   await app.register(async (v1) => {
+    // a route that takes no query parameters refuses them, as the others refuse unknown ones: a misspelt parameter
+    // is said, not ignored on one route and refused on the next (and each junk one another URL for caches to keep)
+    v1.addHook('onRoute', (route) => {
+      if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NO_QUERY }
+    })
     await v1.register(sectionRoutes)
     await v1.register(bylineRoutes)
     await v1.register(photoRoutes)

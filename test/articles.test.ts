@@ -788,6 +788,13 @@ t.test('list filters', async (t) => {
   }
   const bad = problem(t, await req(app, { method: 'GET', url: '/v1/articles?sort=newest' }), 400)
   t.match(paths(bad), ['/query/sort'])
+  // a range no time is in: the dates swapped, or the same instant (publishedBefore is exclusive), however written
+  for (const range of ['publishedAfter=2014-07-03T00:00:00Z&publishedBefore=2014-07-01T00:00:00Z', 'publishedAfter=2014-07-02T00:00:00Z&publishedBefore=2014-07-02T00:00:00Z',
+    `publishedAfter=${encodeURIComponent('2014-07-02T08:00:00+08:00')}&publishedBefore=2014-07-02T00:00:00Z`, 'publishedAfter=2014-07-03T00:00:00Z&publishedBefore=2014-07-01T00:00:00Z&q=gas']) {
+    const empty = problem(t, await req(app, { method: 'GET', url: `/v1/articles?${range}` }), 400, range)
+    t.match(empty, { detail: /publishedAfter \(inclusive\) must be earlier than publishedBefore \(exclusive\)/, errors: [{ path: '/query/publishedBefore' }] }, range)
+  }
+  t.same(await ids(`publishedAfter=2014-07-02T00:00:00Z&publishedBefore=${encodeURIComponent('2014-07-02T00:00:00.001Z')}`), [B.id], 'a range of one millisecond')
 })
 
 t.test('limit bounds and the default page size', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fs from 'node:fs'
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { build } from './helper.js'
+import { build, problem, req, paths } from './helper.js'
 import { generateOpenApi } from '../scripts/openapi.js'
 
 t.test('the committed openapi/openapi.json is what the routes generate (run `npm run openapi` after an API change)', async (t) => {
@@ -169,4 +169,37 @@ t.test('the headers the document declares on every answer are on every answer', 
   }
   const keyed = await app.inject({ url: '/v1/articles' })
   t.equal(keyed.headers['cache-control'], 'private, no-store')
+})
+
+t.test('every /v1 operation refuses a query parameter it does not take, those that take none included; nothing changes', async (t) => {
+  const { app } = await build(t)
+  const doc = (await app.inject({ url: '/openapi.json' })).json()
+  const article = (await app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'Kept' } })).json()
+  const admin = { authorization: `Bearer ${(await app.services.keys.create({ name: 'query admin', role: 'admin' })).secret}` }
+  // any well-formed value of each path parameter: the query string is checked before anything is looked up
+  const values: Record<string, string> = { id: article.id, slug: article.slug, n: '1', linkId: '0192a6a0-0000-7000-8000-000000000000' }
+  let routes = 0
+  for (const [template, item] of Object.entries<Record<string, any>>(doc.paths)) {
+    if (!template.startsWith('/v1/')) continue
+    for (const [method, op] of Object.entries<any>(item)) {
+      // (a body is checked before the query string: those with one to send are left to their own tests)
+      if (method === 'head' || method === 'options' || op.requestBody?.required) continue
+      const url = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+        t.ok(values[name], `a value for {${name}}`)
+        return values[name]!
+      })
+      const name = `${method.toUpperCase()} ${template}`
+      const res = await req(app, { method: method.toUpperCase() as 'GET', url: `${url}?colour=red`, headers: admin })
+      const body = problem(t, res, 400, `${name}?colour=red`)
+      t.same(paths(body), ['/query/colour'], `${name}: errors[] names the parameter`)
+      if (!(op.parameters ?? []).some((p: { in: string }) => p.in === 'query')) routes++
+    }
+  }
+  t.ok(routes >= 15, `operations that take no query parameter were asked too (${routes})`)
+  // a write with a good body and a parameter it does not take: refused whole
+  const patched = await req(app, { method: 'PATCH', url: `/v1/articles/${article.id}?force=true`, payload: { headline: 'Changed' } })
+  t.same(paths(problem(t, patched, 400, 'PATCH with ?force=true')), ['/query/force'])
+  const kept = await app.inject({ url: `/v1/articles/${article.id}` })
+  t.match(kept.json(), { headline: 'Kept', revision: article.revision }, 'nothing was written')
+  t.equal((await app.inject({ url: `/v1/articles/${article.id}` })).statusCode, 200, 'a read without one still answers')
 })

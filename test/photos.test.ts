@@ -401,6 +401,19 @@ t.test('a "file" part without a file name is a 400 that says so, not a text fiel
   t.match(problem(t, res, 400, 'no file name'), { detail: /"file" part has no file name/ })
 })
 
+t.test('a form of more parts than an upload takes is a 400 naming what it takes, not the parser\'s 413', async (t) => {
+  const { app, dataDir } = await build(t)
+  const data = await image()
+  const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`f${i}`, 'x']))
+  for (const [what, fields] of [['300 text fields', many], ['25 text fields', Object.fromEntries(Object.entries(many).slice(0, 25))]] as const) {
+    const res = await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart(fields, { data }) })
+    const body = problem(t, res, 400, what)
+    t.equal(body.code, 'CMS_BAD_REQUEST', what)
+    t.match(body.detail, /more parts than an upload takes: the image as "file" and at most the fields caption, credit, altText, focalX, focalY/, what)
+  }
+  await nothingStored(t, app, dataDir, 'too many parts')
+})
+
 t.test('upload fields left blank are not given, in a form as in the query string', async (t) => {
   const { app } = await build(t)
   const data = await image()
@@ -928,7 +941,7 @@ t.test('PUT /v1/photos/{id}/file replaces the bytes and keeps the record', async
   const withFields = problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({ caption: 'x' }, { data: first }) }), 400, 'PUT with fields')
   t.same(withFields.errors, [{ path: '/caption', message: 'Unknown field' }], 'errors[] names the field')
   const queryFields = problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file?caption=x&credit=y`, headers: { 'content-type': 'image/jpeg' }, payload: first }), 400, 'PUT with query fields')
-  t.same(paths(queryFields), ['/caption', '/credit'])
+  t.same(paths(queryFields), ['/query/caption'], 'a query parameter the route does not take, as on every route')
   problem(t, await send(t, app, { method: 'PUT', url: `/v1/photos/${photo.id}/file`, ...multipart({}) }), 400, 'PUT without file')
   t.same((await send(t, app, { url: `/v1/photos/${photo.id}` })).json(), current, 'unchanged')
   t.equal(storedFiles(dataDir).length, 1)

@@ -562,6 +562,11 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         const path = query.changedSince !== undefined ? '/query/changedSince' : '/query/sort'
         throw invalid('changedSince and sort=changedAt follow every change of the archive and do not combine with a search (q)', [{ path, message: 'not with q' }])
       }
+      // an empty range (the two swapped, most often) is a mistake to say, not a list to answer empty
+      if (query.publishedAfter !== undefined && query.publishedBefore !== undefined && Date.parse(query.publishedAfter) >= Date.parse(query.publishedBefore)) {
+        throw invalid('publishedAfter (inclusive) must be earlier than publishedBefore (exclusive): no time is in this range',
+          [{ path: '/query/publishedBefore', message: 'Is not later than publishedAfter' }])
+      }
       const match = query.q === undefined ? undefined : ftsQuery(query.q)
       const scope = listScope(sort, query)
       const afterKey: ArticleKey | undefined = query.cursor === undefined

@@ -57,7 +57,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listArticles',
       summary: 'List articles',
       description: 'Full articles (section, bylines, photos and related links resolved), filtered and sorted, one page at a time. ' +
-        '`publishedAfter` is inclusive, `publishedBefore` exclusive.',
+        '`publishedAfter` is inclusive, `publishedBefore` exclusive; given both, the first must be earlier (a 400 otherwise).',
       querystring: ArticleListQuery,
       response: { 200: Type.Ref(ArticlePage), ...problems(400) }
     }

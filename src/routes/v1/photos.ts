@@ -67,8 +67,13 @@ async function readUpload (request: FastifyRequest, limit: number): Promise<{ fi
       }
     }
   } catch (err) {
-    if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
+    const code = (err as { code?: string }).code
+    if (code === 'FST_REQ_FILE_TOO_LARGE') {
       throw new PayloadTooLarge(`The image is larger than the ${grouped(limit)} bytes accepted here (UPLOAD_MAX_BYTES)`)
+    }
+    // more parts than any upload has (the parser stops counting at its limits): a form of unknown fields, not a large body
+    if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FILES_LIMIT') {
+      throw new BadRequest(`The form has more parts than an upload takes: the image as "file" and at most the fields ${Object.keys(PhotoUploadFields.properties).join(', ')}`)
     }
     // the multipart parser's own errors (cut-off body, no boundary) carry no status: they are bad requests
     if ((err as { statusCode?: number }).statusCode) throw err
