@@ -5,6 +5,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { openStore } from '../src/db/index.js'
 import { build, create, ok } from './helper.js'
+import { DependencyUnavailable } from '../src/errors.js'
 
 type Tap = { teardown: (fn: () => unknown) => void }
 
@@ -138,4 +139,51 @@ t.test('instances starting at once on a new database: one applies the migrations
   const journal = JSON.parse(fs.readFileSync(new URL('../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }
   t.equal(db.prepare('select count(*) from __drizzle_migrations').pluck().get(), journal.entries.length, 'each migration applied once')
   t.equal(db.prepare('select count(*) from secrets').pluck().get(), 1, 'one cursor key')
+})
+
+t.test('a write whose answer cannot be read is not made: the 503 says so, and sending it again writes it once', async (t) => {
+  const { app } = await build(t)
+  const store = app.store
+  /** The next read of `name` fails as a connection lost to the database does (after the write's own statements). */
+  const failNext = <K extends 'relatedOf' | 'withAncestors'>(repo: 'articles' | 'sections', name: K) => {
+    const target = store[repo] as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const real = target[name]!
+    target[name] = async () => {
+      target[name] = real
+      throw Object.assign(new DependencyUnavailable('The database is unavailable; retry in a few seconds'), { headers: { 'retry-after': '5' } })
+    }
+  }
+  const count = async (q: string) => (await app.inject({ url: `/v1/articles?q=${q}&limit=100` })).json().data.length
+
+  failNext('articles', 'relatedOf')
+  const lost = await app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'Quokka census' } })
+  t.equal(lost.statusCode, 503, lost.body)
+  t.equal(lost.headers['retry-after'], '5')
+  t.equal(await count('quokka'), 0, 'the create answered 503 was not made')
+  const again = await app.inject({ method: 'POST', url: '/v1/articles', payload: { headline: 'Quokka census' } })
+  t.equal(again.statusCode, 201, again.body)
+  t.equal(again.json().slug, 'quokka-census', 'sent again: the one article, with the slug it asked for')
+  t.equal(await count('quokka'), 1)
+
+  const etag = again.headers.etag as string
+  failNext('articles', 'relatedOf')
+  const patch = { method: 'PATCH' as const, url: `/v1/articles/${again.json().id}`, headers: { 'if-match': etag }, payload: { summary: 'Counted' } }
+  t.equal((await app.inject(patch)).statusCode, 503)
+  t.match((await app.inject({ url: `/v1/articles/${again.json().id}` })).json(), { summary: null, revision: 1 }, 'the edit answered 503 was not made')
+  const patched = await app.inject(patch)
+  t.equal(patched.statusCode, 200, `sent again with the same If-Match: made, not a 412 (${patched.body})`)
+  t.match(patched.json(), { summary: 'Counted', revision: 2 })
+
+  failNext('articles', 'relatedOf')
+  const link = { method: 'POST' as const, url: `/v1/articles/${again.json().id}/related`, payload: { url: 'https://example.com/quokkas', headline: 'More quokkas' } }
+  t.equal((await app.inject(link)).statusCode, 503)
+  t.same((await app.inject({ url: `/v1/articles/${again.json().id}/related` })).json().data, [], 'the link answered 503 was not added')
+  t.equal((await app.inject(link)).statusCode, 201, 'sent again: added once')
+  t.equal((await app.inject({ url: `/v1/articles/${again.json().id}/related` })).json().data.length, 1)
+
+  failNext('sections', 'withAncestors')
+  const section = { method: 'POST' as const, url: '/v1/sections', payload: { name: 'Marsupials' } }
+  t.equal((await app.inject(section)).statusCode, 503)
+  t.same((await app.inject({ url: '/v1/sections?limit=100' })).json().data.map((s: { name: string }) => s.name), [], 'the section answered 503 was not made')
+  t.equal((await app.inject(section)).statusCode, 201)
 })

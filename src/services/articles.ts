@@ -525,6 +525,17 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
   }
 
   const presentOne = async (row: ArticleRow) => (await present([row], staff))[0]!
+  /**
+   * A write answered with the article as it wrote it, read back inside the write: read after the commit, a connection
+   * lost in between (PostgreSQL restarting, a proxy dropping it) answered 503 for a write that was made, and a client
+   * sending it again made a second article.
+   */
+  const writtenArticle = (fn: () => Promise<ArticleRow>) => store.transaction(async () => presentOne(await fn()))
+  /** A write of an article's related links answered with the list it leaves, read back inside the write (see writtenArticle). */
+  const writtenRelated = (id: string, fn: () => Promise<void>) => store.transaction(async () => {
+    await fn()
+    return relatedList(id, staff)
+  })
 
   return {
     present,
@@ -654,7 +665,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
       assertMayChange(w.actor, undefined, input)
       const body = cleanBody(input.body ?? [])
       const now = new Date()
-      const row = await store.transaction(async () => {
+      return writtenArticle(async () => {
         const status = input.status ?? 'draft'
         const row: ArticleRow = {
           id: newId(),
@@ -680,16 +691,14 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         await snapshot(row.id, w.actor, 'create', { row, bylines }, [])
         return row
       })
-      return presentOne(row)
     },
 
     async update (id: string, patch: ArticlePatch, w: Write) {
-      const row = await store.transaction(async () => {
+      return writtenArticle(async () => {
         const current = await forWrite(id, w)
         assertMayChange(w.actor, current, patch)
         return recorded(w.actor, 'update', await applyPatch(current, patch, new Date()))
       })
-      return presentOne(row)
     },
 
     /**
@@ -697,7 +706,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
      * see it from that moment, decided at read time.
      */
     async publish (id: string, input: PublishInput, w: Write) {
-      const row = await store.transaction(async () => {
+      return writtenArticle(async () => {
         const current = await forWrite(id, w)
         const now = new Date()
         // without a date: now, but an article that has a publication date already past (published, archived,
@@ -705,16 +714,14 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         const kept = current.publishedAt !== null && current.publishedAt <= now ? current.publishedAt : now
         return recorded(w.actor, 'publish', await applyPatch(current, { status: 'published', publishedAt: input.publishedAt ?? kept.toISOString() }, now))
       })
-      return presentOne(row)
     },
 
     /** Takes the article back to draft: readers no longer see it anywhere. */
     async unpublish (id: string, w: Write) {
-      const row = await store.transaction(async () => {
+      return writtenArticle(async () => {
         const current = await forWrite(id, w)
         return recorded(w.actor, 'unpublish', await applyPatch(current, { status: 'draft', publishedAt: null }, new Date()))
       })
-      return presentOne(row)
     },
 
     async delete (id: string, w: Write) {
@@ -749,7 +756,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
     },
 
     async replaceRelated (id: string, links: RelatedLinkInput[], w: Write) {
-      await store.transaction(async () => {
+      return writtenRelated(id, async () => {
         const current = await forWrite(id, w, 'related')
         assertMayChange(w.actor, current)
         const next = await validateRelated(id, links, [], (i) => `/${i}`)
@@ -762,11 +769,10 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         await bump(current)
         await snapshot(id, w.actor, 'related')
       })
-      return relatedList(id, staff)
     },
 
     async appendRelated (id: string, link: RelatedLinkInput, w: Write) {
-      await store.transaction(async () => {
+      return writtenRelated(id, async () => {
         const current = await forWrite(id, w, 'related')
         assertMayChange(w.actor, current)
         const [insert] = await validateRelated(id, [link], await store.articles.relatedLinks(id), () => '')
@@ -774,18 +780,16 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         await bump(current)
         await snapshot(id, w.actor, 'related')
       })
-      return relatedList(id, staff)
     },
 
     async deleteRelated (id: string, linkId: string, w: Write) {
-      await store.transaction(async () => {
+      return writtenRelated(id, async () => {
         const current = await forWrite(id, w, 'related')
         assertMayChange(w.actor, current)
         if (!(await store.articles.deleteRelated(id, linkId))) throw new NotFound('Related link', linkId)
         await bump(current)
         await snapshot(id, w.actor, 'related')
       })
-      return relatedList(id, staff)
     },
 
     async listRevisions (id: string, query: { limit: number, cursor?: string }) {
@@ -823,7 +827,7 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
      * leaves the article's current one in its place.
      */
     async restore (id: string, number: number, w: Write) {
-      const row = await store.transaction(async () => {
+      return writtenArticle(async () => {
         const current = await forWrite(id, w)
         assertMayChange(w.actor, current)
         const revision = await store.articles.findRevision(id, number)
@@ -857,7 +861,6 @@ export function articlesService (store: Store, photos: PhotosService, sections: 
         await store.articles.replaceRelated(id, keepLinkIds(restored, await store.articles.relatedLinks(id)))
         return snapshot(id, w.actor, 'restore', next)
       })
-      return presentOne(row)
     }
   }
 }

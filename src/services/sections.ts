@@ -116,7 +116,7 @@ export function sectionsService (store: Store) {
     },
 
     async create (input: SectionCreate) {
-      const row = await store.transaction(async () => {
+      return store.transaction(async () => {
         await checkParent(undefined, input.parentId)
         const now = new Date()
         const row: SectionRow = {
@@ -130,13 +130,13 @@ export function sectionsService (store: Store) {
           updatedAt: now
         }
         await store.sections.insert(row)
-        return row
+        // read back inside the write: after it, a connection lost in between would answer 503 for a write that was made
+        return presentOne(row)
       })
-      return presentOne(row)
     },
 
     async update (id: string, patch: SectionPatch, w: Write) {
-      const row = await store.transaction(async () => {
+      return store.transaction(async () => {
         const current = await get(id)
         await assertMatch(w, () => presentOne(current))
         if (patch.parentId !== undefined && patch.parentId !== current.parentId) await checkParent(id, patch.parentId)
@@ -154,9 +154,8 @@ export function sectionsService (store: Store) {
         if (changed && (changed.slug !== undefined || changed.name !== undefined || changed.parentId !== undefined)) {
           await store.articles.changedWith({ sectionIds: await store.sections.descendantIds(id) }, new Date())
         }
-        return { ...current, ...changed }
+        return presentOne({ ...current, ...changed })
       })
-      return presentOne(row)
     },
 
     async delete (id: string, w: Write) {
