@@ -465,6 +465,10 @@ t.test('upload fields are validated', async (t) => {
   const form = multipart({ caption: 'Caf\u00e9 M\u00fcller' }, { data })
   const latin1 = Buffer.concat([form.payload.subarray(0, form.payload.indexOf('Caf')), Buffer.from('Caf\u00e9 M\u00fcller', 'latin1'), form.payload.subarray(form.payload.indexOf('ller') + 4)])
   t.match(problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', headers: form.headers, payload: latin1 }), 400, 'a field that is not UTF-8').errors, [{ path: '/caption', message: 'Is not UTF-8 text' }])
+  // and a file name that is not UTF-8 (a lone surrogate's bytes): not kept as a�.jpg
+  const named = multipart({}, { data, filename: 'aXYZ.jpg' })
+  const badName = Buffer.concat([named.payload.subarray(0, named.payload.indexOf('aXYZ.jpg') + 1), Buffer.from([0xed, 0xa0, 0x80]), named.payload.subarray(named.payload.indexOf('aXYZ.jpg') + 4)])
+  t.match(problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', headers: named.headers, payload: badName }), 400, 'a file name that is not UTF-8').errors, [{ path: '/filename', message: 'Is not UTF-8 text' }])
   const unknown = problem(t, await send(t, app, { method: 'POST', url: '/v1/photos', ...multipart({ photographer: 'Li' }, { data }) }), 400, 'unknown multipart field')
   t.ok(Array.isArray(unknown.errors) && unknown.errors.some((e: any) => /photographer/.test(e.path) || /photographer/.test(e.message)),
     'the error names the unknown field')

@@ -51,6 +51,10 @@ async function readUpload (request: FastifyRequest, limit: number): Promise<{ fi
       if (part.type === 'file') {
         if (name !== 'file') throw new BadRequest(`Unexpected file field "${name}": send the image as "file"`)
         if (file) throw new BadRequest('Send one file per upload')
+        // a file name is text like the fields beside it (see below): not one kept with U+FFFD where a letter was
+        if (part.filename?.includes('\uFFFD')) {
+          throw invalid('The file name is not UTF-8 text: send it as UTF-8 (filename*=UTF-8\'\'… for other characters)', [{ path: '/filename', message: 'Is not UTF-8 text' }])
+        }
         file = { data: await part.toBuffer(), filename: part.filename || null }
       } else {
         // a part with no file name is a text field to the parser, and an image's bytes are no text
