@@ -1762,3 +1762,51 @@ t.test('a search within dates finds every match in them, whatever order the stor
   t.equal(moved.statusCode, 200, moved.body)
   t.same(await ranked(t, ctx, `q=lighthouse&${july}&sort=publishedAt`, 'anon'), ['Lighthouse keeper retires', 'Lighthouse turns automatic', 'Lighthouse museum opens'], 'a story moved into the dates')
 })
+
+t.test('a phrase is found anywhere in a long article: after a word\'s 256th use, past 16,000 words, across a part\'s cut', async (t) => {
+  // PostgreSQL's tsvector keeps 256 positions a word and none past 16,383: a long article's phrases are kept in parts
+  const ctx = await build(t)
+  const { app } = ctx
+  const out = { status: 'published', publishedAt: '2015-03-01T00:00:00Z' }
+  await create(app, '/v1/articles', { headline: 'Many repeats', body: [p(`${'The ministers met again in the capital. '.repeat(140)}Finally the summit of leaders ended.`)], ...out })
+  await create(app, '/v1/articles', {
+    headline: 'Long transcript', ...out,
+    body: [...Array.from({ length: 5 }, () => p('alpha beta gamma delta '.repeat(850).trim())), p('Here the platypus hamburger appeared.')]
+  })
+  // 20,000 different words in 8 paragraphs (a paragraph holds 20,000 characters at most)
+  const roll = Array.from({ length: 8 }, (_, k) => p(Array.from({ length: 2500 }, (_, i) => `w${k * 2500 + i}`).join(' ')))
+  const unique = await create(app, '/v1/articles', { headline: 'Roll call', body: roll, ...out })
+  // "the" every other word: a part ends before its 256th "the" (after c255, and again after c479), the next one repeating the last 64 words
+  await create(app, '/v1/articles', { headline: 'Chorus', body: [p(Array.from({ length: 1200 }, (_, i) => `the c${i}`).join(' '))], ...out })
+  const expected: [string, string[]][] = [
+    ...[...Array.from({ length: 8 }, (_, i) => 255 + i), ...Array.from({ length: 11 }, (_, i) => 474 + i), 1198].map((k): [string, string[]] => [`"c${k} the c${k + 1}"`, ['Chorus']]),
+    ['"c300 the c302"', []],
+    ['"the summit"', ['Many repeats']],
+    ['"capital finally"', ['Many repeats']],
+    ['"platypus hamburger"', ['Long transcript']],
+    ['"the platypus"', ['Long transcript']],
+    ['"delta here"', []], // two paragraphs: no phrase across them
+    ['"summit platypus"', []],
+    // every pair around the 16,000th position (where the first part ends)
+    ...Array.from({ length: 40 }, (_, i): [string, string[]] => [`"w${15980 + i} w${15981 + i}"`, ['Roll call']]),
+    ['"w14999 w15000"', []], // two paragraphs
+    ['"w19998 w19999"', ['Roll call']],
+    ['"w19997 w19998 w19999"', ['Roll call']],
+    ['"w16000 w15999"', []],
+    ['"w100 w102"', []],
+    ['"w19998 w19999" hamburger', []],
+    ['"the summit" ministers', ['Many repeats']],
+    ['"the summit" "the platypus"', []]
+  ]
+  for (const [q, headlines] of expected) t.same(await found(t, ctx, `q=${enc(q)}`, 'anon'), headlines, q)
+  // written again short: its parts go with the long text
+  const patched = await app.inject({ method: 'PATCH', url: `/v1/articles/${unique.id}`, payload: { body: [p('w1 w2')] } })
+  t.equal(patched.statusCode, 200, patched.body)
+  t.same(await found(t, ctx, `q=${enc('"w19998 w19999"')}`, 'anon'), [], 'a phrase of the text written over')
+  t.same(await found(t, ctx, `q=${enc('"w1 w2"')}`, 'anon'), ['Roll call'])
+  if (dialect === 'postgres') {
+    const parts = await onPostgres(ctx, async (db) => (await db.query('select s.article_id = $1 as rewritten, count(p.part)::int as n from article_search s left join article_search_parts p using (doc) where s.parted or s.article_id = $1 group by 1 order by 1', [unique.id])).rows)
+    t.same(parts.map((r: { rewritten: boolean, n: number }) => [r.rewritten, r.n > 1]), [[false, true], [true, false]], 'the long articles left have their parts, the one written short none')
+    t.equal(parts[1].n, 0)
+  }
+})

@@ -199,7 +199,9 @@ export const articleSearch = pgTable('article_search', {
    */
   document: tsvector('document'),
   /** The summary's words alone: ranking tells a match in the summary from one in the body by it (four classes for five fields). */
-  summaryDocument: tsvector('summary_document')
+  summaryDocument: tsvector('summary_document'),
+  /** Whether the article's body is also kept in parts (see articleSearchParts): only then is a phrase looked for there. */
+  parted: boolean('parted').notNull().default(false)
 }, (t) => [
   uniqueIndex('article_search_article_uq').on(t.articleId),
   index('article_search_section_published_idx').on(t.sectionId, t.status, t.publishedAt, t.articleId),
@@ -207,6 +209,20 @@ export const articleSearch = pgTable('article_search', {
   index('article_search_changed_idx').on(t.changedAt, t.articleId),
   index('article_search_going_live_idx').on(t.publishedAt).where(sql`${t.status} = 'published' and ${t.changedAt} < ${t.publishedAt}`),
   index('article_search_document_idx').using('gin', t.document)
+])
+
+/**
+ * A long article's body in parts, each a tsvector within PostgreSQL's limits (see words.ts): the search row's
+ * `document` keeps at most 256 positions a word and none past 16,383, so a phrase in a long read (after the 256th
+ * "the", or past ~16,000 words) is not found in it. Written only for such articles; a phrase that `document` does
+ * not find is looked for in them (see the articles repository's `matching`).
+ */
+export const articleSearchParts = pgTable('article_search_parts', {
+  doc: integer('doc').notNull().references(() => articleSearch.doc, { onDelete: 'cascade' }),
+  part: integer('part').notNull(),
+  document: tsvector('document').notNull()
+}, (t) => [
+  primaryKey({ columns: [t.doc, t.part] })
 ])
 
 /**

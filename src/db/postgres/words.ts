@@ -18,6 +18,7 @@ const BOUNDARY = '\uE002'
  * PostgreSQL's limits: positions up to 16,383 (later ones count as the last), 256 positions a lexeme, lexemes shorter
  * than 2 KB, and a tsvector's words and positions within 1 MiB (an article of ~100,000 different words): what is past
  * MAX_BYTES is left out of the index (a snippet is looked for in a field's first 64 Ki characters, for the same reason).
+ * A long body's phrases are kept in parts of their own besides (see phraseParts).
  */
 const MAX_POSITION = 16383
 const MAX_POSITIONS = 256
@@ -39,8 +40,17 @@ const quoted = (word: string) => `'${word.replace(/\\/g, '\\\\').replace(/'/g, "
  * worth finding first, the body last (see MAX_BYTES).
  */
 export function tsvectorOf (fields: [text: string, weight: 'A' | 'B' | 'C' | 'D'][]): string {
+  return vectorOf(fields).vector
+}
+
+/**
+ * The tsvector of fields (see tsvectorOf), and whether it holds every position of every word it holds: not when a word
+ * is in it more than 256 times or a position is past 16,383, where a phrase may no longer be found (see phraseParts).
+ */
+export function vectorOf (fields: [text: string, weight: 'A' | 'B' | 'C' | 'D'][]): { vector: string, exact: boolean } {
   const positions = new Map<string, string[]>()
   let position = 0
+  let exact = true
   // what PostgreSQL will store: each lexeme's bytes (and 4 for its length and count), 2 a position
   let bytes = 0
   for (const [text, weight] of fields) {
@@ -49,6 +59,7 @@ export function tsvectorOf (fields: [text: string, weight: 'A' | 'B' | 'C' | 'D'
     for (const word of wordsOf(text)) {
       position++
       if (word === null) continue
+      if (position > MAX_POSITION) exact = false
       const at = `${Math.min(position, MAX_POSITION)}${weight}`
       const list = positions.get(word)
       if (list === undefined) {
@@ -59,10 +70,55 @@ export function tsvectorOf (fields: [text: string, weight: 'A' | 'B' | 'C' | 'D'
       } else if (list.length < MAX_POSITIONS && bytes + 2 <= MAX_BYTES) {
         bytes += 2
         list.push(at)
+      } else {
+        exact = false
       }
     }
   }
-  return [...positions].map(([word, at]) => `${quoted(word)}:${at.join(',')}`).join(' ')
+  return { vector: [...positions].map(([word, at]) => `${quoted(word)}:${at.join(',')}`).join(' '), exact }
+}
+
+/** Words a part of a long text repeats from the part before, so that a phrase of up to this many words across the cut is found whole in one. */
+const OVERLAP = 64
+/** A part's positions: well within PostgreSQL's 16,383. */
+const PART_POSITIONS = 16_000
+
+/**
+ * A long text's words in parts, each a tsvector with every position of its words (see vectorOf): a new part begins
+ * before a word would be in the part 256 times, its positions pass PART_POSITIONS or its size MAX_BYTES, OVERLAP
+ * words before the cut. What the article's `document` cannot hold of the body's phrases is found in them.
+ */
+export function phraseParts (text: string): string[] {
+  const words = wordsOf(text)
+  const parts: string[] = []
+  let start = 0
+  while (start < words.length) {
+    const counts = new Map<string, number>()
+    let bytes = 0
+    let end = start
+    for (; end < words.length && end - start < PART_POSITIONS; end++) {
+      const word = words[end]!
+      if (word === null) continue
+      const n = counts.get(word) ?? 0
+      const size = n === 0 ? Buffer.byteLength(word) + 6 : 2
+      if (n === MAX_POSITIONS || bytes + size > MAX_BYTES) break
+      counts.set(word, n + 1)
+      bytes += size
+    }
+    const positions = new Map<string, number[]>()
+    for (let i = start; i < end; i++) {
+      const word = words[i]!
+      if (word === null) continue
+      const list = positions.get(word)
+      if (list) list.push(i - start + 1)
+      else positions.set(word, [i - start + 1])
+    }
+    parts.push([...positions].map(([word, at]) => `${quoted(word)}:${at.join(',')}`).join(' '))
+    if (end >= words.length) break
+    // the next part repeats the last OVERLAP words (a part holds far more than that: it moves on)
+    start = Math.max(start + 1, end - OVERLAP)
+  }
+  return parts
 }
 
 /** One term of a query as the service builds them (see ftsQuery): a quoted string, perhaps a prefix. */
@@ -76,14 +132,20 @@ function termsOf (match: string) {
 }
 
 /**
- * The query as a tsquery: every term required (`any`: one of them); a term's words in a row (`<->`), the last one a
- * prefix (`:*`) when the term is; `weight`: found in the fields of that class only. A term without words is left out;
- * empty when no term has any.
+ * The query as a tsquery: every term required (`any`: one of them); a term's words in a row (`<->`; `loose`: anywhere,
+ * `&`), the last one a prefix (`:*`) when the term is; `weight`: found in the fields of that class only. A term without
+ * words is left out; empty when no term has any.
  */
-export function tsqueryOf (match: string, o: { any?: boolean, weight?: 'A' | 'B' | 'C' | 'D' } = {}): string {
+export function tsqueryOf (match: string, o: { any?: boolean, loose?: boolean, weight?: 'A' | 'B' | 'C' | 'D' } = {}): string {
   return termsOf(match)
-    .map(({ words, prefix }) => `(${words.map((w, i) => `${quoted(w)}${(prefix && i === words.length - 1 ? ':*' : '') + (o.weight ? `${prefix && i === words.length - 1 ? '' : ':'}${o.weight}` : '')}`).join(' <-> ')})`)
+    .map(({ words, prefix }) => `(${words.map((w, i) => `${quoted(w)}${(prefix && i === words.length - 1 ? ':*' : '') + (o.weight ? `${prefix && i === words.length - 1 ? '' : ':'}${o.weight}` : '')}`).join(o.loose ? ' & ' : ' <-> ')})`)
     .join(o.any ? ' | ' : ' & ')
+}
+
+/** Each phrase of a query (a term of two words or more) as a tsquery of its own. */
+export function phrasesOf (match: string): string[] {
+  return termsOf(match).filter((term) => term.words.length > 1)
+    .map(({ words, prefix }) => words.map((w, i) => `${quoted(w)}${prefix && i === words.length - 1 ? ':*' : ''}`).join(' <-> '))
 }
 
 /** Whether a query has a phrase (a term of two words or more) or a prefix. */

@@ -1,9 +1,9 @@
 import { eq, ne, and, or, sql, inArray, isNull, lte, gt, gte, lt, asc, desc, type SQL, type AnyColumn } from 'drizzle-orm'
-import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, articleFormerSlugs, articleRemovals, bylines } from '../schema.js'
+import { articles, articleBylines, articleTags, articlePhotos, articleRelated, articleRevisions, articleSearch, articleSearchParts, articleFormerSlugs, articleRemovals, bylines } from '../schema.js'
 import type { PgDb } from '../client.js'
 import { after } from '../../keyset.js'
 import { SEARCH_CANDIDATES, pageOf } from '../../ranked.js'
-import { tsvectorOf, tsqueryOf, phraseOrPrefix } from '../words.js'
+import { tsvectorOf, tsqueryOf, phraseOrPrefix, vectorOf, phraseParts, phrasesOf } from '../words.js'
 import type { ArticleRow, ArticleInsert, ArticleKey, ArticleLinks, ArticleListOptions, RelatedInsert, RemovalRow, RevisionRow, SearchDocument } from '../../sqlite/repositories/articles.js'
 
 /**
@@ -35,6 +35,22 @@ function relevance (match: string): SQL<number> {
   const found = (vector: AnyColumn, weight?: 'A' | 'B' | 'C') => sql`(${vector} @@ ${tsqueryOf(match, { any: true, weight })}::tsquery)::int`
   const weight = sql.join([...FIELDS.map(([w, n]) => sql`${sql.raw(String(n))} * ${found(s.document, w)}`), sql`${sql.raw(String(SUMMARY_FIELD))} * ${found(s.summaryDocument)}`], sql` + `)
   return sql<number>`-((${weight}) * 1e13 + coalesce(extract(epoch from ${s.publishedAt}) * 1000, 0))::float8`
+}
+
+/**
+ * The search rows a query matches. A phrase is looked for in the row's document and, for a long article whose
+ * document cannot hold every position of its words (see articleSearchParts), in its parts: every word in the document
+ * (which holds each of them, if not each of its positions; the GIN index finds those rows), and each phrase in it or in
+ * one part.
+ */
+function matching (match: string): SQL {
+  const s = articleSearch
+  const phrases = phrasesOf(match)
+  if (phrases.length === 0) return sql`${s.document} @@ ${tsqueryOf(match)}::tsquery`
+  const p = articleSearchParts
+  const found = phrases.map((phrase) =>
+    sql`(${s.document} @@ ${phrase}::tsquery or (${s.parted} and exists (select 1 from ${p} where ${p.doc} = ${s.doc} and ${p.document} @@ ${phrase}::tsquery)))`)
+  return sql`(${s.document} @@ ${tsqueryOf(match, { loose: true })}::tsquery and ${sql.join(found, sql` and `)})`
 }
 
 export function articlesRepository (db: () => PgDb) {
@@ -138,7 +154,7 @@ export function articlesRepository (db: () => PgDb) {
       if (o.publishedBefore) where.push(lt(t.publishedAt, o.publishedBefore))
       if (o.updatedSince) where.push(gte(t.updatedAt, o.updatedSince))
       if (o.changedSince) where.push(gte(s.changedAt, o.changedSince))
-      if (o.match !== undefined) where.push(sql`${s.document} @@ ${tsqueryOf(o.match)}::tsquery`)
+      if (o.match !== undefined) where.push(matching(o.match))
       if (o.sort === 'relevance' && o.match !== undefined) {
         const candidates = await db().select({ id: s.articleId, doc: s.doc, rank: relevance(o.match) })
           .from(s).where(and(...where)).orderBy(desc(s.doc)).limit(SEARCH_CANDIDATES)
@@ -172,10 +188,13 @@ export function articlesRepository (db: () => PgDb) {
     },
     /** Puts a document in the full-text index: its search row's words (see articleSearch.document). */
     async index (doc: number, text: SearchDocument) {
-      await db().update(s).set({
-        document: tsvectorOf([[text.headline, 'A'], [text.bylines, 'B'], [text.tags, 'C'], [text.summary, 'D'], [text.body, 'D']]),
-        summaryDocument: tsvectorOf([[text.summary, 'D']])
-      }).where(eq(s.doc, doc))
+      const { vector, exact } = vectorOf([[text.headline, 'A'], [text.bylines, 'B'], [text.tags, 'C'], [text.summary, 'D'], [text.body, 'D']])
+      // a long body's phrases in parts of their own (see articleSearchParts), written again with the document
+      const parts = exact ? [] : phraseParts(text.body)
+      const [was] = await db().update(s).set({ document: vector, summaryDocument: tsvectorOf([[text.summary, 'D']]), parted: parts.length > 0 })
+        .where(eq(s.doc, doc)).returning({ parted: sql<boolean>`(select parted from ${s} where ${s.doc} = ${doc})` })
+      if (was?.parted) await db().delete(articleSearchParts).where(eq(articleSearchParts.doc, doc))
+      if (parts.length > 0) await db().insert(articleSearchParts).values(parts.map((document, part) => ({ doc, part, document })))
     },
     /** Nothing: the weighted tsvector written by `index` ranks the short fields too (SQLite keeps them in an index of their own). */
     async indexShortFields (_doc: number, _text: SearchDocument) {},
