@@ -75,8 +75,11 @@ export function vectorOf (fields: [text: string, weight: 'A' | 'B' | 'C' | 'D'][
       }
     }
   }
-  return { vector: [...positions].map(([word, at]) => `${quoted(word)}:${at.join(',')}`).join(' '), exact }
+  return { vector: written(positions), exact }
 }
+
+/** Words and their positions as a tsvector literal writes them. */
+const written = (positions: Map<string, (string | number)[]>) => [...positions].map(([word, at]) => `${quoted(word)}:${at.join(',')}`).join(' ')
 
 /** Words a part of a long text repeats from the part before, so that a phrase of up to this many words across the cut is found whole in one. */
 const OVERLAP = 64
@@ -113,7 +116,7 @@ export function phraseParts (text: string): string[] {
       if (list) list.push(i - start + 1)
       else positions.set(word, [i - start + 1])
     }
-    parts.push([...positions].map(([word, at]) => `${quoted(word)}:${at.join(',')}`).join(' '))
+    parts.push(written(positions))
     if (end >= words.length) break
     // the next part repeats the last OVERLAP words (a part holds far more than that: it moves on)
     start = Math.max(start + 1, end - OVERLAP)
@@ -137,15 +140,18 @@ function termsOf (match: string) {
  * words is left out; empty when no term has any.
  */
 export function tsqueryOf (match: string, o: { any?: boolean, loose?: boolean, weight?: 'A' | 'B' | 'C' | 'D' } = {}): string {
-  return termsOf(match)
-    .map(({ words, prefix }) => `(${words.map((w, i) => `${quoted(w)}${(prefix && i === words.length - 1 ? ':*' : '') + (o.weight ? `${prefix && i === words.length - 1 ? '' : ':'}${o.weight}` : '')}`).join(o.loose ? ' & ' : ' <-> ')})`)
-    .join(o.any ? ' | ' : ' & ')
+  return termsOf(match).map((term) => `(${termQuery(term, o)})`).join(o.any ? ' | ' : ' & ')
+}
+
+/** One term of a query as a tsquery (see tsqueryOf). */
+function termQuery ({ words, prefix }: ReturnType<typeof termsOf>[number], o: { loose?: boolean, weight?: 'A' | 'B' | 'C' | 'D' } = {}): string {
+  return words.map((w, i) => `${quoted(w)}${(prefix && i === words.length - 1 ? ':*' : '') + (o.weight ? `${prefix && i === words.length - 1 ? '' : ':'}${o.weight}` : '')}`)
+    .join(o.loose ? ' & ' : ' <-> ')
 }
 
 /** Each phrase of a query (a term of two words or more) as a tsquery of its own. */
 export function phrasesOf (match: string): string[] {
-  return termsOf(match).filter((term) => term.words.length > 1)
-    .map(({ words, prefix }) => words.map((w, i) => `${quoted(w)}${prefix && i === words.length - 1 ? ':*' : ''}`).join(' <-> '))
+  return termsOf(match).filter((term) => term.words.length > 1).map((term) => termQuery(term))
 }
 
 /** Whether a query has a phrase (a term of two words or more) or a prefix. */
