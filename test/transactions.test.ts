@@ -40,6 +40,31 @@ t.test('writes queued together commit together, and one that throws is undone al
   t.equal(commitsAfter! - commitsBefore!, 1, 'three writes queued in one turn of the event loop: one commit')
 })
 
+t.test('a large write undone alone keeps its pages in memory, not in a temporary file', { skip: !fs.existsSync('/proc/self/fd') && 'needs /proc' }, async (t) => {
+  const { store, file } = await tempStore(t)
+  const ids = Array.from({ length: 60 }, (_, i) => `s${String(i).padStart(2, '0')}`)
+  await store.transaction(async () => { for (const id of ids) await store.sections.insert({ ...section(id), description: 'x'.repeat(3000) }) })
+  // SQLite names its temporary files etilqs_*: a savepoint's sub-journal past 64 KiB went to one on disk
+  const temporaryFiles = () => fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+    try { return /etilqs_/.test(fs.readlinkSync(`/proc/self/fd/${fd}`)) ? [fd] : [] } catch { return [] }
+  })
+  let seen: string[] | undefined
+  const results = await Promise.allSettled([
+    store.transaction(async () => {
+      for (const id of ids) await store.sections.update(id, { description: 'y'.repeat(3000) })
+      seen = temporaryFiles()
+      throw new Error('undo')
+    }),
+    store.transaction(async () => { await store.sections.insert(section('t')) })
+  ])
+  t.same(results.map((r) => r.status), ['rejected', 'fulfilled'])
+  t.same(seen, [], 'the ~180 KiB the first write changed were kept in memory')
+  const db = new Database(file, { readonly: true })
+  t.teardown(() => db.close())
+  t.same(db.prepare("select distinct substr(description, 1, 1) from sections where id like 's%'").pluck().all(), ['x'], 'the write that threw is undone')
+  t.same(names(file).length, 61, 'the other write of its group stands')
+})
+
 t.test('a caller hears back only once its write is committed', async (t) => {
   const { store, file } = await tempStore(t)
   await store.transaction(async () => { await store.sections.insert(section('x')) })

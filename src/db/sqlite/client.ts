@@ -92,6 +92,11 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100)
     }
   }
+  // SQLite's temporary files in memory: above all the sub-journal, where a savepoint keeps the pages its write
+  // changes (each write of a group has one, see commitGroups). On disk it was a file made, written a page at a time
+  // (two system calls each) and deleted in every group: a quarter of an article creation's CPU on a 2-core VM.
+  // A sub-journal holds one write's pages at most; set after the migrations, whose index builds may sort much
+  client.pragma('temp_store = MEMORY')
   const cursorKey = client.prepare("select value from secrets where name = 'cursor'").pluck().get() as Buffer
   // the planner's statistics, kept current: work for when the write lock is free (ANALYZE writes them), skipped
   // when another process holds it, not a failed start or an exception thrown from a timer
