@@ -1519,6 +1519,56 @@ t.test('phrase and prefix relevance: ranked by the fields the query is in (headl
   }
 })
 
+t.test('a prefix finds every article holding any word it stands for, however many words, beside other terms and filters; on SQLite a prefix of up to 128 words is walked as those words', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const at = (day: number) => `2016-02-${String(day).padStart(2, '0')}T00:00:00Z`
+  const art = (headline: string, day: number, extra: Record<string, unknown> = {}) =>
+    create(app, '/v1/articles', { headline, status: 'published', publishedAt: at(day), body: [p('Nothing here')], ...extra })
+  // 140 words under `zqa`, 41 of them under `zqa1` (zqa100–zqa140)
+  const many = Array.from({ length: 140 }, (_, i) => `zqa${String(i + 1).padStart(3, '0')}`)
+  await art('Many words', 1, { body: [p(many.join(' '))] })
+  await art('In the headline Zqb1', 2)
+  await art('In the summary', 3, { summary: 'A ZQB22 deal' })
+  await art('In the body', 4, { body: [p('Their zqb3 plan')] })
+  await art('Another word', 5, { body: [p('zqbéta deal')] })
+  await create(app, '/v1/articles', { headline: 'A draft', status: 'draft', body: [p('zqb4 deal')] })
+
+  const cases: [string, string[], string][] = [
+    ['zqa*', ['Many words'], 'a prefix of more words than are written out'],
+    ['zqa1*', ['Many words'], 'a prefix of 41 words'],
+    ['zqa14*', ['Many words'], 'a prefix of one word'],
+    ['zqa141*', [], 'a prefix of no word'],
+    ['zqb*', ['In the headline Zqb1', 'In the summary', 'Another word', 'In the body'], 'ranked by the fields it is found in, then newest'],
+    ['ZQB*', ['In the headline Zqb1', 'In the summary', 'Another word', 'In the body'], 'in any case'],
+    ['zqb* deal', ['In the summary', 'Another word'], 'beside a word'],
+    ['deal zqb*', ['In the summary', 'Another word'], 'after a word'],
+    ['zqb2* zqa1*', [], 'two prefixes, no article with both'],
+    ['zqbe* zqb2*', [], 'two prefixes again'],
+    ['"zqb22 deal" zqb*', ['In the summary'], 'beside a phrase'],
+    ['zqbe*', ['Another word'], 'a word indexed with its accent folded']
+  ]
+  for (const [q, expected, why] of cases) t.same(await ranked(t, ctx, `q=${enc(q)}`, 'anon'), expected, `q=${q}: ${why}`)
+  t.same(await ranked(t, ctx, `q=${enc('zqb* deal')}`), ['In the summary', 'Another word', 'A draft'], 'an editor finds the draft too')
+  t.same(await ranked(t, ctx, `q=${enc('zqb*')}&publishedBefore=${enc(at(4))}`, 'anon'), ['In the headline Zqb1', 'In the summary'], 'within dates')
+  t.same(await ranked(t, ctx, `q=${enc('zqb*')}&sort=publishedAt`, 'anon'), ['In the headline Zqb1', 'In the summary', 'In the body', 'Another word'], 'by date')
+
+  if (dialect === 'sqlite') {
+    /** The full-text queries a search ran. */
+    const matched = async (q: string) => {
+      ctx.statements.length = 0
+      await page(t, ctx, `q=${enc(q)}&limit=5`, 'anon')
+      return ctx.statements.filter((s) => /articles_fts match/.test(s.sql)).flatMap((s) => s.params.filter((v): v is string => typeof v === 'string' && v.includes('"')))
+    }
+    t.ok((await matched('zqb* deal')).includes('("zqb1" OR "zqb22" OR "zqb3" OR "zqb4" OR "zqbeta") AND "deal"'),
+      'the prefix is walked as its five words (the draft\'s among them: the walk leaves it out, as any match a reader may not see)')
+    const forty = await matched('zqa1*')
+    t.ok(forty.some((m) => m === `(${many.slice(99).map((w) => `"${w}"`).join(' OR ')})`), 'the 41 words are walked')
+    const all = await matched('zqa*')
+    t.ok(all.includes('"zqa"*') && !all.some((m) => m.includes('zqa001')), 'more than 128 words: the prefix is left to FTS5')
+  }
+})
+
 t.test('snippets are made from the article text: the best window of the best field, every match marked, as FTS5 matches words', async (t) => {
   const doc = (fields: Partial<SearchDocument>): SearchDocument => ({ headline: '', summary: '', body: '', tags: '', bylines: '', ...fields })
   const snip = (q: string, fields: Partial<SearchDocument>) => snippetsFor(ftsQuery(q))(doc(fields))

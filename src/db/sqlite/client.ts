@@ -97,6 +97,10 @@ export function openSqlite (file: string, options: OpenOptions = {}) {
   // (two system calls each) and deleted in every group: a quarter of an article creation's CPU on a 2-core VM.
   // A sub-journal holds one write's pages at most; set after the migrations, whose index builds may sort much
   client.pragma('temp_store = MEMORY')
+  // the words of the full-text index, one row per occurrence, read lazily: what a prefix stands for is listed by
+  // reading each word's first occurrence only (see expandedPrefixes in the articles repository). A table of this
+  // connection's own, made on every open: nothing is stored, and no other process or upgrade depends on it
+  client.exec("create virtual table if not exists temp.articles_fts_words using fts5vocab(main, articles_fts, 'instance')")
   const cursorKey = client.prepare("select value from secrets where name = 'cursor'").pluck().get() as Buffer
   // the planner's statistics, kept current: work for when the write lock is free (ANALYZE writes them), skipped
   // when another process holds it, not a failed start or an exception thrown from a timer
