@@ -1519,15 +1519,16 @@ t.test('phrase and prefix relevance: ranked by the fields the query is in (headl
   }
 })
 
-t.test('a prefix finds every article holding any word it stands for, however many words, beside other terms and filters; on SQLite a prefix of up to 128 words is walked as those words', async (t) => {
+t.test('a prefix finds every article holding any word it stands for, however many words, beside other terms and filters; on SQLite a prefix of up to 512 words (128 with a byline or tag) is walked as those words', async (t) => {
   const ctx = await build(t)
   const { app } = ctx
   const at = (day: number) => `2016-02-${String(day).padStart(2, '0')}T00:00:00Z`
   const art = (headline: string, day: number, extra: Record<string, unknown> = {}) =>
     create(app, '/v1/articles', { headline, status: 'published', publishedAt: at(day), body: [p('Nothing here')], ...extra })
-  // 140 words under `zqa`, 41 of them under `zqa1` (zqa100–zqa140)
+  // 140 words under `zqa`, 41 of them under `zqa1` (zqa100–zqa140); 520 under `zqc`
   const many = Array.from({ length: 140 }, (_, i) => `zqa${String(i + 1).padStart(3, '0')}`)
-  await art('Many words', 1, { body: [p(many.join(' '))] })
+  await art('Many words', 1, { body: [p(many.join(' '))], tags: ['zq'] })
+  await art('More words', 1, { body: [p(Array.from({ length: 520 }, (_, i) => `zqc${i}`).join(' '))] })
   await art('In the headline Zqb1', 2)
   await art('In the summary', 3, { summary: 'A ZQB22 deal' })
   await art('In the body', 4, { body: [p('Their zqb3 plan')] })
@@ -1535,7 +1536,9 @@ t.test('a prefix finds every article holding any word it stands for, however man
   await create(app, '/v1/articles', { headline: 'A draft', status: 'draft', body: [p('zqb4 deal')] })
 
   const cases: [string, string[], string][] = [
-    ['zqa*', ['Many words'], 'a prefix of more words than are written out'],
+    ['zqa*', ['Many words'], 'a prefix of 140 words'],
+    ['zqc*', ['More words'], 'a prefix of more words than are written out'],
+    ['zqc5* zqc*', ['More words'], 'a prefix of 31 words and one of more than are left'],
     ['zqa1*', ['Many words'], 'a prefix of 41 words'],
     ['zqa14*', ['Many words'], 'a prefix of one word'],
     ['zqa141*', [], 'a prefix of no word'],
@@ -1555,9 +1558,9 @@ t.test('a prefix finds every article holding any word it stands for, however man
 
   if (dialect === 'sqlite') {
     /** The full-text queries a search ran. */
-    const matched = async (q: string) => {
+    const matched = async (q: string, filter = '') => {
       ctx.statements.length = 0
-      await page(t, ctx, `q=${enc(q)}&limit=5`, 'anon')
+      await page(t, ctx, `q=${enc(q)}${filter}&limit=5`, 'anon')
       return ctx.statements.filter((s) => /articles_fts match/.test(s.sql)).flatMap((s) => s.params.filter((v): v is string => typeof v === 'string' && v.includes('"')))
     }
     t.ok((await matched('zqb* deal')).includes('("zqb1" OR "zqb22" OR "zqb3" OR "zqb4" OR "zqbeta") AND "deal"'),
@@ -1565,7 +1568,16 @@ t.test('a prefix finds every article holding any word it stands for, however man
     const forty = await matched('zqa1*')
     t.ok(forty.some((m) => m === `(${many.slice(99).map((w) => `"${w}"`).join(' OR ')})`), 'the 41 words are walked')
     const all = await matched('zqa*')
-    t.ok(all.includes('"zqa"*') && !all.some((m) => m.includes('zqa001')), 'more than 128 words: the prefix is left to FTS5')
+    t.ok(all.includes(`(${many.map((w) => `"${w}"`).join(' OR ')})`), 'the 140 words are walked')
+    const tagged = await matched('zqa*', '&tag=zq')
+    t.ok(tagged.includes('"zqa"*') && !tagged.some((m) => m.includes('zqa001')), 'more than 128 words with a tag: the prefix is left to FTS5')
+    t.same(await ranked(t, ctx, 'q=zqa*&tag=zq', 'anon'), ['Many words'], 'and finds the article')
+    const more = await matched('zqc*')
+    t.ok(more.includes('"zqc"*') && !more.some((m) => m.includes('zqc0')), 'more than 512 words: the prefix is left to FTS5')
+    const both = await matched('zqc5* zqc*')
+    t.ok(both.some((m) => m.startsWith('("zqc5" OR "zqc50" OR') && m.endsWith(') AND "zqc"*')), 'the first prefix\'s 31 words are written out; the next one\'s 520 would pass the bound')
+    const bounded = await matched('zqc4* zqa1*', '&tag=zq')
+    t.ok(bounded.some((m) => m.startsWith('("zqc4" OR "zqc40" OR') && m.endsWith(') AND "zqa1"*')), 'with a tag, 111 words are written out; 41 more would pass the bound of 128 in all')
   }
 })
 

@@ -68,8 +68,11 @@ const NARROW = 300
 const LISTED = 5000
 /** At most this many articles are looked up by date for a search sorted by publication (see byDateFirst). */
 const BY_DATE = 1000
-/** At most this many words stand in for a query's prefixes (see expandedPrefixes). */
-const EXPANDED = 128
+/**
+ * At most this many words stand in for a query's prefixes (see expandedPrefixes); fewer when a byline or tag
+ * filters the search, as their few articles may make the walk pass every match.
+ */
+const EXPANDED = { walk: 512, filtered: 128 }
 
 export function articlesRepository (db: SqliteDb) {
   const visible = (now: Date | SQL) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now as Date))
@@ -169,11 +172,11 @@ export function articlesRepository (db: SqliteDb) {
    * way (for a query known to have no more matches than the bound); `narrowTo` checks the entries of those
    * articles one by one instead (see fieldMatches).
    */
-  function candidatesOf (match: string, where: (SQL | undefined)[], o: { oldestFirst?: boolean, narrowTo?: SQL } = {}) {
+  function candidatesOf (match: string, where: (SQL | undefined)[], o: { oldestFirst?: boolean, narrowTo?: SQL, words?: number } = {}) {
     return db.all<{ id: string, doc: number, publishedAt: number | null }>(sql`
       select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${articleSearch.publishedAt} as publishedAt
       from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-      where articles_fts match ${expandedPrefixes(match)} and ${o.narrowTo ? narrowedRows(o.narrowTo) : sql`1`}
+      where articles_fts match ${expandedPrefixes(match, o.words ?? EXPANDED.filtered)} and ${o.narrowTo ? narrowedRows(o.narrowTo) : sql`1`}
         and ${and(...where) ?? sql`1`}
       order by ${o.narrowTo ? sql`+articles_fts.rowid desc` : o.oldestFirst ? sql`articles_fts.rowid asc` : sql`articles_fts.rowid desc`}
       limit ${SEARCH_CANDIDATES}`)
@@ -181,17 +184,18 @@ export function articlesRepository (db: SqliteDb) {
 
   /**
    * The query with each prefix of plain letters and digits (`"kinm"*`) written out as the words of the index it
-   * stands for, `("kinma" OR "kinmabo" OR …)`, while they number at most EXPANDED in all. FTS5 answers a prefix by
-   * merging the whole entries of all its words into one list before it yields the first match: the newest 500
-   * matches of `kinm*` (60 words) took 11 ms, of `ko*` (476 words) 77 ms, however few were wanted. Their words
-   * are listed from the index's vocabulary (the first occurrence of each, ~10 µs a word) and walked together
-   * lazily, newest first: 0.8 + 0.8 ms for `kinm*`. A walk over every match (a filter that few articles pass)
-   * costs up to ~1.5 times the merged list's with 60–80 words, hence the bound. A prefix of other characters
-   * stays as it is, its words being what the tokenizer makes of it (case and accents folded).
+   * stands for, `("kinma" OR "kinmabo" OR …)`, while they number at most `words` in all (see EXPANDED). FTS5
+   * answers a prefix by merging the whole entries of all its words into one list before it yields the first match:
+   * the newest 500 matches of `kinm*` (60 words) took 11 ms, of `ko*` (476 words) 77 ms, however few were wanted.
+   * Their words are listed from the index's vocabulary (the first occurrence of each, ~10 µs a word) and walked
+   * together lazily, newest first: 0.8 + 0.8 ms for `kinm*`, ~10 ms for `ko*`. A walk over every match costs up
+   * to ~1.5 times the merged list's with 60–80 words and ~1.4 times with ~500 (`ko*` by a byline of ~50 articles:
+   * 98 ms merged, 137 walked as its words), hence the smaller bound with a byline or tag. A prefix of other
+   * characters stays as it is, its words being what the tokenizer makes of it (case and accents folded).
    */
-  function expandedPrefixes (match: string): string {
+  function expandedPrefixes (match: string, words: number): string {
     if (!PREFIX.test(match)) return match
-    let budget = EXPANDED
+    let budget = words
     // (a bracketed OR takes an explicit AND beside another term: FTS5's implicit AND joins phrases only)
     return (match.match(TERM) ?? []).map((term) => {
       const stem = /^"([A-Za-z0-9]+)"\*$/.exec(term)?.[1]?.toLowerCase()
@@ -331,8 +335,8 @@ export function articlesRepository (db: SqliteDb) {
    * ~50 times slower in a descending scan, so the sort is left to SQLite); not for a prefix, which would cost
    * a merge each.
    */
-  function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number) {
-    const candidates = candidatesOf(match, where, { narrowTo })
+  function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number, words?: number) {
+    const candidates = candidatesOf(match, where, { narrowTo, words })
     if (candidates.length === 0) return []
     const docs = candidates.map((c) => c.doc)
     // looked up one by one (see candidateRows): a byline's or tag's few articles, or a few far apart that match
@@ -541,7 +545,9 @@ export function articlesRepository (db: SqliteDb) {
         const narrow = phrase && !prefix ? narrowTo(o) : undefined
         where.push(...listedDocs(o, narrow !== undefined))
         if (o.sort === 'relevance') {
-          return prefix || phrase ? fieldMatches(match, where, narrow, o.after, o.limit) : rankedMatches(match, where, o.after, o.limit, () => narrowTo(o))
+          return prefix || phrase
+            ? fieldMatches(match, where, narrow, o.after, o.limit, o.bylineId || o.tag ? EXPANDED.filtered : EXPANDED.walk)
+            : rankedMatches(match, where, o.after, o.limit, () => narrowTo(o))
         }
         // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
         return db.all<{ id: string, rank: null }>(sql`
