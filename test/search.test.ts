@@ -552,6 +552,9 @@ t.test('q combines with every filter: section (id, slug, descendants), byline, t
   t.match(noWords.errors, [{ path: '/query/q', message: /no words/ }], 'errors[] names q')
   const tooMany = problem(t, await get(ctx, `/v1/articles?q=${Array.from({ length: 40 }, (_, i) => `w${i}`).join('+')}`), 400, '40 terms')
   t.match(tooMany.errors, [{ path: '/query/q', message: /more than 32 terms/ }])
+  // each prefix is read as every word it stands for: a few to a search
+  t.match(problem(t, await get(ctx, `/v1/articles?q=${enc('ex* ab* cd* ef* gh*')}`), 400, 'five prefixes').errors, [{ path: '/query/q', message: /more than 4 prefixes/ }], 'five prefixes: why')
+  t.same(await found(t, ctx, `q=${enc('ex* exp* expo* ex*')}`, 'anon'), sorted([A, B, C]), 'four prefixes are searched')
   // a prefix of one letter or digit stands for most words: said, not searched as the word itself
   for (const q of ['e*', 'expo e*', '1*', 'É*', '"gas deal" x**']) {
     t.match(problem(t, await get(ctx, `/v1/articles?q=${enc(q)}`), 400, `q=${q}`).errors, [{ path: '/query/q', message: /prefix needs two letters or digits/ }], `q=${q}: why`)
@@ -752,7 +755,8 @@ t.test('hostile q: every value answers 200 or a problem+json 400, never a 500, a
     [words(32), 200, []],
     [words(33), 400],
     [`"${words(40)}"`, 200, []],
-    ['ab* '.repeat(32).trim(), 200],
+    ['ab* '.repeat(4).trim(), 200],
+    ['ab* '.repeat(5).trim(), 400],
     ['ab* '.repeat(33).trim(), 400]
   ]
   for (const [q, status, expected] of table) {
