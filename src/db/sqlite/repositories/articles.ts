@@ -184,7 +184,7 @@ export function articlesRepository (db: SqliteDb) {
 
   /**
    * The query with each prefix of plain letters and digits (`"kinm"*`) written out as the words of the index it
-   * stands for, `("kinma" OR "kinmabo" OR …)`, while they number at most `words` in all (see EXPANDED). FTS5
+   * stands for, `("kinma" OR "kinmabo" OR …)`, while they number at most `bound` in all (see EXPANDED). FTS5
    * answers a prefix by merging the whole entries of all its words into one list before it yields the first match:
    * the newest 500 matches of `kinm*` (60 words) took 11 ms, of `ko*` (476 words) 77 ms, however few were wanted.
    * Their words are listed from the index's vocabulary (the first occurrence of each, ~10 µs a word) and walked
@@ -193,9 +193,9 @@ export function articlesRepository (db: SqliteDb) {
    * 98 ms merged, 137 walked as its words), hence the smaller bound with a byline or tag. A prefix of other
    * characters stays as it is, its words being what the tokenizer makes of it (case and accents folded).
    */
-  function expandedPrefixes (match: string, words: number): string {
+  function expandedPrefixes (match: string, bound: number): string {
     if (!PREFIX.test(match)) return match
-    let budget = words
+    let budget = bound
     // (a bracketed OR takes an explicit AND beside another term: FTS5's implicit AND joins phrases only)
     return (match.match(TERM) ?? []).map((term) => {
       const stem = /^"([A-Za-z0-9]+)"\*$/.exec(term)?.[1]?.toLowerCase()
