@@ -23,7 +23,7 @@ export const ArticleListQuery = Type.Object({
     minLength: 1,
     maxLength: 500,
     description: 'Full-text search over headline, summary, body (photo captions included, as shown), tags and byline names, ranked by relevance (headline weighs most). ' +
-      'Words must all match; `"gas deal"` matches the phrase, `Heilongjia*` the prefix (two letters or digits or more: `e*` is a 400; at most 4 prefixes). Each hit carries a `snippet`. ' +
+      'Words must all match; `"gas deal"` matches the phrase, `Heilongjia*` the prefix (two letters or digits or more: `e*` is a 400; at most 4 prefixes; on the embedded SQLite database, prefixes standing for more than 512 words of the archive together, such as `ti*`, are a 400 saying so). Each hit carries a `snippet`. ' +
       'Relevance ranks the newest 500 matches that pass the other filters (BM25, where a word in most articles is matched but only rarer words are weighed; ' +
       'with a phrase, a prefix or only such common words, by the fields they are found in, then newest); date sorts reach every match.'
   })),

@@ -4,6 +4,7 @@ import type { SqliteDb } from '../client.js'
 import { after, orderBy } from '../../keyset.js'
 import { SEARCH_CANDIDATES, pageOf } from '../../ranked.js'
 import { inIds, idList, placeholders, encode } from '../prepared.js'
+import { invalid } from '../../../errors.js'
 
 export type ArticleRow = typeof articles.$inferSelect
 export type ArticleInsert = typeof articles.$inferInsert
@@ -70,9 +71,15 @@ const LISTED = 5000
 const BY_DATE = 1000
 /**
  * At most this many words stand in for a query's prefixes (see expandedPrefixes); fewer when a byline or tag
- * filters the search, as their few articles may make the walk pass every match.
+ * filters the search, as their few articles may make the walk pass every match. A search whose prefixes stand
+ * for more words than the walk's bound is a 400 (see prefixWords).
  */
 const EXPANDED = { walk: 512, filtered: 128 }
+/** A query's prefixes: the words each stands for (see prefixWords), and how many of them may be written out. */
+interface Prefixes { words: Map<string, string[]>, bound: number }
+/** What the index holds of a prefix's last word: lower case, Latin letters without their diacritics (unicode61). */
+const indexedStem = (stem: string) => (stem.match(/[\p{L}\p{N}\p{M}\p{Co}]+/gu)?.at(-1) ?? '').toLowerCase()
+  .replace(/\p{Script=Latin}\p{M}*/gu, (letter) => letter.normalize('NFD').replace(/\p{M}/gu, ''))
 
 export function articlesRepository (db: SqliteDb) {
   const visible = (now: Date | SQL) => and(eq(articles.status, 'published'), lte(articles.publishedAt, now as Date))
@@ -172,44 +179,76 @@ export function articlesRepository (db: SqliteDb) {
    * way (for a query known to have no more matches than the bound); `narrowTo` checks the entries of those
    * articles one by one instead (see fieldMatches).
    */
-  function candidatesOf (match: string, where: (SQL | undefined)[], o: { oldestFirst?: boolean, narrowTo?: SQL, words?: number } = {}) {
+  function candidatesOf (match: string, where: (SQL | undefined)[], o: { oldestFirst?: boolean, narrowTo?: SQL, prefixes?: Prefixes } = {}) {
     return db.all<{ id: string, doc: number, publishedAt: number | null }>(sql`
       select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${articleSearch.publishedAt} as publishedAt
       from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-      where articles_fts match ${expandedPrefixes(match, o.words ?? EXPANDED.filtered)} and ${o.narrowTo ? narrowedRows(o.narrowTo) : sql`1`}
+      where articles_fts match ${o.prefixes ? expandedPrefixes(match, o.prefixes) : match} and ${o.narrowTo ? narrowedRows(o.narrowTo) : sql`1`}
         and ${and(...where) ?? sql`1`}
       order by ${o.narrowTo ? sql`+articles_fts.rowid desc` : o.oldestFirst ? sql`articles_fts.rowid asc` : sql`articles_fts.rowid desc`}
       limit ${SEARCH_CANDIDATES}`)
   }
 
   /**
-   * The query with each prefix of plain letters and digits (`"kinm"*`) written out as the words of the index it
-   * stands for, `("kinma" OR "kinmabo" OR …)`, while they number at most `bound` in all (see EXPANDED). FTS5
-   * answers a prefix by merging the whole entries of all its words into one list before it yields the first match:
-   * the newest 500 matches of `kinm*` (60 words) took 11 ms, of `ko*` (476 words) 77 ms, however few were wanted.
-   * Their words are listed from the index's vocabulary (the first occurrence of each, ~10 µs a word) and walked
-   * together lazily, newest first: 0.8 + 0.8 ms for `kinm*`, ~10 ms for `ko*`. A walk over every match costs up
-   * to ~1.5 times the merged list's with 60–80 words and ~1.4 times with ~500 (`ko*` by a byline of ~50 articles:
-   * 98 ms merged, 137 walked as its words), hence the smaller bound with a byline or tag. A prefix of other
-   * characters stays as it is, its words being what the tokenizer makes of it (case and accents folded).
+   * The words of the index each prefix of the query (`"kinm"*`) stands for, by term, listed from the index's
+   * vocabulary (the first occurrence of each, ~10 µs a word). A search whose prefixes stand for more than
+   * EXPANDED.walk words in all is a 400: each is read as every word it stands for, and past the bound FTS5 merges
+   * their whole entries before its first match, the process answering nothing else meanwhile — `ti*` (1,076 words
+   * at 100,000 articles) took 190 ms, four such prefixes 0.8 s, and a real archive's vocabulary holds far more
+   * words under two or three letters. Only the words of plain letters and digits are kept, to be written out
+   * (see expandedPrefixes); other prefixes are counted as the tokenizer holds their last word.
    */
-  function expandedPrefixes (match: string, bound: number): string {
+  function prefixWords (match: string): Map<string, string[]> {
+    const listed = new Map<string, string[]>()
+    if (!PREFIX.test(match)) return listed
+    let left = EXPANDED.walk
+    const counted: string[] = []
+    for (const term of match.match(TERM) ?? []) {
+      const prefix = /^"((?:[^"]|"")*)"\*$/.exec(term)?.[1]?.replace(/""/g, '"')
+      if (prefix === undefined || listed.has(term)) continue
+      const stem = indexedStem(prefix)
+      const end = `${stem}\u{10FFFF}`
+      const words = stem === ''
+        ? []
+        : db.all<{ word: string }>(sql`with recursive w(word) as (
+            select (select term from temp.articles_fts_words where term >= ${stem} and term < ${end} limit 1)
+            union all
+            select (select term from temp.articles_fts_words where term >= w.word || char(1) and term < ${end} limit 1)
+            from w where w.word is not null limit ${left + 1})
+          select word from w where word is not null`).map((w) => w.word)
+      counted.push(`${prefix}*`)
+      if (words.length > left) {
+        throw invalid(counted.length === 1
+          ? `The prefix ${prefix}* stands for more than ${EXPANDED.walk} words of the archive: add letters to it`
+          : `The prefixes ${counted.join(' ')} stand for more than ${EXPANDED.walk} words of the archive together: add letters to them, or search by fewer`,
+        [{ path: '/query/q', message: `Its prefixes stand for more than ${EXPANDED.walk} words` }])
+      }
+      left -= words.length
+      if (/^[A-Za-z0-9]+$/.test(prefix)) listed.set(term, words)
+    }
+    return listed
+  }
+
+  /**
+   * The query with each prefix of plain letters and digits (`"kinm"*`) written out as the words of the index it
+   * stands for (see prefixWords), `("kinma" OR "kinmabo" OR …)`, while they number at most `bound` in all (see
+   * EXPANDED). FTS5 answers a prefix by merging the whole entries of all its words into one list before it yields
+   * the first match: the newest 500 matches of `kinm*` (60 words) took 11 ms, of `ko*` (476 words) 77 ms, however
+   * few were wanted. Written out, its words are walked together lazily, newest first: 0.8 + 0.8 ms for `kinm*`, ~10
+   * ms for `ko*`. A walk over every match costs up to ~1.5 times the merged list's with 60–80 words and ~1.4 times
+   * with ~500 (`ko*` by a byline of ~50 articles: 98 ms merged, 137 walked as its words), hence the smaller bound
+   * with a byline or tag. A prefix of other characters stays as it is, its words being what the tokenizer makes of
+   * it (case and accents folded).
+   */
+  function expandedPrefixes (match: string, { words: listed, bound }: Prefixes): string {
     if (!PREFIX.test(match)) return match
     let budget = bound
     // (a bracketed OR takes an explicit AND beside another term: FTS5's implicit AND joins phrases only)
     return (match.match(TERM) ?? []).map((term) => {
-      const stem = /^"([A-Za-z0-9]+)"\*$/.exec(term)?.[1]?.toLowerCase()
-      if (stem === undefined) return term
-      const end = `${stem}\u{10FFFF}`
-      const words = db.all<{ word: string }>(sql`with recursive w(word) as (
-          select (select term from temp.articles_fts_words where term >= ${stem} and term < ${end} limit 1)
-          union all
-          select (select term from temp.articles_fts_words where term >= w.word || char(1) and term < ${end} limit 1)
-          from w where w.word is not null limit ${budget + 1})
-        select word from w where word is not null`)
-      if (words.length === 0 || words.length > budget) return term
+      const words = listed.get(term)
+      if (words === undefined || words.length === 0 || words.length > budget) return term
       budget -= words.length
-      return `(${words.map((w) => `"${w.word.replace(/"/g, '""')}"`).join(' OR ')})`
+      return `(${words.map((w) => `"${w.replace(/"/g, '""')}"`).join(' OR ')})`
     }).join(' AND ')
   }
 
@@ -335,8 +374,8 @@ export function articlesRepository (db: SqliteDb) {
    * ~50 times slower in a descending scan, so the sort is left to SQLite); not for a prefix, which would cost
    * a merge each.
    */
-  function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number, words?: number) {
-    const candidates = candidatesOf(match, where, { narrowTo, words })
+  function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number, prefixes?: Prefixes) {
+    const candidates = candidatesOf(match, where, { narrowTo, prefixes })
     if (candidates.length === 0) return []
     const docs = candidates.map((c) => c.doc)
     // looked up one by one (see candidateRows): a byline's or tag's few articles, or a few far apart that match
@@ -536,6 +575,8 @@ export function articlesRepository (db: SqliteDb) {
         return rows.map((row) => ({ row, rank: null }))
       }
       const searched = (match: string) => {
+        // (first: a search whose prefixes stand for too many words is a 400 whichever way it is sorted)
+        const words = prefixWords(match)
         if (o.sort !== 'relevance' && byDateFirst({ ...o, match })) {
           const hits = byDate(match, where, order, o.limit)
           if (hits) return hits
@@ -546,7 +587,7 @@ export function articlesRepository (db: SqliteDb) {
         where.push(...listedDocs(o, narrow !== undefined))
         if (o.sort === 'relevance') {
           return prefix || phrase
-            ? fieldMatches(match, where, narrow, o.after, o.limit, o.bylineId || o.tag ? EXPANDED.filtered : EXPANDED.walk)
+            ? fieldMatches(match, where, narrow, o.after, o.limit, { words, bound: o.bylineId || o.tag ? EXPANDED.filtered : EXPANDED.walk })
             : rankedMatches(match, where, o.after, o.limit, () => narrowTo(o))
         }
         // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
