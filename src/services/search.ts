@@ -126,8 +126,9 @@ export function reindex (store: Store, articleId: string) {
 
 const MAX_TERMS = 32
 /**
- * A prefix is read as every word it stands for, in every article (up to ~80 ms for a short one at 100,000 articles,
- * while the process answers nothing else), so a search holds a few: ten two-letter prefixes took 1.6 s.
+ * A prefix is read as every word it stands for, in every article, so a search holds a few: ten two-letter prefixes
+ * took 1.6 s at 100,000 articles, while the process answered nothing else. (On SQLite the words they stand for are
+ * bounded too, see prefixWords in its articles repository: ~100 ms at most for a prefix by date or by byline.)
  */
 const MAX_PREFIXES = 4
 const queryError = (message: string) => invalid(message, [{ path: '/query/q', message }])
