@@ -6,7 +6,8 @@
  * (better-sqlite3; sharp, loaded on the first upload), and the AWS SDK, loaded only when photos go to S3. @fastify/swagger-ui is bundled and serves the reference
  * page's files from its package folder (its `baseDir`): loaded from there, with @fastify/static and yaml, it cost
  * ~60 ms of every start. Packages the service loads with `require` at run time (transliteration, sanitize-html)
- * are not bundled either. `node scripts/bundle.mjs OUTFILE` writes it elsewhere (the server test runs a bundle of the source it tests).
+ * are not bundled either. `node scripts/bundle.mjs OUTFILE` writes it elsewhere (the server test runs a bundle of the source it tests;
+ * the tests run the command line, src/cli.ts, bundled the same way: a plain node child, no TypeScript loader in it).
  */
 import { build } from 'esbuild'
 import path from 'node:path'
@@ -14,9 +15,9 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-export async function bundle (outfile) {
+export async function bundle (outfile, entry = 'src/server.ts') {
   await build({
-    entryPoints: [path.join(root, 'src/server.ts')],
+    entryPoints: [path.join(root, entry)],
     outfile,
     bundle: true,
     platform: 'node',

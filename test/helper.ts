@@ -262,8 +262,26 @@ export function forgetMigrationsFrom (db: Database.Database, tag: string) {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
-/** Runs the operator's command line (src/cli.ts, from source) on the given data folder. */
-export function cli (dataDir: string, args: string[], extra: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+/**
+ * The operator's command line from the source under test, bundled once per test process as `npm run build` bundles
+ * the server (scripts/bundle.mjs), into a folder inside the checkout (migrations and packages are found from there):
+ * run as plain node, without the TypeScript loader, whose child once hung under the full suite's load.
+ */
+let cliBundle: Promise<string> | undefined
+function bundledCli () {
+  cliBundle ??= (async () => {
+    const file = path.join(ROOT, 'node_modules', '.cache', 'cms-cli-test', `cli-${process.pid}.js`)
+    const { bundle } = await import(path.join(ROOT, 'scripts', 'bundle.mjs'))
+    await bundle(file, 'src/cli.ts')
+    process.once('exit', () => { for (const f of [file, file + '.map']) fs.rmSync(f, { force: true }) })
+    return file
+  })()
+  return cliBundle
+}
+
+/** Runs the operator's command line (src/cli.ts, bundled from source) on the given data folder. */
+export async function cli (dataDir: string, args: string[], extra: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  const file = await bundledCli()
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir }
   delete env.DATABASE_URL
   // on PostgreSQL, the database of the app whose folder this is
@@ -271,7 +289,7 @@ export function cli (dataDir: string, args: string[], extra: Record<string, stri
   Object.assign(env, extra)
   delete env.CMS_ADMIN_KEY
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [file, ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0
       resolve({ code, stdout: String(stdout), stderr: String(stderr) })
     })
