@@ -1391,6 +1391,30 @@ t.test(`the candidate bound: relevance ranks only the newest ${SEARCH_CANDIDATES
   ctx.statements.length = 0
   t.same((await page(t, ctx, 'q=pipeline%20archive', 'anon')).data.map((a: any) => a.id), [oldest.id], 'a word in the oldest article only, whose tag holds it')
   if (dialect === 'sqlite') t.same(weighed(), ['"archive"'])
+
+  // a phrase sorted by date: SQLite takes its first matches from the end of the index the sort starts at (see
+  // phraseEnds), never a sample of runs of documents (FTS5 walks past a run's end to the phrase's next match); dense
+  // there, the page comes from lookups by date; a phrase of the same words in one old article only, from its matches
+  await create(app, '/v1/articles', { headline: 'Review', body: [p('The project pipeline review.')], status: 'published', publishedAt: '2009-06-01T00:00:00Z' })
+  const sampledRuns = () => ctx.statements.filter((s) => /json_each/.test(s.sql) && /count\(\*\)/.test(s.sql))
+  const lookedUpByDate = () => ctx.statements.some((s) => /from \(select \* from "article_search"/.test(s.sql))
+  const walked = () => ctx.statements.some((s) => /from articles_fts cross join/.test(s.sql))
+  for (const [sort, dense] of [['-publishedAt', ['Later 9', 'Later 8', 'Later 7']], ['publishedAt', ['Story 1', 'Story 2', 'Story 3']]] as const) {
+    ctx.statements.length = 0
+    t.same(heads((await page(t, ctx, `q=${enc('"pipeline project"')}&sort=${sort}&limit=3`, 'anon')).data), dense, `a phrase in most articles by ${sort}`)
+    if (dialect === 'sqlite') {
+      t.same(sampledRuns(), [], 'no runs sampled')
+      t.ok(lookedUpByDate(), 'the first articles by date looked up')
+      t.notOk(walked(), 'and no walk over every match')
+    }
+    ctx.statements.length = 0
+    t.same(heads((await page(t, ctx, `q=${enc('"project pipeline"')}&sort=${sort}`, 'anon')).data), ['Review'], `the same words as a phrase of one old article by ${sort}: found`)
+    if (dialect === 'sqlite') {
+      t.same(sampledRuns(), [], 'no runs sampled')
+      t.notOk(lookedUpByDate(), 'nothing looked up: each lookup would walk on to its one match')
+      t.notOk(walked(), 'nor walked again: its first matches from the index\'s end were all of them')
+    }
+  }
 })
 
 t.test('a group of writes adds one segment to the full-text index, whatever triggers its writes fire', async (t) => {
@@ -1606,6 +1630,29 @@ t.test('a prefix finds every article holding any word it stands for, beside othe
     const bounded = await matched('zqc4* zqa1*', '&tag=zq')
     t.ok(bounded.some((m) => m.startsWith('("zqc4" OR "zqc40" OR') && m.endsWith(') AND "zqa1"*')), 'with a tag, 111 words are written out; 41 more would pass the bound of 128 in all')
   }
+})
+
+t.test('a prefix search by date finds its matches however far back they are, past the first thousand articles by date', async (t) => {
+  const ctx = await build(t)
+  const { app } = ctx
+  const old = await create(app, '/v1/articles', { headline: 'From the archive', body: [p('The zqk1 and zqk2 files.')], status: 'published', publishedAt: '2001-01-01T00:00:00Z' })
+  const base = Date.parse('2020-01-01T00:00:00Z')
+  for (let i = 0; i < 1005; i++) {
+    await create(app, '/v1/articles', { headline: `Filler ${i}`, body: [p(i === 1004 ? 'Fillers and zqk3.' : 'Filler text.')], status: 'published', publishedAt: new Date(base + i * 60_000).toISOString() })
+  }
+  for (const sort of ['-publishedAt', 'publishedAt']) {
+    // SQLite: written out as its words, the prefix is matched among the first articles by date in one walk over them
+    // (the prefix itself never given to FTS5, which would merge its words' whole entries); the walk over every
+    // match when they do not fill the page
+    ctx.statements.length = 0
+    t.same(heads((await page(t, ctx, `q=fill*&sort=${sort}&limit=3`, 'anon')).data),
+      sort === 'publishedAt' ? ['Filler 0', 'Filler 1', 'Filler 2'] : ['Filler 1004', 'Filler 1003', 'Filler 1002'], `fill* by ${sort}: the first by date`)
+    if (dialect === 'sqlite') t.notOk(ctx.statements.some((s) => s.params.includes('"fill"*')), 'answered from the first articles by date')
+    const found = heads((await page(t, ctx, `q=zqk*&sort=${sort}`, 'anon')).data)
+    t.same(found, sort === 'publishedAt' ? [old.headline, 'Filler 1004'] : ['Filler 1004', old.headline], `zqk* by ${sort}: the newest filler and the archive's story, 1,004 articles apart`)
+    t.same(heads((await page(t, ctx, `q=zqk*&sort=${sort}&limit=1`, 'anon')).data), found.slice(0, 1), 'a page of one')
+  }
+  t.same(heads((await page(t, ctx, `q=zqk*%20files&sort=-publishedAt`, 'anon')).data), [old.headline], 'beside a word only it has')
 })
 
 t.test('snippets are made from the article text: the best window of the best field, every match marked, as FTS5 matches words', async (t) => {

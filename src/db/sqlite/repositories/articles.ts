@@ -44,6 +44,8 @@ export interface ArticleListOptions {
 const PHRASE = /"(?:[^"]|"")*[\p{L}\p{N}][^\p{L}\p{N}"]+[\p{L}\p{N}](?:[^"]|"")*"/u
 /** An FTS5 query with a prefix term (`"heilongjia"*`). */
 const PREFIX = /\*(?= |$)/
+/** A word of a term, as the tokenizer (unicode61) reads one: a run of letters, digits, marks and private-use characters. */
+const WORD = /[\p{L}\p{N}\p{M}\p{Co}]+/gu
 /** One term of an FTS5 query as the service builds them: a quoted string, perhaps a prefix. */
 const TERM = /"(?:[^"]|"")*"\*?/g
 
@@ -67,8 +69,13 @@ function candidateRows (docs: number[], spread = false): SQL {
 const NARROW = 300
 /** A byline, tag or section with at most this many articles is checked as a set of documents (see listedDocs). */
 const LISTED = 5000
-/** At most this many articles are looked up by date for a search sorted by publication (see byDateFirst). */
+/**
+ * At most this many articles are looked up by date for a search sorted by publication (see byDateLookups,
+ * phraseByDate), and found among by a prefix (see prefixByDate).
+ */
 const BY_DATE = 1000
+/** A phrase's first matches from one end of the index, which tell how dense its matches are there (see phraseEnds). */
+const PHRASE_ENDS = 20
 /**
  * At most this many words stand in for a query's prefixes (see expandedPrefixes); fewer when a byline or tag
  * filters the search, as their few articles may make the walk pass every match. A search whose prefixes stand
@@ -78,7 +85,7 @@ const EXPANDED = { walk: 512, filtered: 128 }
 /** A query's prefixes: the words each stands for (see prefixWords), and how many of them may be written out. */
 interface Prefixes { words: Map<string, string[]>, bound: number }
 /** What the index holds of a prefix's last word: lower case, Latin letters without their diacritics (unicode61). */
-const indexedStem = (stem: string) => (stem.match(/[\p{L}\p{N}\p{M}\p{Co}]+/gu)?.at(-1) ?? '').toLowerCase()
+const indexedStem = (stem: string) => (stem.match(WORD)?.at(-1) ?? '').toLowerCase()
   .replace(/\p{Script=Latin}\p{M}*/gu, (letter) => letter.normalize('NFD').replace(/\p{M}/gu, ''))
 
 export function articlesRepository (db: SqliteDb) {
@@ -176,14 +183,14 @@ export function articlesRepository (db: SqliteDb) {
   /**
    * The newest SEARCH_CANDIDATES matches that pass the filters, with their filter row: the index drives (CROSS JOIN
    * fixes the order), walking matches newest first and stopping at the bound. `oldestFirst` walks them the other
-   * way (for a query known to have no more matches than the bound); `narrowTo` checks the entries of those
-   * articles one by one instead (see fieldMatches).
+   * way (for a query known to have no more matches than the bound); `narrowTo`, a condition on the documents (a
+   * byline's or tag's few articles, a phrase's few matches), checks their entries one by one instead (see fieldMatches).
    */
   function candidatesOf (match: string, where: (SQL | undefined)[], o: { oldestFirst?: boolean, narrowTo?: SQL, prefixes?: Prefixes } = {}) {
     return db.all<{ id: string, doc: number, publishedAt: number | null }>(sql`
       select ${articleSearch.articleId} as id, articles_fts.rowid as doc, ${articleSearch.publishedAt} as publishedAt
       from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-      where articles_fts match ${o.prefixes ? expandedPrefixes(match, o.prefixes) : match} and ${o.narrowTo ? narrowedRows(o.narrowTo) : sql`1`}
+      where articles_fts match ${o.prefixes ? expandedPrefixes(match, o.prefixes) : match} and ${o.narrowTo ?? sql`1`}
         and ${and(...where) ?? sql`1`}
       order by ${o.narrowTo ? sql`+articles_fts.rowid desc` : o.oldestFirst ? sql`articles_fts.rowid asc` : sql`articles_fts.rowid desc`}
       limit ${SEARCH_CANDIDATES}`)
@@ -328,30 +335,98 @@ export function articlesRepository (db: SqliteDb) {
         where ${articleSearch.doc} between w.value ->> 0 and w.value ->> 1) as docs`)
   }
 
+  /** A search sorted by publication with no filter but dates and publication, which the index on publication time walks in order. */
+  const datedOnly = (o: ArticleListOptions) =>
+    o.sort.endsWith('publishedAt') && !o.sectionIds && !o.bylineId && !o.tag && !o.updatedSince && (!o.status || o.status === 'published')
+
   /**
-   * Whether a search sorted by publication is better served walking the articles by date and looking each up in
-   * the index, than walking every match and sorting them: when the query matches a tenth of the articles or more
-   * (from the sample; about 20 / share lookups of 10–25 µs fill a page: `china` newest first at 100,000 articles
-   * sorted all 100,000 matches, 23 ms against 0.3; the phrase `"china russia"` 119 ms against 0.5; a word in 10% of
-   * the articles 4.3 against 2.0, in 5% 1.6 against 5.1) and no filter but dates and publication leaves the walk
-   * few articles to find. Not a prefix, which each lookup would expand again.
+   * How many articles to look up by date for a search of words sorted by publication (see byDate), or 0 to walk
+   * every match and sort them. Looked up when the query matches a tenth of the articles or more (from the sample;
+   * about 20 / share lookups of 10–25 µs fill a page: `china` newest first at 100,000 articles sorted all 100,000
+   * matches, 23 ms against 0.3; a word in 10% of the articles 4.3 against 2.0, in 5% 1.6 against 5.1) and no filter
+   * but dates and publication leaves the walk few articles to find. Not for a prefix (see prefixByDate) nor a phrase
+   * (see phraseEnds), whose lookups can each walk on far.
    */
-  function byDateFirst (o: ArticleListOptions & { match: string }): boolean {
-    if (!o.sort.endsWith('publishedAt') || PREFIX.test(o.match)) return false
-    if (o.sectionIds || o.bylineId || o.tag || o.updatedSince || (o.status && o.status !== 'published')) return false
+  function byDateLookups (o: ArticleListOptions & { match: string }): number {
+    if (PREFIX.test(o.match) || PHRASE.test(o.match)) return 0
     const { hits, docs } = sampled(o.match, sampleRuns())
-    return docs > 0 && hits * 10 >= docs
+    return docs > 0 && hits * 10 >= docs ? BY_DATE : 0
   }
 
   /**
-   * A page sorted by publication from the first BY_DATE articles by date (the index on publication time), each looked
-   * up in the full-text index in turn; none when they do not fill it (a misjudged share, the last page), for the
-   * walk over the matches to make instead.
+   * The first PHRASE_ENDS matches of a query with a phrase (or a word FTS5 reads as one, `e-commerce`) from one end
+   * of the index, the newest documents or the oldest: whether they are all its matches (`complete`), and if not,
+   * the share of documents they make there (`share`), and the highest document number (`size`). FTS5 looks for a
+   * phrase's next match article by article among those holding all its words, checking their positions, and only
+   * then compares it with a bound on the rowid: a lookup of an article without the phrase (`rowid = ?`), or a sample
+   * of a run of documents, walks on to the next match wherever it is. For a phrase of common words that few articles
+   * make, that is most of the archive each time: sampling `"economic russia china"` in 8 runs took 450 ms at 100,000
+   * articles, 16 such phrases 1.3 s, 200 lookups of the oldest articles 65 s, and a byline's 50 articles 5.8 s. This
+   * walk stops at its `first` match (PHRASE_ENDS for a page by date, a quarter of it before a byline's lookups; at
+   * worst one walk over the articles holding the words, ~110 ms for a phrase of words in nearly every article);
+   * lookups are then made only as far as its matches are dense.
    */
-  function byDate (match: string, where: (SQL | undefined)[], order: SQL[], limit: number) {
+  function phraseEnds (match: string, oldestFirst: boolean, first = PHRASE_ENDS): { docs: number[], complete: boolean, share: number, size: number } {
+    const docs = db.all<{ doc: number }>(sql`select rowid as doc from articles_fts where articles_fts match ${match}
+      order by rowid ${sql.raw(oldestFirst ? 'asc' : 'desc')} limit ${first}`).map((d) => d.doc)
+    // (each bound a subquery of its own: SQLite reads min() or max() alone from the end of the index, both at once by a scan)
+    const ends = db.get<{ first: number | null, last: number | null }>(sql`select
+      (select min(${articleSearch.doc}) from ${articleSearch}) as first, (select max(${articleSearch.doc}) from ${articleSearch}) as last`)
+    const size = ends.last ?? 0
+    if (docs.length < first) return { docs, complete: true, share: 0, size }
+    return { docs, complete: false, share: first / (Math.abs((oldestFirst ? ends.first ?? 0 : size) - docs[docs.length - 1]!) + 1), size }
+  }
+
+  /**
+   * A page of a phrase search sorted by publication (see datedOnly): from every match, when the phrase has fewer than
+   * PHRASE_ENDS; by lookups of the first articles by date (see byDate) when its matches are dense enough at the end
+   * the sort starts from (at 100,000 articles, 1.4% of the documents there for a page of 20: `"economic russia china"`
+   * newest first, 30 ms against 168 for the walk); otherwise none, for the walk over every match to make.
+   */
+  function phraseByDate (match: string, where: (SQL | undefined)[], order: SQL[], limit: number, oldestFirst: boolean) {
+    const ends = phraseEnds(match, oldestFirst)
+    if (ends.complete) {
+      return db.all<{ id: string, rank: null }>(sql`select ${articleSearch.articleId} as id, null as rank from ${articleSearch}
+        where ${articleSearch.doc} in (select value from json_each(${JSON.stringify(ends.docs)})) and ${and(...where) ?? sql`1`}
+        order by ${sql.join(order, sql`, `)} limit ${limit}`)
+    }
+    // lookups that fill the page within the bound (limit / share of them), walking on past their misses (1 / share
+    // documents each) no further than the archive together (limit / share² ≤ size)
+    return ends.share >= Math.max(limit / BY_DATE, Math.sqrt(limit / ends.size)) ? byDate(match, where, order, limit, BY_DATE) : undefined
+  }
+
+  /**
+   * A page of a prefix search sorted by publication, from the first BY_DATE articles by date (see datedOnly),
+   * matched in one walk over their documents (see candidateRows) with each prefix written out as its words (see
+   * expandedPrefixes): each word's entry is read within the documents' range only, where the prefix itself has FTS5
+   * merge every entry of every word it stands for before the first match, then every match is sorted (`ch*` newest
+   * first at 100,000 articles: 190 ms; three such prefixes 420 ms). None when they do not fill the page (unless they
+   * are all the articles left), when a prefix is not written out (too many words, or other characters), or with a
+   * phrase: on its way to the next match FTS5 checks a phrase's positions in every article holding its words, past
+   * the range's end.
+   */
+  function prefixByDate (match: string, prefixes: Prefixes, where: (SQL | undefined)[], order: SQL[], limit: number) {
+    const expanded = expandedPrefixes(match, prefixes)
+    if (PREFIX.test(expanded) || PHRASE.test(match)) return undefined
+    const first = db.all<{ id: string, doc: number }>(sql`
+      select ${articleSearch.articleId} as id, ${articleSearch.doc} as doc from ${articleSearch}
+      where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${BY_DATE}`)
+    if (first.length === 0) return []
+    const matched = new Set(db.all<{ doc: number }>(sql`select rowid as doc from articles_fts
+      where articles_fts match ${expanded} and ${candidateRows(first.map((f) => f.doc))}`).map((m) => m.doc))
+    const hits = first.filter((f) => matched.has(f.doc)).slice(0, limit).map((f) => ({ id: f.id, rank: null }))
+    return hits.length === limit || first.length < BY_DATE ? hits : undefined
+  }
+
+  /**
+   * A page sorted by publication from the first `lookups` articles by date (the index on publication time), each
+   * looked up in the full-text index in turn; none when they do not fill it (a misjudged share, the last page), for
+   * the walk over the matches to make instead.
+   */
+  function byDate (match: string, where: (SQL | undefined)[], order: SQL[], limit: number, lookups: number) {
     const hits = db.all<{ id: string, rank: null }>(sql`
       select ${articleSearch.articleId} as id, null as rank
-      from (select * from ${articleSearch} where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${BY_DATE}) as ${articleSearch}
+      from (select * from ${articleSearch} where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${lookups}) as ${articleSearch}
         cross join articles_fts on articles_fts.rowid = ${articleSearch.doc}
       where articles_fts match ${match}
       order by ${sql.join(order, sql`, `)}
@@ -369,8 +444,8 @@ export function articlesRepository (db: SqliteDb) {
    * 10, bylines 4, tags 3, summary 2; the body counts for nothing, being where nearly every match is), then by
    * publication, newest first. FTS5 marks the matches in those short fields in their own small index; no count
    * is needed, and no candidate's whole text is loaded (marking them in the full index did: ~3 ms more).
-   * When a byline or tag narrows a phrase search to a few hundred articles (in any sort), their entries are
-   * checked one by one instead of walking every match of the phrase, in rowid order (FTS5 looks a rowid up
+   * When a byline or tag narrows a phrase search to a few hundred articles (in any sort) and the phrase's matches are
+   * dense enough (see phraseEnds and its caller), their entries are checked one by one instead of walking every match of the phrase, in rowid order (FTS5 looks a rowid up
    * ~50 times slower in a descending scan, so the sort is left to SQLite); not for a prefix, which would cost
    * a merge each.
    */
@@ -422,18 +497,26 @@ export function articlesRepository (db: SqliteDb) {
   /** The full-text entries of the given articles, as a condition FTS5 answers by looking each one up. */
   const narrowedRows = (ids: SQL) => sql`articles_fts.rowid in (select ${articleSearch.doc} from ${articleSearch} where ${articleSearch.articleId} in ${ids})`
 
-  /** Whether a table has at most `n` rows meeting the condition (counting no further than n + 1). */
-  const atMost = (n: number, table: typeof articleBylines | typeof articleTags | typeof articleSearch, condition: SQL) =>
-    db.get<{ n: number }>(sql`select count(*) as n from (select 1 from ${table} where ${condition} limit ${n + 1})`).n <= n
+  /** How many rows of a table meet the condition, counting no further than n + 1. */
+  const countTo = (n: number, table: typeof articleBylines | typeof articleTags | typeof articleSearch, condition: SQL) =>
+    db.get<{ n: number }>(sql`select count(*) as n from (select 1 from ${table} where ${condition} limit ${n + 1})`).n
+  /** Whether a table has at most `n` rows meeting the condition. */
+  const atMost = (n: number, table: typeof articleBylines | typeof articleTags | typeof articleSearch, condition: SQL) => countTo(n, table, condition) <= n
 
   /** The ids of a byline's or a tag's articles, as a subquery. */
   const bylineArticles = (id: string) => sql`(select ${articleBylines.articleId} from ${articleBylines} where ${eq(articleBylines.bylineId, id)})`
   const tagArticles = (tag: string) => sql`(select ${articleTags.articleId} from ${articleTags} where ${eq(articleTags.tag, tag)})`
 
-  /** The articles of the filter's byline or tag, when it has few enough to be checked one by one. */
-  function narrowTo (o: ArticleListOptions): SQL | undefined {
-    if (o.bylineId && atMost(NARROW, articleBylines, eq(articleBylines.bylineId, o.bylineId))) return bylineArticles(o.bylineId)
-    if (o.tag && atMost(NARROW, articleTags, eq(articleTags.tag, o.tag))) return tagArticles(o.tag)
+  /** The documents of the filter's byline or tag, when it has few enough to be checked one by one, and how many. */
+  function narrowTo (o: ArticleListOptions): { rows: SQL, count: number } | undefined {
+    if (o.bylineId) {
+      const count = countTo(NARROW, articleBylines, eq(articleBylines.bylineId, o.bylineId))
+      if (count <= NARROW) return { rows: narrowedRows(bylineArticles(o.bylineId)), count }
+    }
+    if (o.tag) {
+      const count = countTo(NARROW, articleTags, eq(articleTags.tag, o.tag))
+      if (count <= NARROW) return { rows: narrowedRows(tagArticles(o.tag)), count }
+    }
     return undefined
   }
 
@@ -577,24 +660,38 @@ export function articlesRepository (db: SqliteDb) {
       const searched = (match: string) => {
         // (first: a search whose prefixes stand for too many words is a 400 whichever way it is sorted)
         const words = prefixWords(match)
-        if (o.sort !== 'relevance' && byDateFirst({ ...o, match })) {
-          const hits = byDate(match, where, order, o.limit)
-          if (hits) return hits
-        }
         const prefix = PREFIX.test(match)
         const phrase = PHRASE.test(match)
-        const narrow = phrase && !prefix ? narrowTo(o) : undefined
+        if (o.sort !== 'relevance' && datedOnly(o)) {
+          const lookups = byDateLookups({ ...o, match })
+          const hits = lookups > 0
+            ? byDate(match, where, order, o.limit, lookups)
+            : prefix
+              ? prefixByDate(match, { words, bound: EXPANDED.walk }, where, order, o.limit)
+              : phrase ? phraseByDate(match, where, order, o.limit, o.sort === 'publishedAt') : undefined
+          if (hits) return hits
+        }
+        // a byline's or tag's few articles are looked up one by one only where the phrase's matches are dense (see phraseEnds)
+        // a phrase within a byline's or tag's few articles (NARROW at most): the phrase's own matches are looked up
+        // when it has few (see phraseEnds); those articles when its matches are dense enough that their lookups,
+        // each walking on to the next match, walk no further than the archive together (were the matches spread as at
+        // the newest end); else the walk over every match checks each one against them
+        const small = phrase && !prefix ? narrowTo(o) : undefined
+        const ends = small && phraseEnds(match, false, PHRASE_ENDS / 4)
+        const narrow = !small || !ends ? undefined
+          : ends.complete ? sql`articles_fts.rowid in (select value from json_each(${JSON.stringify(ends.docs)}))`
+            : small.count <= ends.share * ends.size ? small.rows : undefined
         where.push(...listedDocs(o, narrow !== undefined))
         if (o.sort === 'relevance') {
           return prefix || phrase
             ? fieldMatches(match, where, narrow, o.after, o.limit, { words, bound: o.bylineId || o.tag ? EXPANDED.filtered : EXPANDED.walk })
-            : rankedMatches(match, where, o.after, o.limit, () => narrowTo(o))
+            : rankedMatches(match, where, o.after, o.limit, () => narrowTo(o)?.rows)
         }
         // by date: the index drives (CROSS JOIN fixes the order), each match read with its filter columns
         return db.all<{ id: string, rank: null }>(sql`
           select ${articleSearch.articleId} as id, null as rank
           from articles_fts cross join ${articleSearch} on ${articleSearch.doc} = articles_fts.rowid
-          where articles_fts match ${match} and ${narrow ? narrowedRows(narrow) : sql`1`} and ${and(...where) ?? sql`1`}
+          where articles_fts match ${match} and ${narrow ?? sql`1`} and ${and(...where) ?? sql`1`}
           order by ${sql.join(order, sql`, `)}
           limit ${o.limit}`)
       }
