@@ -445,9 +445,9 @@ export function articlesRepository (db: SqliteDb) {
    * publication, newest first. FTS5 marks the matches in those short fields in their own small index; no count
    * is needed, and no candidate's whole text is loaded (marking them in the full index did: ~3 ms more).
    * When a byline or tag narrows a phrase search to a few hundred articles (in any sort) and the phrase's matches are
-   * dense enough (see phraseEnds and its caller), their entries are checked one by one instead of walking every match of the phrase, in rowid order (FTS5 looks a rowid up
-   * ~50 times slower in a descending scan, so the sort is left to SQLite); not for a prefix, which would cost
-   * a merge each.
+   * dense enough (see phraseEnds and its caller in list), their entries are checked one by one instead of walking
+   * every match of the phrase, in rowid order (FTS5 looks a rowid up ~50 times slower in a descending scan, so the
+   * sort is left to SQLite); not for a prefix, which would cost a merge each.
    */
   function fieldMatches (match: string, where: (SQL | undefined)[], narrowTo: SQL | undefined, after: ArticleKey | undefined, limit: number, prefixes?: Prefixes) {
     const candidates = candidatesOf(match, where, { narrowTo, prefixes })
@@ -671,7 +671,6 @@ export function articlesRepository (db: SqliteDb) {
               : phrase ? phraseByDate(match, where, order, o.limit, o.sort === 'publishedAt') : undefined
           if (hits) return hits
         }
-        // a byline's or tag's few articles are looked up one by one only where the phrase's matches are dense (see phraseEnds)
         // a phrase within a byline's or tag's few articles (NARROW at most): the phrase's own matches are looked up
         // when it has few (see phraseEnds); those articles when its matches are dense enough that their lookups,
         // each walking on to the next match, walk no further than the archive together (were the matches spread as at
