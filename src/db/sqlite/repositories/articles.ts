@@ -70,7 +70,7 @@ const NARROW = 300
 /** A byline, tag or section with at most this many articles is checked as a set of documents (see listedDocs). */
 const LISTED = 5000
 /**
- * At most this many articles are looked up by date for a search sorted by publication (see byDateLookups,
+ * At most this many articles are looked up by date for a search sorted by publication (see byDateFirst,
  * phraseByDate), and found among by a prefix (see prefixByDate).
  */
 const BY_DATE = 1000
@@ -340,17 +340,17 @@ export function articlesRepository (db: SqliteDb) {
     o.sort.endsWith('publishedAt') && !o.sectionIds && !o.bylineId && !o.tag && !o.updatedSince && (!o.status || o.status === 'published')
 
   /**
-   * How many articles to look up by date for a search of words sorted by publication (see byDate), or 0 to walk
-   * every match and sort them. Looked up when the query matches a tenth of the articles or more (from the sample;
-   * about 20 / share lookups of 10–25 µs fill a page: `china` newest first at 100,000 articles sorted all 100,000
+   * Whether a search of words sorted by publication is better served looking the first articles by date up in the
+   * index (see byDate) than walking every match and sorting them: when the query matches a tenth of the articles or
+   * more (from the sample; about 20 / share lookups of 10–25 µs fill a page: `china` newest first at 100,000 articles sorted all 100,000
    * matches, 23 ms against 0.3; a word in 10% of the articles 4.3 against 2.0, in 5% 1.6 against 5.1) and no filter
    * but dates and publication leaves the walk few articles to find. Not for a prefix (see prefixByDate) nor a phrase
    * (see phraseEnds), whose lookups can each walk on far.
    */
-  function byDateLookups (o: ArticleListOptions & { match: string }): number {
-    if (PREFIX.test(o.match) || PHRASE.test(o.match)) return 0
+  function byDateFirst (o: ArticleListOptions & { match: string }): boolean {
+    if (PREFIX.test(o.match) || PHRASE.test(o.match)) return false
     const { hits, docs } = sampled(o.match, sampleRuns())
-    return docs > 0 && hits * 10 >= docs ? BY_DATE : 0
+    return docs > 0 && hits * 10 >= docs
   }
 
   /**
@@ -392,7 +392,7 @@ export function articlesRepository (db: SqliteDb) {
     }
     // lookups that fill the page within the bound (limit / share of them), walking on past their misses (1 / share
     // documents each) no further than the archive together (limit / share² ≤ size)
-    return ends.share >= Math.max(limit / BY_DATE, Math.sqrt(limit / ends.size)) ? byDate(match, where, order, limit, BY_DATE) : undefined
+    return ends.share >= Math.max(limit / BY_DATE, Math.sqrt(limit / ends.size)) ? byDate(match, where, order, limit) : undefined
   }
 
   /**
@@ -419,14 +419,14 @@ export function articlesRepository (db: SqliteDb) {
   }
 
   /**
-   * A page sorted by publication from the first `lookups` articles by date (the index on publication time), each
+   * A page sorted by publication from the first BY_DATE articles by date (the index on publication time), each
    * looked up in the full-text index in turn; none when they do not fill it (a misjudged share, the last page), for
    * the walk over the matches to make instead.
    */
-  function byDate (match: string, where: (SQL | undefined)[], order: SQL[], limit: number, lookups: number) {
+  function byDate (match: string, where: (SQL | undefined)[], order: SQL[], limit: number) {
     const hits = db.all<{ id: string, rank: null }>(sql`
       select ${articleSearch.articleId} as id, null as rank
-      from (select * from ${articleSearch} where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${lookups}) as ${articleSearch}
+      from (select * from ${articleSearch} where ${and(...where) ?? sql`1`} order by ${sql.join(order, sql`, `)} limit ${BY_DATE}) as ${articleSearch}
         cross join articles_fts on articles_fts.rowid = ${articleSearch.doc}
       where articles_fts match ${match}
       order by ${sql.join(order, sql`, `)}
@@ -663,9 +663,8 @@ export function articlesRepository (db: SqliteDb) {
         const prefix = PREFIX.test(match)
         const phrase = PHRASE.test(match)
         if (o.sort !== 'relevance' && datedOnly(o)) {
-          const lookups = byDateLookups({ ...o, match })
-          const hits = lookups > 0
-            ? byDate(match, where, order, o.limit, lookups)
+          const hits = byDateFirst({ ...o, match })
+            ? byDate(match, where, order, o.limit)
             : prefix
               ? prefixByDate(match, { words, bound: EXPANDED.walk }, where, order, o.limit)
               : phrase ? phraseByDate(match, where, order, o.limit, o.sort === 'publishedAt') : undefined
